@@ -1,0 +1,106 @@
+//! Reading the walkable part of an OSM PBF extract.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use osmpbf::{BlobDecode, BlobReader, PrimitiveBlock};
+use rayon::prelude::*;
+
+use crate::error::{AccessError, Result};
+use crate::filter::is_walkable;
+
+/// Nodes and walkable ways of an extract, before they become a graph.
+#[derive(Debug, Default)]
+pub(crate) struct RawExtract {
+    /// Every node of the extract as `(id, lon, lat)`, sorted by id.
+    pub(crate) nodes: Vec<(i64, f64, f64)>,
+    /// Node references of all walkable ways, concatenated.
+    pub(crate) refs: Vec<i64>,
+    /// `refs[way_end[i-1]..way_end[i]]` are the references of way `i`.
+    pub(crate) way_end: Vec<usize>,
+}
+
+impl RawExtract {
+    fn append(&mut self, mut other: RawExtract) {
+        self.nodes.append(&mut other.nodes);
+        let base = self.refs.len();
+        self.refs.append(&mut other.refs);
+        self.way_end
+            .extend(other.way_end.into_iter().map(|end| end + base));
+    }
+
+    /// The node references of each walkable way.
+    pub(crate) fn ways(&self) -> impl Iterator<Item = &[i64]> {
+        let starts = std::iter::once(0).chain(self.way_end.iter().copied());
+        starts
+            .zip(self.way_end.iter().copied())
+            .map(|(start, end)| &self.refs[start..end])
+    }
+
+    /// Index of node `id` in `nodes`, trying `hint` first because consecutive
+    /// refs of a way usually have consecutive ids.
+    pub(crate) fn node_index(&self, id: i64, hint: Option<usize>) -> Option<usize> {
+        if let Some(h) = hint.map(|h| h + 1).filter(|&h| h < self.nodes.len())
+            && self.nodes[h].0 == id
+        {
+            return Some(h);
+        }
+        self.nodes.binary_search_by_key(&id, |n| n.0).ok()
+    }
+}
+
+/// Decodes the extract's blobs in parallel, keeping all nodes and the
+/// references of the walkable ways. Blob order is restored afterwards so the
+/// resulting graph does not depend on thread scheduling.
+pub(crate) fn read_extract(path: &Path) -> Result<RawExtract> {
+    let pbf_error = |e: osmpbf::Error| AccessError::Pbf {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|e| AccessError::io(path, e))?;
+    let reader = BlobReader::new(BufReader::new(file));
+    let mut chunks = reader
+        .enumerate()
+        .par_bridge()
+        .map(|(index, blob)| {
+            let blob = blob.map_err(pbf_error)?;
+            match blob.decode().map_err(pbf_error)? {
+                BlobDecode::OsmData(block) => Ok((index, read_block(&block))),
+                BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_) => {
+                    Ok((index, RawExtract::default()))
+                }
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    chunks.sort_unstable_by_key(|(index, _)| *index);
+    let mut extract = RawExtract::default();
+    for (_, chunk) in chunks {
+        extract.append(chunk);
+    }
+    // PBF files written by osmium are sorted, so this is usually a no-op check.
+    if !extract.nodes.is_sorted_by_key(|n| n.0) {
+        extract.nodes.sort_by_key(|n| n.0);
+    }
+    extract.nodes.dedup_by_key(|n| n.0);
+    Ok(extract)
+}
+
+fn read_block(block: &PrimitiveBlock) -> RawExtract {
+    let mut chunk = RawExtract::default();
+    for group in block.groups() {
+        chunk
+            .nodes
+            .extend(group.nodes().map(|n| (n.id(), n.lon(), n.lat())));
+        chunk
+            .nodes
+            .extend(group.dense_nodes().map(|n| (n.id(), n.lon(), n.lat())));
+        for way in group.ways() {
+            if is_walkable(way.tags()) {
+                chunk.refs.extend(way.refs());
+                chunk.way_end.push(chunk.refs.len());
+            }
+        }
+    }
+    chunk
+}

@@ -1,0 +1,330 @@
+//! Batch queries: nearest facility of each category and facility counts per
+//! walking level, for every origin.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::error::{AccessError, Result};
+use crate::network::{Network, Snap};
+use crate::search::{NO_LABEL, PointIndex, bounded_dijkstra, reach, seeds_of};
+
+/// Default walking speed in km/h.
+pub const DEFAULT_SPEED_KMH: f64 = 4.0;
+
+/// The walking levels, in minutes.
+pub const LEVEL_MINUTES: [f64; 3] = [5.0, 10.0, 15.0];
+
+/// A place whose residents walk: a community, a building, a grid cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// Caller's id, unique among origins.
+    pub id: String,
+    /// Longitude in degrees (WGS-84).
+    pub lon: f64,
+    /// Latitude in degrees (WGS-84).
+    pub lat: f64,
+}
+
+/// A daily-life facility of some category (grocery, clinic, school...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facility {
+    /// Caller's id, unique among facilities.
+    pub id: String,
+    /// Category name.
+    pub category: String,
+    /// Longitude in degrees (WGS-84).
+    pub lon: f64,
+    /// Latitude in degrees (WGS-84).
+    pub lat: f64,
+}
+
+/// Walking distance in metres of the 5, 10 and 15 minute levels at
+/// `speed_kmh` (333.33, 666.67 and 1000 m at the default 4 km/h).
+pub fn level_distances_m(speed_kmh: f64) -> [f64; 3] {
+    LEVEL_MINUTES.map(|minutes| speed_kmh * 1000.0 * minutes / 60.0)
+}
+
+/// The distinct categories of `facilities`, sorted.
+pub fn categories_of(facilities: &[Facility]) -> Vec<String> {
+    let mut categories: Vec<String> = facilities.iter().map(|f| f.category.clone()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    categories
+}
+
+/// Result of [`nearest`]: for each origin and category, the network distance
+/// to the nearest facility of that category within the cutoff.
+#[derive(Debug, Clone)]
+pub struct NearestTable {
+    categories: Vec<String>,
+    /// Origin-major: entry `origin * categories + category`.
+    distance: Vec<f64>,
+    facility: Vec<u32>,
+    unreachable_origins: Vec<usize>,
+    unreachable_facilities: Vec<usize>,
+}
+
+impl NearestTable {
+    /// The categories, in the order of their indexes.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+
+    /// Number of origins.
+    pub fn origin_count(&self) -> usize {
+        self.distance.len() / self.categories.len().max(1)
+    }
+
+    /// Network metres from origin `origin` to the nearest facility of category
+    /// index `category`, or `None` when there is none within the cutoff or the
+    /// origin is outside the network.
+    pub fn distance_m(&self, origin: usize, category: usize) -> Option<f64> {
+        let d = self.distance[origin * self.categories.len() + category];
+        d.is_finite().then_some(d)
+    }
+
+    /// Index (into the facilities given to [`nearest`]) of that nearest facility.
+    pub fn nearest_facility(&self, origin: usize, category: usize) -> Option<usize> {
+        let f = self.facility[origin * self.categories.len() + category];
+        (f != NO_LABEL).then_some(f as usize)
+    }
+
+    /// Indexes of origins farther than the maximum snap distance from the network.
+    pub fn unreachable_origins(&self) -> &[usize] {
+        &self.unreachable_origins
+    }
+
+    /// Indexes of facilities farther than the maximum snap distance from the network.
+    pub fn unreachable_facilities(&self) -> &[usize] {
+        &self.unreachable_facilities
+    }
+}
+
+/// For every origin and category, the network distance to the nearest
+/// facility of that category, up to `cutoff_m` metres.
+///
+/// `categories` lists the categories to report; a facility of another
+/// category is an [`AccessError::UnknownCategory`]. Points farther than
+/// `max_snap_m` from every walkable edge are reported unreachable. One bounded
+/// multi-source Dijkstra runs per category, categories in parallel, so the
+/// cost grows with the network and the number of categories, not with origins
+/// × facilities.
+pub fn nearest(
+    net: &Network,
+    origins: &[Origin],
+    facilities: &[Facility],
+    categories: &[String],
+    cutoff_m: f64,
+    max_snap_m: f64,
+) -> Result<NearestTable> {
+    check_distance("cutoff", cutoff_m)?;
+    check_distance("maximum snap distance", max_snap_m)?;
+    let category_of = category_indexes(facilities, categories)?;
+    let origin_snaps = snap_all(net, origins.iter().map(|o| (o.lon, o.lat)), max_snap_m);
+    let facility_snaps = snap_all(net, facilities.iter().map(|f| (f.lon, f.lat)), max_snap_m);
+    let origin_index = index_points(net, &origin_snaps);
+    let (distance, facility) = nearest_by_category(
+        net,
+        &origin_index,
+        origins.len(),
+        &group_by_category(&facility_snaps, &category_of, categories.len()),
+        cutoff_m,
+    );
+    Ok(NearestTable {
+        categories: categories.to_vec(),
+        distance,
+        facility,
+        unreachable_origins: missing(&origin_snaps),
+        unreachable_facilities: missing(&facility_snaps),
+    })
+}
+
+pub(crate) fn check_distance(what: &str, metres: f64) -> Result<()> {
+    if metres.is_finite() && metres >= 0.0 {
+        Ok(())
+    } else {
+        Err(AccessError::InvalidArgument(format!(
+            "{what} must be a finite non-negative number of metres, got {metres}"
+        )))
+    }
+}
+
+/// Category index of each facility, or the first unknown category.
+pub(crate) fn category_indexes(facilities: &[Facility], categories: &[String]) -> Result<Vec<u32>> {
+    let index: HashMap<&str, u32> = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u32))
+        .collect();
+    facilities
+        .iter()
+        .map(|f| {
+            index
+                .get(f.category.as_str())
+                .copied()
+                .ok_or_else(|| AccessError::UnknownCategory {
+                    path: Default::default(),
+                    line: 0,
+                    category: f.category.clone(),
+                    known: categories.join(", "),
+                })
+        })
+        .collect()
+}
+
+/// Snaps points in parallel; `None` for those outside the network.
+pub(crate) fn snap_all(
+    net: &Network,
+    points: impl Iterator<Item = (f64, f64)>,
+    max_snap_m: f64,
+) -> Vec<Option<Snap>> {
+    let points: Vec<(f64, f64)> = points.collect();
+    points
+        .par_iter()
+        .map(|&(lon, lat)| net.snap(lon, lat, max_snap_m))
+        .collect()
+}
+
+pub(crate) fn index_points(net: &Network, snaps: &[Option<Snap>]) -> PointIndex {
+    let mut index = PointIndex::new(net.node_count());
+    for (i, snap) in snaps.iter().enumerate() {
+        if let Some(snap) = snap {
+            index.insert(i as u32, snap);
+        }
+    }
+    index
+}
+
+fn missing(snaps: &[Option<Snap>]) -> Vec<usize> {
+    (0..snaps.len()).filter(|&i| snaps[i].is_none()).collect()
+}
+
+/// Snapped facilities of each category as `(label, snap)`, the label being
+/// the facility's index.
+pub(crate) fn group_by_category(
+    snaps: &[Option<Snap>],
+    category_of: &[u32],
+    category_count: usize,
+) -> Vec<Vec<(u32, Snap)>> {
+    let mut groups = vec![Vec::new(); category_count];
+    for (i, snap) in snaps.iter().enumerate() {
+        if let Some(snap) = snap {
+            groups[category_of[i] as usize].push((i as u32, *snap));
+        }
+    }
+    groups
+}
+
+/// Nearest labelled facility per origin and category, origin-major, by one
+/// bounded multi-source Dijkstra per category (in parallel). Returns the
+/// distances (infinite when none within the cutoff) and the labels.
+pub(crate) fn nearest_by_category(
+    net: &Network,
+    origins: &PointIndex,
+    origin_count: usize,
+    groups: &[Vec<(u32, Snap)>],
+    cutoff_m: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let columns: Vec<(Vec<f64>, Vec<u32>)> = groups
+        .par_iter()
+        .map(|group| {
+            net.with_workspace(|ws| {
+                let mut best = vec![f64::INFINITY; origin_count];
+                let mut label = vec![NO_LABEL; origin_count];
+                let mut offer = |origin: u32, dist: f64, from: u32| {
+                    let o = origin as usize;
+                    if dist <= cutoff_m && dist < best[o] {
+                        best[o] = dist;
+                        label[o] = from;
+                    }
+                };
+                let seeds = group.iter().flat_map(|(f, snap)| seeds_of(snap, *f));
+                bounded_dijkstra(net, ws, seeds, cutoff_m, |node, dist, from| {
+                    for &(origin, off) in origins.at_node(node) {
+                        offer(origin, dist + off, from);
+                    }
+                });
+                // Along the shared edge, straight, may beat going round an end.
+                for (f, snap) in group {
+                    for &(origin, off_a) in origins.on_edge(snap.edge) {
+                        offer(origin, (snap.off_a - off_a).abs(), *f);
+                    }
+                }
+                (best, label)
+            })
+        })
+        .collect();
+    transpose(&columns, origin_count)
+}
+
+fn transpose(columns: &[(Vec<f64>, Vec<u32>)], origin_count: usize) -> (Vec<f64>, Vec<u32>) {
+    let width = columns.len();
+    let mut distance = vec![f64::INFINITY; origin_count * width];
+    let mut label = vec![NO_LABEL; origin_count * width];
+    for (c, (best, from)) in columns.iter().enumerate() {
+        for o in 0..origin_count {
+            distance[o * width + c] = best[o];
+            label[o * width + c] = from[o];
+        }
+    }
+    (distance, label)
+}
+
+/// Number of facilities of each category within each level, origin-major.
+///
+/// Enumerates (origin, facility) pairs within the largest level by bounded
+/// searches out of whichever side has fewer points, so the work is the
+/// smaller set times the size of a 15-minute neighbourhood.
+pub(crate) fn count_within(
+    net: &Network,
+    origin_snaps: &[Option<Snap>],
+    facility_snaps: &[Option<Snap>],
+    category_of: &[u32],
+    category_count: usize,
+    levels: [f64; 3],
+) -> Vec<[u32; 3]> {
+    let mut counts = vec![[0u32; 3]; origin_snaps.len() * category_count];
+    let reachable = |snaps: &[Option<Snap>]| snaps.iter().flatten().count();
+    let radius = levels[2];
+    if reachable(origin_snaps) <= reachable(facility_snaps) {
+        let facilities = index_points(net, facility_snaps);
+        counts
+            .par_chunks_mut(category_count.max(1))
+            .zip(origin_snaps.par_iter())
+            .for_each(|(row, snap)| {
+                let Some(snap) = snap else { return };
+                let found =
+                    net.with_workspace(|ws| reach(net, ws, snap, radius, &facilities, |_| true));
+                for (f, dist) in found {
+                    add_level(&mut row[category_of[f as usize] as usize], dist, levels, 1);
+                }
+            });
+    } else {
+        let origins = index_points(net, origin_snaps);
+        let pairs: Vec<(u32, u32, f64)> = facility_snaps
+            .par_iter()
+            .enumerate()
+            .filter_map(|(f, snap)| snap.as_ref().map(|s| (f, s)))
+            .flat_map_iter(|(f, snap)| {
+                let found =
+                    net.with_workspace(|ws| reach(net, ws, snap, radius, &origins, |_| true));
+                found.into_iter().map(move |(o, dist)| (o, f as u32, dist))
+            })
+            .collect();
+        for (o, f, dist) in pairs {
+            let cell = o as usize * category_count + category_of[f as usize] as usize;
+            add_level(&mut counts[cell], dist, levels, 1);
+        }
+    }
+    counts
+}
+
+/// Adds `delta` to every level whose distance `dist` is within.
+pub(crate) fn add_level(cell: &mut [u32; 3], dist: f64, levels: [f64; 3], delta: i32) {
+    for (count, &limit) in cell.iter_mut().zip(&levels) {
+        if dist <= limit {
+            *count = count.wrapping_add_signed(delta);
+        }
+    }
+}

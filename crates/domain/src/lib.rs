@@ -1,0 +1,25 @@
+//! Domain rules of lifeservice, as plain types and functions with no IO.
+//!
+//! Every code the platform handles is a newtype that can only hold a valid
+//! value: parse at the edge (import row, HTTP request), then pass the type.
+//!
+//! - [`credit_code`]: 统一社会信用代码 (GB 32100-2015)
+//! - [`division`]: administrative division codes (GB/T 2260 and NBS 12-digit codes)
+//! - [`service`]: NBS life-service major categories and the platform's service types,
+//!   including the 一刻钟便民生活圈 formats
+//! - [`geo`]: WGS-84 coordinates, GCJ-02 conversion, distances
+//! - [`entity`]: market entity kinds, statuses and outlet designations
+//! - [`privacy`]: masking of personal data for public views
+
+pub mod credit_code;
+pub mod division;
+pub mod entity;
+pub mod geo;
+pub mod privacy;
+pub mod service;
+
+pub use credit_code::{CreditCode, CreditCodeError};
+pub use division::{DivisionCode, DivisionError, Level};
+pub use entity::{DesignationKind, EntityKind, EntityStatus};
+pub use geo::{Coordinates, GeoError};
+pub use service::{CircleFormat, MajorCategory, ServiceType};

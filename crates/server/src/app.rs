@@ -1,0 +1,108 @@
+//! Application state and the router: each capability contributes its routes.
+
+use crate::auth::RateLimiter;
+use crate::search::SearchIndex;
+use crate::storage::Db;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Largest accepted request body (an Excel upload).
+pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub search: Arc<SearchIndex>,
+    /// Wakes the index follower right after a write made by this process.
+    pub index_wakeup: Arc<Notify>,
+    pub login_limiter: Arc<RateLimiter>,
+    county_counts: Arc<tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, i64>>)>>>,
+}
+
+impl AppState {
+    pub fn new(db: Db, search: Arc<SearchIndex>) -> Self {
+        AppState {
+            db,
+            search,
+            index_wakeup: Arc::new(Notify::new()),
+            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            county_counts: Arc::default(),
+        }
+    }
+
+    /// Open outlets per county, recomputed at most every 30 seconds.
+    pub async fn county_counts(&self) -> crate::error::AppResult<Arc<HashMap<String, i64>>> {
+        let mut cache = self.county_counts.lock().await;
+        if let Some((at, counts)) = cache
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(30))
+        {
+            let _ = at;
+            return Ok(counts.clone());
+        }
+        let counts = Arc::new(crate::portal::pages::county_counts(&self.db).await?);
+        *cache = Some((Instant::now(), counts.clone()));
+        Ok(counts)
+    }
+
+    /// Applies pending changes to the index now, so that the writer sees its write.
+    pub async fn refresh_index(&self) {
+        if let Err(e) = self.search.catch_up(&self.db).await {
+            tracing::warn!(error = %e, "index catch-up failed");
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::portal::routes())
+        .merge(crate::registry::api::routes())
+        .merge(crate::auth::pages::routes())
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Where the search index lives for a database URL: beside a SQLite file,
+/// or under `./lifeservice-data/index` for PostgreSQL unless given.
+pub fn default_index_dir(db_url: &str) -> PathBuf {
+    match db_url.strip_prefix("sqlite:") {
+        Some(path) => PathBuf::from(path.trim_start_matches("//")).with_extension("index"),
+        None => PathBuf::from("lifeservice-data/index"),
+    }
+}
+
+/// Follows the change feed: polls every half second (other processes' writes)
+/// and wakes at once on this process's own writes.
+pub fn spawn_index_follower(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            state.refresh_index().await;
+            tokio::select! {
+                _ = state.index_wakeup.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    });
+}
+
+/// Serves until Ctrl-C.
+pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    spawn_index_follower(state.clone());
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,558 @@
+//! Accounts, roles and scopes, sessions with CSRF tokens, API tokens and
+//! rate limits.
+//!
+//! Least privilege: an **admin** manages everything; a **department officer**
+//! writes only outlets of the service types (or NBS major categories) in its
+//! scope; a **division officer** writes only inside its division and below.
+
+pub mod pages;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::storage::Db;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, PasswordHash};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use lifeservice_domain::{DivisionCode, ServiceType};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const SESSION_COOKIE: &str = "ls_session";
+const SESSION_HOURS: i64 = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    /// Scoped to service type codes (`0101`) or major categories (`03`).
+    Department(Vec<String>),
+    Division(DivisionCode),
+}
+
+impl Role {
+    pub fn parse(role: &str, scope: &str) -> Result<Role, String> {
+        match role {
+            "admin" => Ok(Role::Admin),
+            "department" => {
+                let codes: Vec<String> = scope
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if codes.is_empty() {
+                    return Err("部门账号须指定服务类型范围（如 0101,03）".into());
+                }
+                for c in &codes {
+                    let valid = ServiceType::parse(c).is_some()
+                        || lifeservice_domain::MajorCategory::parse(c).is_some();
+                    if !valid {
+                        return Err(format!("未知的服务类型或大类“{c}”"));
+                    }
+                }
+                Ok(Role::Department(codes))
+            }
+            "division" => DivisionCode::parse(scope)
+                .map(Role::Division)
+                .map_err(|e| format!("区划账号须指定区划代码：{e}")),
+            other => Err(format!(
+                "未知的角色“{other}”，应为 admin、department 或 division"
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Department(_) => "department",
+            Role::Division(_) => "division",
+        }
+    }
+
+    pub fn scope_text(&self) -> String {
+        match self {
+            Role::Admin => String::new(),
+            Role::Department(codes) => codes.join(","),
+            Role::Division(code) => code.to_string(),
+        }
+    }
+
+    pub fn zh(&self) -> &'static str {
+        match self {
+            Role::Admin => "管理员",
+            Role::Department(_) => "部门工作人员",
+            Role::Division(_) => "属地工作人员",
+        }
+    }
+}
+
+/// The signed-in account of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Present for browser sessions; forms must echo it.
+    pub csrf: Option<String>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn require_admin(&self) -> AppResult<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("仅管理员可以进行此操作".into()))
+        }
+    }
+
+    /// May this account write an outlet of `service_type` in `division`?
+    pub fn may_write_outlet(
+        &self,
+        service_type: ServiceType,
+        division: &DivisionCode,
+    ) -> Result<(), String> {
+        match &self.role {
+            Role::Admin => Ok(()),
+            Role::Department(codes) => {
+                if codes
+                    .iter()
+                    .any(|c| c == service_type.code() || *c == service_type.major().code())
+                {
+                    Ok(())
+                } else {
+                    Err(format!("无权限：本账号不负责“{}”类服务", service_type.zh()))
+                }
+            }
+            Role::Division(scope) => {
+                if scope.contains(division) {
+                    Ok(())
+                } else {
+                    Err(format!("无权限：该网点不在本账号负责的区划（{scope}）内"))
+                }
+            }
+        }
+    }
+
+    /// Entities: admins and department officers anywhere, division officers in their division.
+    pub fn may_write_entity(&self, division: &DivisionCode) -> Result<(), String> {
+        match &self.role {
+            Role::Admin | Role::Department(_) => Ok(()),
+            Role::Division(scope) if scope.contains(division) => Ok(()),
+            Role::Division(scope) => {
+                Err(format!("无权限：该主体不在本账号负责的区划（{scope}）内"))
+            }
+        }
+    }
+
+    /// Audit actor label: `username`.
+    pub fn actor(&self) -> String {
+        self.username.clone()
+    }
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_string())
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A random URL-safe token of 32 bytes, hex encoded.
+pub fn new_token() -> String {
+    random_bytes::<32>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn token_hash(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+pub async fn add_user(
+    db: &Db,
+    username: &str,
+    display_name: &str,
+    password: &str,
+    role: &Role,
+) -> AppResult<i64> {
+    if username.trim().is_empty() || username.chars().any(char::is_whitespace) {
+        return Err(AppError::field("username", "用户名不能为空且不能含空格"));
+    }
+    if password.chars().count() < 10 {
+        return Err(AppError::field("password", "密码至少10位"));
+    }
+    let hash = hash_password(password)?;
+    let mut tx = db.pool().begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, password_hash, role, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(username.to_string())
+    .bind(display_name.to_string())
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(role.scope_text())
+    .bind(crate::time::now_text())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => AppError::Conflict { field: Some("username".into()), message: format!("用户名“{username}”已存在") },
+        other => other,
+    })?;
+    let after = serde_json::json!({"username": username, "role": role.as_str(), "scope": role.scope_text()});
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "create",
+        "user",
+        &id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn principal_by_user(
+    db: &Db,
+    user_id: i64,
+    csrf: Option<String>,
+) -> AppResult<Option<Principal>> {
+    let row =
+        sqlx::query("SELECT id, username, display_name, role, scope FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let role = Role::parse(
+        &row.try_get::<String, _>("role")?,
+        &row.try_get::<String, _>("scope")?,
+    )
+    .map_err(|e| anyhow::anyhow!("stored role invalid: {e}"))?;
+    Ok(Some(Principal {
+        user_id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role,
+        csrf,
+    }))
+}
+
+/// Checks a password; returns a new session token and the principal.
+pub async fn login(db: &Db, username: &str, password: &str) -> AppResult<(String, Principal)> {
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = $1")
+        .bind(username.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row.filter(|r| {
+        verify_password(
+            password,
+            &r.try_get::<String, _>("password_hash").unwrap_or_default(),
+        )
+    }) else {
+        return Err(AppError::field("password", "用户名或密码错误"));
+    };
+    let user_id: i64 = row.try_get("id")?;
+    let token = new_token();
+    let csrf = new_token();
+    let expires = (crate::time::now() + chrono::Duration::hours(SESSION_HOURS)).to_rfc3339();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(csrf.clone())
+        .bind(expires)
+        .execute(db.pool())
+        .await?;
+    let principal = principal_by_user(db, user_id, Some(csrf))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user vanished"))?;
+    Ok((token, principal))
+}
+
+pub async fn logout(db: &Db, token: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+async fn session_principal(db: &Db, token: &str) -> AppResult<Option<Principal>> {
+    let row =
+        sqlx::query("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .fetch_optional(db.pool())
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expires: String = row.try_get("expires_at")?;
+    let valid =
+        chrono::DateTime::parse_from_rfc3339(&expires).is_ok_and(|e| e > crate::time::now());
+    if !valid {
+        return Ok(None);
+    }
+    principal_by_user(
+        db,
+        row.try_get("user_id")?,
+        Some(row.try_get("csrf_token")?),
+    )
+    .await
+}
+
+/// Creates an API token for a user; the token is shown once and stored hashed.
+pub async fn create_api_token(db: &Db, user_id: i64, label: &str) -> AppResult<String> {
+    let token = format!("ls_{}", new_token());
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(label.to_string())
+    .bind(crate::time::now_text())
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "create",
+        "api_token",
+        &user_id.to_string(),
+        None,
+        Some(serde_json::json!({"label": label})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+async fn token_principal(db: &Db, token: &str) -> AppResult<Option<Principal>> {
+    let user_id: Option<i64> =
+        sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .fetch_optional(db.pool())
+            .await?;
+    match user_id {
+        Some(id) => principal_by_user(db, id, None).await,
+        None => Ok(None),
+    }
+}
+
+pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The principal if the request carries a valid bearer token or session.
+pub struct MaybeUser(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or(AppError::Unauthenticated)?;
+            return match token_principal(&state.db, token.trim()).await? {
+                Some(p) => Ok(MaybeUser(Some(p))),
+                None => Err(AppError::Unauthenticated),
+            };
+        }
+        match cookie_value(parts, SESSION_COOKIE) {
+            Some(token) => Ok(MaybeUser(session_principal(&state.db, token).await?)),
+            None => Ok(MaybeUser(None)),
+        }
+    }
+}
+
+/// A signed-in principal, or 401.
+pub struct User(pub Principal);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+        let principal = user.ok_or(AppError::Unauthenticated)?;
+        // A browser session writing through the JSON API must prove the request is its own.
+        if principal.csrf.is_some()
+            && parts.method != axum::http::Method::GET
+            && parts.uri.path().starts_with("/api/")
+        {
+            let header = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            verify_csrf(&principal, header)?;
+        }
+        Ok(User(principal))
+    }
+}
+
+/// Checks the CSRF token a form or header sent against the session's.
+pub fn verify_csrf(principal: &Principal, sent: Option<&str>) -> AppResult<()> {
+    match (&principal.csrf, sent) {
+        (None, _) => Ok(()),
+        (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => {
+            Ok(())
+        }
+        _ => Err(AppError::Forbidden(
+            "表单已失效（CSRF校验失败），请刷新页面后重试".into(),
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A fixed-window limiter keyed by e.g. client address; kept in memory.
+pub struct RateLimiter {
+    limit: u32,
+    window: Duration,
+    hits: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        RateLimiter {
+            limit,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn check(&self, key: &str) -> AppResult<()> {
+        let mut hits = self.hits.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        if hits.len() > 100_000 {
+            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let entry = hits.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 > self.limit {
+            Err(AppError::RateLimited)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        let dept = Principal {
+            user_id: 1,
+            username: "mz".into(),
+            display_name: "民政厅".into(),
+            role: Role::parse("department", "03,0107").unwrap(),
+            csrf: None,
+        };
+        let county = DivisionCode::parse("140105").unwrap();
+        assert!(
+            dept.may_write_outlet(ServiceType::parse("养老机构").unwrap(), &county)
+                .is_ok()
+        );
+        assert!(
+            dept.may_write_outlet(ServiceType::parse("托育机构").unwrap(), &county)
+                .is_ok()
+        );
+        assert!(
+            dept.may_write_outlet(ServiceType::parse("便利店").unwrap(), &county)
+                .is_err()
+        );
+        let division = Principal {
+            role: Role::parse("division", "140105").unwrap(),
+            ..dept
+        };
+        assert!(
+            division
+                .may_write_outlet(
+                    ServiceType::parse("便利店").unwrap(),
+                    &DivisionCode::parse("140105001001").unwrap()
+                )
+                .is_ok()
+        );
+        assert!(
+            division
+                .may_write_outlet(
+                    ServiceType::parse("便利店").unwrap(),
+                    &DivisionCode::parse("140106").unwrap()
+                )
+                .is_err()
+        );
+        assert!(Role::parse("department", "99").is_err());
+        assert!(Role::parse("root", "").is_err());
+    }
+
+    #[test]
+    fn passwords_and_csrf() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("wrong", &hash));
+        let p = Principal {
+            user_id: 1,
+            username: "a".into(),
+            display_name: "a".into(),
+            role: Role::Admin,
+            csrf: Some("abc".into()),
+        };
+        assert!(verify_csrf(&p, Some("abc")).is_ok());
+        assert!(verify_csrf(&p, Some("abd")).is_err());
+        assert!(verify_csrf(&p, None).is_err());
+    }
+
+    #[test]
+    fn rate_limiter_blocks_after_limit() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        assert!(limiter.check("ip").is_ok());
+        assert!(limiter.check("ip").is_ok());
+        assert!(matches!(limiter.check("ip"), Err(AppError::RateLimited)));
+        assert!(limiter.check("other").is_ok());
+    }
+}

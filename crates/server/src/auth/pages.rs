@@ -1,0 +1,472 @@
+//! Sign-in and the administration pages: import uploads, import history,
+//! accounts, API tokens and the audit log.
+
+use super::{Principal, Role, SESSION_COOKIE, User, verify_csrf};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::portal::{Ctx, Lang, render};
+use crate::registry::fields::RecordKind;
+use crate::registry::import::{
+    ImportOptions, ImportReport, Table, import_table, record_run, template_csv,
+};
+use axum::extract::{ConnectInfo, Multipart, Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use lifeservice_domain::geo::Datum;
+use maud::{Markup, html};
+use serde::Deserialize;
+use sqlx::Row;
+use std::net::SocketAddr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/admin", get(admin_home))
+        .route("/admin/import", get(import_page).post(import_upload))
+        .route("/admin/imports/{id}/rejects.csv", get(rejects_download))
+        .route("/admin/templates/{kind}", get(template_download))
+        .route("/admin/users", get(users_page).post(create_user))
+        .route("/admin/tokens", post(create_token))
+        .route("/admin/audit", get(audit_page))
+}
+
+fn csrf_field(user: &Principal) -> Markup {
+    html! { input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or("")); }
+}
+
+fn login_form(l: Lang, error: Option<&str>) -> Markup {
+    html! {
+        h1 { (l.t("工作人员登录", "Staff sign-in")) }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form method="post" action="/login" {
+            p { label { (l.t("用户名", "Username")) br; input name="username" autocomplete="username" required; } }
+            p { label { (l.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required; } }
+            button type="submit" { (l.t("登录", "Sign in")) }
+        }
+    }
+}
+
+async fn login_page(ctx: Ctx) -> Response {
+    render(&ctx, Ok(("登录".into(), login_form(ctx.lang, None))))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(e) = state.login_limiter.check(&addr.ip().to_string()) {
+        return render(&ctx, Err(e));
+    }
+    match super::login(&state.db, form.username.trim(), &form.password).await {
+        Ok((token, _)) => {
+            let cookie = format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                12 * 3600
+            );
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response()
+        }
+        Err(e) => {
+            let page = render(
+                &ctx,
+                Ok(("登录".into(), login_form(ctx.lang, Some(&e.to_string())))),
+            );
+            (e.status(), page).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    verify_csrf(&user, form.csrf.as_deref())?;
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_string)
+        });
+    if let Some(token) = token {
+        super::logout(&state.db, &token).await?;
+    }
+    let expire = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok(([(header::SET_COOKIE, expire)], Redirect::to("/")).into_response())
+}
+
+/// Signed-in pages redirect anonymous visitors to the sign-in page.
+fn signed_in(ctx: &Ctx) -> Result<&Principal, Response> {
+    ctx.user
+        .as_ref()
+        .ok_or_else(|| Redirect::to("/login").into_response())
+}
+
+async fn admin_home(ctx: Ctx) -> Response {
+    let user = match signed_in(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let l = ctx.lang;
+    let body = html! {
+        h1 { (l.t("管理", "Administration")) }
+        p { (user.display_name) "（" (user.role.zh()) @if !user.role.scope_text().is_empty() { "，范围：" (user.role.scope_text()) } "）" }
+        ul {
+            li { a href="/admin/import" { (l.t("导入市场主体或服务网点（Excel/CSV）", "Import entities or outlets")) } }
+            @if user.is_admin() {
+                li { a href="/admin/users" { (l.t("账号管理", "Accounts")) } }
+                li { a href="/admin/audit" { (l.t("操作日志", "Audit log")) } }
+            }
+        }
+        form method="post" action="/admin/tokens" {
+            (csrf_field(user))
+            label { (l.t("新建API令牌，用途：", "New API token, label: ")) input name="label" required maxlength="50"; }
+            " " button type="submit" { (l.t("生成", "Create")) }
+        }
+        form method="post" action="/logout" { (csrf_field(user)) button type="submit" { (l.t("退出登录", "Sign out")) } }
+    };
+    render(&ctx, Ok(("管理".into(), body)))
+}
+
+async fn import_history(state: &AppState) -> AppResult<Vec<sqlx::any::AnyRow>> {
+    Ok(sqlx::query("SELECT id, at, actor, kind, file_name, rows_read, inserted, updated, unchanged, rejected FROM imports ORDER BY id DESC LIMIT 20")
+        .fetch_all(state.db.pool())
+        .await?)
+}
+
+fn import_form(l: Lang, user: &Principal) -> Markup {
+    html! {
+        form method="post" action="/admin/import" enctype="multipart/form-data" {
+            (csrf_field(user))
+            p { label { (l.t("数据类型 ", "Kind ")) select name="kind" {
+                option value="outlets" { (l.t("服务网点", "Outlets")) }
+                option value="entities" { (l.t("市场主体", "Entities")) }
+            } } }
+            p { label { (l.t("坐标系 ", "Coordinates ")) select name="crs" {
+                option value="wgs84" { "WGS-84（GPS、天地图）" }
+                option value="gcj02" { "GCJ-02（高德、腾讯地图）" }
+            } } }
+            p { label { (l.t("文件（.xlsx 或 .csv，不超过32MB）", "File (.xlsx or .csv, up to 32 MB)")) br; input type="file" name="file" accept=".xlsx,.xls,.csv" required; } }
+            button type="submit" { (l.t("上传并导入", "Upload and import")) }
+        }
+        p { (l.t("模板：", "Templates: ")) a href="/admin/templates/outlets" { (l.t("服务网点", "outlets")) } " · " a href="/admin/templates/entities" { (l.t("市场主体", "entities")) } }
+    }
+}
+
+async fn import_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let user = match signed_in(&ctx) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let result = async {
+        let l = ctx.lang;
+        let history = import_history(&state).await?;
+        let body = html! {
+            h1 { (l.t("导入数据", "Import")) }
+            (import_form(l, &user))
+            h2 { (l.t("最近导入", "Recent imports")) }
+            table {
+                thead { tr { th { "时间" } th { "操作人" } th { "类型" } th { "文件" } th { "行数" } th { "新增" } th { "更新" } th { "未变" } th { "拒绝" } } }
+                tbody { @for r in &history { tr {
+                    td { (r.try_get::<String, _>("at").unwrap_or_default()) }
+                    td { (r.try_get::<String, _>("actor").unwrap_or_default()) }
+                    td { (r.try_get::<String, _>("kind").unwrap_or_default()) }
+                    td { (r.try_get::<String, _>("file_name").unwrap_or_default()) }
+                    @for col in ["rows_read", "inserted", "updated", "unchanged"] { td { (r.try_get::<i64, _>(col).unwrap_or_default()) } }
+                    td {
+                        @let rejected = r.try_get::<i64, _>("rejected").unwrap_or_default();
+                        (rejected)
+                        @if rejected > 0 { " " a href=(format!("/admin/imports/{}/rejects.csv", r.try_get::<i64, _>("id").unwrap_or_default())) { "下载" } }
+                    }
+                } } }
+            }
+        };
+        Ok(("导入数据".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+/// The uploaded form: kind, crs, csrf and the file.
+struct Upload {
+    kind: RecordKind,
+    datum: Datum,
+    csrf: Option<String>,
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
+    let mut upload = Upload {
+        kind: RecordKind::Outlets,
+        datum: Datum::Wgs84,
+        csrf: None,
+        file_name: String::new(),
+        bytes: Vec::new(),
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid(format!("上传内容无法解析：{e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                upload.file_name = field.file_name().unwrap_or("upload").to_string();
+                upload.bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| {
+                        AppError::PayloadTooLarge(format!(
+                            "文件过大，最大{}MB",
+                            crate::app::MAX_UPLOAD_BYTES / 1024 / 1024
+                        ))
+                    })?
+                    .to_vec();
+            }
+            other => {
+                let value = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::invalid(e.to_string()))?;
+                match other {
+                    "kind" => {
+                        upload.kind = RecordKind::parse(&value)
+                            .ok_or_else(|| AppError::field("kind", "未知的数据类型"))?
+                    }
+                    "crs" => {
+                        upload.datum = if value == "gcj02" {
+                            Datum::Gcj02
+                        } else {
+                            Datum::Wgs84
+                        }
+                    }
+                    "csrf" => upload.csrf = Some(value),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if upload.bytes.is_empty() {
+        return Err(AppError::field(
+            "file",
+            "请选择要上传的文件（文件不能为空）",
+        ));
+    }
+    Ok(upload)
+}
+
+fn report_view(l: Lang, report: &ImportReport, run_id: i64) -> Markup {
+    html! {
+        p.ok role="status" { (report.summary_zh()) }
+        @if !report.ignored_columns.is_empty() { p.muted { (l.t("未识别的列（已忽略）：", "Ignored columns: ")) (report.ignored_columns.join("、")) } }
+        @if !report.rejects.is_empty() {
+            h2 { (l.t("被拒绝的行", "Rejected rows")) }
+            p { a href=(format!("/admin/imports/{run_id}/rejects.csv")) { (l.t("下载拒绝明细（CSV）", "Download rejects (CSV)")) } }
+            table {
+                thead { tr { th { "行号" } th { "列" } th { "原因" } } }
+                tbody { @for r in report.rejects.iter().take(500) { tr { td { (r.row) } td { (r.column) } td { (r.reason) } } } }
+            }
+        }
+    }
+}
+
+async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multipart) -> Response {
+    let user = match signed_in(&ctx) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let result = async {
+        let l = ctx.lang;
+        let upload = read_upload(multipart).await?;
+        verify_csrf(&user, upload.csrf.as_deref())?;
+        let table = Table::read(&upload.bytes).map_err(|e| AppError::field("file", e.to_string()))?;
+        let options = ImportOptions { datum: upload.datum, actor: user.actor(), synthetic: false, principal: Some(user.clone()) };
+        let report = import_table(&state.db, upload.kind, &table, &options, None).await.map_err(|e| match e {
+            crate::registry::import::ImportError::Database(db) => AppError::from(db),
+            other => AppError::field("file", other.to_string()),
+        })?;
+        let run_id = record_run(&state.db, upload.kind, &upload.file_name, &upload.bytes, &report, &user.actor()).await?;
+        state.refresh_index().await;
+        let body = html! {
+            h1 { (l.t("导入结果", "Import result")) ": " (upload.file_name) }
+            (report_view(l, &report, run_id))
+            p { a href="/admin/import" { (l.t("继续导入", "Import another file")) } " · " a href="/search" { (l.t("在门户中查看", "See on the portal")) } }
+        };
+        Ok(("导入结果".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+async fn rejects_download(
+    State(state): State<AppState>,
+    User(_user): User,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let csv: Option<String> = sqlx::query_scalar("SELECT rejects_csv FROM imports WHERE id = $1")
+        .bind(id)
+        .fetch_optional(state.db.pool())
+        .await?;
+    let csv = csv.ok_or_else(|| AppError::not_found("导入记录不存在"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"rejects.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+async fn template_download(Path(kind): Path<String>) -> AppResult<Response> {
+    let kind = RecordKind::parse(&kind).ok_or_else(|| AppError::not_found("模板不存在"))?;
+    let disposition = format!("attachment; filename=\"{}-template.csv\"", kind.as_str());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        template_csv(kind),
+    )
+        .into_response())
+}
+
+async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let user = match signed_in(&ctx) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let result = async {
+        user.require_admin()?;
+        let rows = sqlx::query("SELECT username, display_name, role, scope, created_at FROM users ORDER BY id").fetch_all(state.db.pool()).await?;
+        let body = html! {
+            h1 { "账号管理" }
+            table {
+                thead { tr { th { "用户名" } th { "名称" } th { "角色" } th { "范围" } th { "创建时间" } } }
+                tbody { @for r in &rows { tr { @for c in ["username", "display_name", "role", "scope", "created_at"] { td { (r.try_get::<String, _>(c).unwrap_or_default()) } } } } }
+            }
+            h2 { "新建账号" }
+            form method="post" action="/admin/users" {
+                (csrf_field(&user))
+                p { label { "用户名 " input name="username" required; } }
+                p { label { "名称（如：省民政厅）" input name="display_name" required; } }
+                p { label { "初始密码（至少10位） " input name="password" type="password" required minlength="10"; } }
+                p { label { "角色 " select name="role" {
+                    option value="department" { "部门工作人员（按服务类型）" }
+                    option value="division" { "属地工作人员（按区划）" }
+                    option value="admin" { "管理员" }
+                } } }
+                p { label { "范围（部门：服务类型或大类代码，逗号分隔，如 03,0107；属地：区划代码，如 140105）" input name="scope"; } }
+                button type="submit" { "创建" }
+            }
+        };
+        Ok(("账号管理".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    csrf: Option<String>,
+    username: String,
+    display_name: String,
+    password: String,
+    role: String,
+    scope: Option<String>,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    User(user): User,
+    Form(form): Form<NewUserForm>,
+) -> Response {
+    let result = async {
+        user.require_admin()?;
+        verify_csrf(&user, form.csrf.as_deref())?;
+        let role = Role::parse(&form.role, form.scope.as_deref().unwrap_or("")).map_err(|e| AppError::field("scope", e))?;
+        super::add_user(&state.db, form.username.trim(), form.display_name.trim(), &form.password, &role).await?;
+        Ok(("账号已创建".to_string(), html! { p.ok { "账号 " (form.username) " 已创建。" } p { a href="/admin/users" { "返回账号管理" } } }))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: Option<String>,
+    label: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    User(user): User,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let result = async {
+        verify_csrf(&user, form.csrf.as_deref())?;
+        let token = super::create_api_token(&state.db, user.user_id, form.label.trim()).await?;
+        Ok((
+            "API令牌".to_string(),
+            html! {
+                h1 { "API令牌已生成" }
+                p { "请立即复制保存，此令牌只显示一次：" }
+                pre { code { (token) } }
+                p.muted { "调用写接口时在请求头中加入：Authorization: Bearer <令牌>" }
+            },
+        ))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+async fn audit_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let user = match signed_in(&ctx) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let result = async {
+        user.require_admin()?;
+        let entries = crate::audit::recent(&state.db, None, 200).await?;
+        let body = html! {
+            h1 { "操作日志" }
+            p.muted { "日志只可追加，不可修改或删除。" }
+            table {
+                thead { tr { th { "时间" } th { "操作人" } th { "操作" } th { "对象" } th { "变更前" } th { "变更后" } } }
+                tbody { @for e in &entries { tr {
+                    td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.object_type) " " (e.object_id) }
+                    td { small { (e.before.as_deref().unwrap_or("")) } } td { small { (e.after.as_deref().unwrap_or("")) } }
+                } } }
+            }
+        };
+        Ok(("操作日志".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}

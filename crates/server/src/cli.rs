@@ -1,0 +1,433 @@
+//! The command line: `serve`, `import`, `export`, `demo`, `reindex`, `user`, `access`.
+
+use crate::app::{AppState, default_index_dir};
+use crate::auth::Role;
+use crate::registry::fields::RecordKind;
+use crate::registry::import::{ImportOptions, Table, import_table, record_run};
+use crate::search::SearchIndex;
+use crate::storage::{DEFAULT_DB, Db};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use lifeservice_domain::geo::Datum;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "lifeservice",
+    version,
+    about = "山西省生活服务平台 — Shanxi life-service platform"
+)]
+struct Cli {
+    /// Database: sqlite:PATH or postgres://USER@HOST/DB[?schema=NAME]
+    #[arg(long, global = true, env = "LIFESERVICE_DB", default_value = DEFAULT_DB)]
+    db: String,
+    /// Search index folder (default: beside the SQLite file)
+    #[arg(long, global = true, env = "LIFESERVICE_INDEX_DIR")]
+    index_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web portal and the JSON API
+    Serve {
+        #[arg(long, env = "LIFESERVICE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed 20,000 synthetic outlets and demo accounts into an empty database
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import entities or outlets from CSV or XLSX; bad rows go to FILE.rejects.csv
+    Import {
+        kind: ImportKind,
+        file: PathBuf,
+        /// Coordinate system of the file: wgs84, or gcj02 (高德/腾讯 maps)
+        #[arg(long, default_value = "wgs84")]
+        crs: Crs,
+        /// Name recorded in the audit log
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Export outlets or entities (public view: personal data masked)
+    Export {
+        kind: ImportKind,
+        #[arg(long, default_value = "csv")]
+        format: ExportFormat,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate the synthetic demo dataset
+    Demo {
+        #[arg(long, default_value_t = crate::demo::DEFAULT_OUTLETS)]
+        outlets: usize,
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Rebuild the search index from the database (stop the server first)
+    Reindex,
+    /// Manage accounts
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Walking accessibility (一刻钟便民生活圈) tools
+    Access {
+        #[command(subcommand)]
+        command: AccessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from LIFESERVICE_PASSWORD or standard input
+    Add {
+        username: String,
+        /// admin, department or division
+        #[arg(long)]
+        role: String,
+        /// department: service type or major category codes (0101,03); division: a division code
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Display name, e.g. 省民政厅
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create an API token for an account (printed once)
+    Token {
+        username: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccessCommand {
+    /// Network distance from each origin to the nearest facility of each category
+    Nearest {
+        #[arg(long)]
+        osm: PathBuf,
+        #[arg(long)]
+        origins: PathBuf,
+        #[arg(long)]
+        facilities: PathBuf,
+        #[arg(long, default_value_t = 1000.0)]
+        cutoff_m: f64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = lifeservice_access::DEFAULT_MAX_SNAP_M)]
+        max_snap_m: f64,
+        #[arg(long, default_value_t = 4.0)]
+        speed_kmh: f64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    Entities,
+    Outlets,
+}
+
+impl From<ImportKind> for RecordKind {
+    fn from(k: ImportKind) -> Self {
+        match k {
+            ImportKind::Entities => RecordKind::Entities,
+            ImportKind::Outlets => RecordKind::Outlets,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Crs {
+    Wgs84,
+    Gcj02,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tantivy=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let index_dir = cli
+        .index_dir
+        .clone()
+        .unwrap_or_else(|| default_index_dir(&cli.db));
+    if let Command::Access { command } = cli.command {
+        return access(command);
+    }
+    let db = Db::open(&cli.db).await?;
+    match cli.command {
+        Command::Serve { listen, demo } => {
+            let search = Arc::new(SearchIndex::open(&index_dir)?);
+            if demo {
+                seed_demo(&db).await?;
+            }
+            if search.applied_seq() == 0 && search.num_docs() == 0 {
+                let total =
+                    crate::registry::store::count_outlets(&mut *db.pool().acquire().await?).await?;
+                tracing::info!(outlets = total, "building the search index");
+                search.rebuild(&db, None).await?;
+            }
+            let state = AppState::new(db, search);
+            state.refresh_index().await;
+            crate::app::serve(state, &listen).await?;
+        }
+        Command::Import {
+            kind,
+            file,
+            crs,
+            actor,
+        } => return import(&db, kind.into(), &file, crs, &actor).await,
+        Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
+        Command::Demo { outlets, seed } => {
+            let bar = bar(outlets as u64, "生成演示数据");
+            let (entities, outlets) = crate::demo::generate(&db, outlets, seed, Some(&bar)).await?;
+            bar.finish();
+            println!("已生成合成数据：{entities}个市场主体，{outlets}个服务网点（种子{seed}）");
+        }
+        Command::Reindex => {
+            let search = SearchIndex::open(&index_dir)?;
+            let total =
+                crate::registry::store::count_outlets(&mut *db.pool().acquire().await?).await?;
+            let bar = bar(total as u64, "重建索引");
+            let indexed = search.rebuild(&db, Some(&bar)).await?;
+            bar.finish();
+            println!("索引已重建：{indexed}个在营服务网点");
+        }
+        Command::User { command } => user(&db, command).await?,
+        Command::Access { .. } => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seed_demo(db: &Db) -> anyhow::Result<()> {
+    let existing = crate::registry::store::count_outlets(&mut *db.pool().acquire().await?).await?;
+    if existing > 0 {
+        tracing::info!(
+            outlets = existing,
+            "database not empty; demo data not seeded"
+        );
+        return Ok(());
+    }
+    tracing::info!("seeding {} synthetic outlets", crate::demo::DEFAULT_OUTLETS);
+    crate::demo::generate(
+        db,
+        crate::demo::DEFAULT_OUTLETS,
+        crate::demo::DEFAULT_SEED,
+        None,
+    )
+    .await?;
+    for (username, name, role, scope) in [
+        ("admin", "平台管理员（演示）", "admin", ""),
+        ("minzheng", "省民政厅（演示）", "department", "03,0107"),
+        (
+            "shangwu",
+            "省商务厅（演示）",
+            "department",
+            "07,0101,0102,0103,0104,0105,0901,1201,1202",
+        ),
+        ("xiaodian", "小店区（演示）", "division", "140105"),
+    ] {
+        let role = Role::parse(role, scope).map_err(anyhow::Error::msg)?;
+        crate::auth::add_user(db, username, name, "demo-password-2025", &role)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    tracing::info!(
+        "demo accounts admin, minzheng, shangwu, xiaodian with password demo-password-2025 (demo only)"
+    );
+    Ok(())
+}
+
+async fn import(
+    db: &Db,
+    kind: RecordKind,
+    file: &PathBuf,
+    crs: Crs,
+    actor: &str,
+) -> anyhow::Result<ExitCode> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
+    let table = match Table::read(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let datum = match crs {
+        Crs::Wgs84 => Datum::Wgs84,
+        Crs::Gcj02 => Datum::Gcj02,
+    };
+    let options = ImportOptions {
+        datum,
+        actor: actor.to_string(),
+        synthetic: false,
+        principal: None,
+    };
+    let progress = bar(table.approx_rows(), "导入");
+    let started = std::time::Instant::now();
+    let report = match import_table(db, kind, &table, &options, Some(&progress)).await {
+        Ok(r) => r,
+        Err(e) => {
+            progress.abandon();
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    progress.finish_and_clear();
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    record_run(db, kind, &file_name, &bytes, &report, actor).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}（用时{seconds:.1}秒，{:.0}行/秒）",
+        report.summary_zh(),
+        report.rows as f64 / seconds.max(1e-9)
+    );
+    if !report.ignored_columns.is_empty() {
+        println!(
+            "未识别的列（已忽略）：{}",
+            report.ignored_columns.join("、")
+        );
+    }
+    if !report.rejects.is_empty() {
+        let mut rejects = file.clone().into_os_string();
+        rejects.push(".rejects.csv");
+        std::fs::write(&rejects, report.rejects_csv())?;
+        println!("被拒绝的行及原因见 {}", PathBuf::from(rejects).display());
+    }
+    let imported = report.inserted + report.updated + report.unchanged;
+    Ok(if imported > 0 || report.rows == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            scope,
+            name,
+        } => {
+            let role = Role::parse(&role, &scope).map_err(anyhow::Error::msg)?;
+            let password = match std::env::var("LIFESERVICE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("请输入密码（至少10位）：");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let display = name.unwrap_or_else(|| username.clone());
+            crate::auth::add_user(db, &username, &display, &password, &role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("已创建账号 {username}（{}）", role.zh());
+        }
+        UserCommand::Token { username, label } => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(username.clone())
+                .fetch_optional(db.pool())
+                .await?;
+            let id = id.ok_or_else(|| anyhow::anyhow!("账号 {username} 不存在"))?;
+            println!(
+                "{}",
+                crate::auth::create_api_token(db, id, &label)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn export(
+    db: &Db,
+    kind: RecordKind,
+    format: ExportFormat,
+    out: &PathBuf,
+) -> anyhow::Result<()> {
+    let rows = crate::registry::export::public_rows(db, kind).await?;
+    let tmp = out.with_extension("partial");
+    match format {
+        ExportFormat::Csv => std::fs::write(&tmp, crate::registry::export::to_csv(&rows))?,
+        ExportFormat::Json => std::fs::write(&tmp, serde_json::to_vec_pretty(&rows.to_json())?)?,
+        ExportFormat::Xlsx => crate::registry::export::to_xlsx(&rows, &tmp)?,
+    }
+    std::fs::rename(&tmp, out)?;
+    println!("已导出{}行到 {}", rows.records.len(), out.display());
+    Ok(())
+}
+
+fn access(command: AccessCommand) -> anyhow::Result<ExitCode> {
+    let AccessCommand::Nearest {
+        osm,
+        origins,
+        facilities,
+        cutoff_m,
+        out,
+        max_snap_m,
+        speed_kmh,
+    } = command;
+    let mut args = lifeservice_access::NearestCsvArgs::new(osm, origins, facilities, out);
+    args.cutoff_m = Some(cutoff_m);
+    args.max_snap_m = max_snap_m;
+    args.speed_kmh = speed_kmh;
+    let summary = lifeservice_access::nearest_csv(&args)?;
+    eprintln!(
+        "network {} nodes / {} edges; {} origins, {} facilities; {} rows written; {} origins and {} facilities outside the network",
+        summary.nodes,
+        summary.edges,
+        summary.origins,
+        summary.facilities,
+        summary.rows,
+        summary.unreachable_origins.len(),
+        summary.unreachable_facilities.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,457 @@
+//! The demo dataset: reproducible (ChaCha8 from a seed), realistic and
+//! labelled synthetic. Outlets are spread over the 11 cities in proportion to
+//! the 2020 census, placed inside their county polygons, addressed with real
+//! town and community names; entities carry valid credit codes whose division
+//! digits match their county, some with several outlets (一照多址).
+
+use crate::reference::{CountyShape, Reference};
+use crate::registry::{DesignationInput, EntityInput, OutletInput, store};
+use crate::storage::Db;
+use geo::{Contains, Point};
+use lifeservice_domain::credit_code::alphabet;
+use lifeservice_domain::{
+    Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, Level,
+    ServiceType,
+};
+use rand::{Rng, SeedableRng, seq::IndexedRandom};
+use rand_chacha::ChaCha8Rng;
+
+pub const DEFAULT_OUTLETS: usize = 20_000;
+pub const DEFAULT_SEED: u64 = 2025;
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "郭", "武", "高", "梁", "韩", "田",
+    "薛", "乔", "贾", "阎",
+];
+const GIVEN: &[&str] = &[
+    "建国", "晓明", "丽华", "志强", "秀英", "海燕", "文斌", "玉兰", "俊杰", "晋生", "红梅", "永强",
+    "慧敏", "国庆", "春花",
+];
+const BRANDS: &[&str] = &[
+    "晋味", "汾河", "三晋", "龙城", "太行", "吕梁", "杏花", "华康", "惠民", "安心", "乐居", "福寿",
+    "康宁", "顺达", "邻里", "阳光", "金穗", "晋善", "同心", "益家",
+];
+const STREETS: &[&str] = &[
+    "建设路",
+    "解放路",
+    "新华街",
+    "和平路",
+    "迎宾路",
+    "文化街",
+    "人民路",
+    "府东街",
+    "滨河路",
+    "朝阳街",
+    "学府路",
+    "长治路",
+    "体育路",
+    "胜利街",
+    "南环路",
+];
+
+/// How common each service type is among outlets (relative weight).
+fn type_weight(t: ServiceType) -> u32 {
+    match t.code() {
+        "0701" => 60,
+        "0702" | "0703" | "0704" | "0705" | "0901" | "0103" | "0902" => 25,
+        "0101" | "0105" | "1201" | "0102" | "0104" | "0903" | "0708" => 12,
+        _ => 4,
+    }
+}
+
+struct Generator {
+    rng: ChaCha8Rng,
+    reference: &'static Reference,
+    types: Vec<(ServiceType, u32)>,
+    total_weight: u32,
+}
+
+impl Generator {
+    fn pick_type(&mut self, index: usize) -> ServiceType {
+        // The first outlets cycle through every type so each is present.
+        if index < self.types.len() {
+            return self.types[index].0;
+        }
+        let mut roll = self.rng.random_range(0..self.total_weight);
+        for (t, w) in &self.types {
+            if roll < *w {
+                return *t;
+            }
+            roll -= w;
+        }
+        self.types[0].0
+    }
+
+    fn point_in(&mut self, county: &CountyShape) -> Option<Coordinates> {
+        for _ in 0..200 {
+            let lon = self
+                .rng
+                .random_range(county.bbox.min().x..county.bbox.max().x);
+            let lat = self
+                .rng
+                .random_range(county.bbox.min().y..county.bbox.max().y);
+            if county.shape.contains(&Point::new(lon, lat)) {
+                return Coordinates::new(lon, lat).ok();
+            }
+        }
+        None
+    }
+
+    fn community_in(&mut self, county: &DivisionCode) -> Option<DivisionCode> {
+        let towns = self.reference.children(county);
+        let town = towns.choose(&mut self.rng)?;
+        self.reference
+            .children(town)
+            .choose(&mut self.rng)
+            .cloned()
+            .or_else(|| Some(town.clone()))
+    }
+
+    fn credit_code(&mut self, kind: EntityKind, county: &DivisionCode) -> CreditCode {
+        loop {
+            let org: String = (0..9)
+                .map(|_| *alphabet().choose(&mut self.rng).expect("alphabet") as char)
+                .collect();
+            if let Ok(code) =
+                CreditCode::from_body(&format!("{}{}{org}", kind.registrant(), county.as_str()))
+            {
+                return code;
+            }
+        }
+    }
+
+    fn person(&mut self) -> String {
+        format!(
+            "{}{}",
+            SURNAMES.choose(&mut self.rng).expect("names"),
+            GIVEN.choose(&mut self.rng).expect("names")
+        )
+    }
+
+    fn phone(&mut self, kind: EntityKind, county: &DivisionCode) -> String {
+        if kind == EntityKind::IndividualBusiness {
+            format!(
+                "1{}{:09}",
+                self.rng.random_range(3..=9),
+                self.rng.random_range(0..1_000_000_000u64)
+            )
+        } else {
+            let area = match &county.as_str()[..4] {
+                "1401" => "0351",
+                "1402" => "0352",
+                "1403" => "0353",
+                "1404" => "0355",
+                "1405" => "0356",
+                "1406" => "0349",
+                "1407" => "0354",
+                "1408" => "0359",
+                "1409" => "0350",
+                "1410" => "0357",
+                _ => "0358",
+            };
+            format!("{area}-{}", self.rng.random_range(2_000_000..8_999_999))
+        }
+    }
+
+    fn designation(&mut self, t: ServiceType) -> Option<DesignationInput> {
+        let (kind, grade, by) = match t.code() {
+            "0904" if self.rng.random_bool(0.5) => (
+                DesignationKind::StarRating,
+                Some(self.rng.random_range(2..=5).to_string()),
+                "省文化和旅游厅",
+            ),
+            "0401" if self.rng.random_bool(0.6) => (
+                DesignationKind::AGrade,
+                Some("A".repeat(self.rng.random_range(2..=5))),
+                "省文化和旅游厅",
+            ),
+            "0301" | "0302" | "0107" | "0101" | "0303" if self.rng.random_bool(0.15) => {
+                (DesignationKind::Inclusive, None, "省发展改革委")
+            }
+            _ if self.rng.random_bool(0.02) => (DesignationKind::Leader, None, "省市场监管局"),
+            _ => return None,
+        };
+        let year = self.rng.random_range(2021..=2025);
+        Some(DesignationInput {
+            kind,
+            grade,
+            granted_by: by.to_string(),
+            granted_on: chrono::NaiveDate::from_ymd_opt(year, 6, 30),
+        })
+    }
+}
+
+/// Generates `outlets` outlets (and their entities) into `db`.
+pub async fn generate(
+    db: &Db,
+    outlets: usize,
+    seed: u64,
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<(usize, usize)> {
+    let (entities, rows) = dataset(outlets, seed);
+    write(db, &entities, &rows, progress).await?;
+    Ok((entities.len(), rows.len()))
+}
+
+/// The same dataset as an outlets import file (UTF-8 CSV with Chinese headers),
+/// for import benchmarks and for trying the importer.
+pub fn write_outlets_csv(
+    path: &std::path::Path,
+    outlets: usize,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    let (entities, rows) = dataset(outlets, seed);
+    let mut writer = csv::Writer::from_path(path)?;
+    writer.write_record([
+        "统一社会信用代码",
+        "主体名称",
+        "名称",
+        "服务类型",
+        "地址",
+        "所属社区",
+        "经度",
+        "纬度",
+        "联系电话",
+        "营业时间",
+    ])?;
+    for (e, o) in &rows {
+        writer.write_record([
+            entities[*e].credit_code.as_str(),
+            &entities[*e].name,
+            &o.name,
+            o.service_type.code(),
+            &o.address,
+            o.division.as_str(),
+            &format!("{:.6}", o.location.lon()),
+            &format!("{:.6}", o.location.lat()),
+            o.phone.as_deref().unwrap_or(""),
+            o.hours.as_deref().unwrap_or(""),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(rows.len())
+}
+
+type Dataset = (Vec<EntityInput>, Vec<(usize, OutletInput)>);
+
+fn dataset(outlets: usize, seed: u64) -> Dataset {
+    let reference = Reference::shipped();
+    let types: Vec<(ServiceType, u32)> = ServiceType::all().map(|t| (t, type_weight(t))).collect();
+    let total_weight = types.iter().map(|(_, w)| w).sum();
+    let mut g = Generator {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        reference,
+        types,
+        total_weight,
+    };
+    let plan = county_quotas(reference, outlets);
+    let mut entities: Vec<EntityInput> = Vec::new();
+    let mut rows: Vec<(usize, OutletInput)> = Vec::new();
+    let mut index = 0;
+    let mut keys = std::collections::HashSet::new();
+    for (county, quota) in plan {
+        let shape = reference
+            .county_shape(&county)
+            .expect("quota only for counties with shapes");
+        let county_name = reference.name(&county).to_string();
+        let stem = county_name.trim_end_matches(['区', '县', '市']).to_string();
+        let mut last_entity_of_type: std::collections::HashMap<&'static str, usize> =
+            Default::default();
+        for _ in 0..quota {
+            let t = g.pick_type(index);
+            index += 1;
+            let Some(location) = g.point_in(shape) else {
+                continue;
+            };
+            let division = g.community_in(&county).unwrap_or_else(|| county.clone());
+            let chain = last_entity_of_type
+                .get(t.code())
+                .copied()
+                .filter(|_| g.rng.random_bool(0.2));
+            let entity_index = match chain {
+                Some(i) => i,
+                None => {
+                    let kind = match t.circle() {
+                        Some(lifeservice_domain::CircleFormat::Facility) => {
+                            EntityKind::SocialOrganisation
+                        }
+                        _ if g.rng.random_bool(0.55) => EntityKind::IndividualBusiness,
+                        _ => EntityKind::Enterprise,
+                    };
+                    let brand = BRANDS.choose(&mut g.rng).expect("brands").to_string();
+                    let name = match kind {
+                        EntityKind::IndividualBusiness => format!(
+                            "{stem}{}记{}",
+                            SURNAMES.choose(&mut g.rng).expect("names"),
+                            t.zh().trim_end_matches("点")
+                        ),
+                        EntityKind::SocialOrganisation => format!(
+                            "{county_name}{brand}{}",
+                            t.zh().replace("(站)", "").replace('/', "")
+                        ),
+                        _ => format!(
+                            "山西{brand}{}有限公司",
+                            t.zh()
+                                .trim_end_matches("点")
+                                .replace("(菜店)", "")
+                                .replace("(站)", "")
+                        ),
+                    };
+                    let established = chrono::NaiveDate::from_ymd_opt(
+                        g.rng.random_range(2000..=2025),
+                        g.rng.random_range(1..=12),
+                        g.rng.random_range(1..=28),
+                    );
+                    let phone = g.phone(kind, &county);
+                    let credit_code = g.credit_code(kind, &county);
+                    entities.push(EntityInput {
+                        credit_code,
+                        name,
+                        kind,
+                        legal_rep: Some(g.person()),
+                        division: county.clone(),
+                        established,
+                        status: EntityStatus::Active,
+                        phone: Some(phone),
+                    });
+                    last_entity_of_type.insert(t.code(), entities.len() - 1);
+                    entities.len() - 1
+                }
+            };
+            let entity = &entities[entity_index];
+            let place = reference
+                .name(&division)
+                .trim_end_matches("居委会")
+                .trim_end_matches("村委会")
+                .to_string();
+            let town = division
+                .ancestor(Level::Town)
+                .map(|t| reference.name(&t).to_string())
+                .unwrap_or_default();
+            let address = format!(
+                "{}{county_name}{town}{}{}号",
+                reference.name(&county.ancestor(Level::City).expect("county in city")),
+                STREETS.choose(&mut g.rng).expect("streets"),
+                g.rng.random_range(1..300)
+            );
+            let name = format!(
+                "{}（{}店）",
+                entity.name.trim_end_matches("有限公司"),
+                place
+            );
+            let phone = Some(g.phone(entity.kind, &county));
+            let designation = g.designation(t);
+            if !keys.insert((entity_index, name.clone(), address.clone())) {
+                continue;
+            }
+            rows.push((
+                entity_index,
+                OutletInput {
+                    entity: entity.credit_code.clone(),
+                    entity_name: Some(entity.name.clone()),
+                    name,
+                    service_type: t,
+                    address,
+                    division,
+                    county: county.clone(),
+                    location,
+                    phone,
+                    hours: Some(if t.code() == "0901" {
+                        "06:00-10:30".into()
+                    } else {
+                        "08:00-21:00".into()
+                    }),
+                    designation,
+                },
+            ));
+        }
+    }
+    (entities, rows)
+}
+
+/// Outlets per county: cities by census population, counties within a city
+/// weighted towards urban districts (区 ×3).
+fn county_quotas(reference: &Reference, outlets: usize) -> Vec<(DivisionCode, usize)> {
+    let province_population: i64 = reference
+        .cities()
+        .iter()
+        .filter_map(|c| reference.city_population(c))
+        .sum();
+    let mut plan = Vec::new();
+    for city in reference.cities() {
+        let share =
+            reference.city_population(city).unwrap_or(0) as f64 / province_population as f64;
+        let city_outlets = (outlets as f64 * share).round() as usize;
+        let counties: Vec<&DivisionCode> = reference
+            .children(city)
+            .iter()
+            .filter(|c| reference.county_shape(c).is_some())
+            .collect();
+        let weight = |c: &DivisionCode| {
+            if reference.name(c).ends_with('区') {
+                3.0
+            } else {
+                1.0
+            }
+        };
+        let total: f64 = counties.iter().map(|c| weight(c)).sum();
+        for county in counties {
+            plan.push((
+                county.clone(),
+                (city_outlets as f64 * weight(county) / total).round() as usize,
+            ));
+        }
+    }
+    plan
+}
+
+async fn write(
+    db: &Db,
+    entities: &[EntityInput],
+    rows: &[(usize, OutletInput)],
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<()> {
+    let now = crate::time::now_text();
+    let mut ids = Vec::with_capacity(entities.len());
+    for chunk in entities.chunks(500) {
+        let mut tx = db.pool().begin().await?;
+        let touched = store::upsert_entities(&mut tx, chunk, &now, true).await?;
+        store::record_changes(
+            &mut tx,
+            "entity",
+            &touched.iter().map(|t| t.id()).collect::<Vec<_>>(),
+        )
+        .await?;
+        let codes: Vec<&str> = chunk.iter().map(|e| e.credit_code.as_str()).collect();
+        let found = store::entity_ids(&mut tx, &codes).await?;
+        ids.extend(codes.iter().map(|c| found[*c]));
+        tx.commit().await?;
+    }
+    for chunk in rows.chunks(500) {
+        let mut tx = db.pool().begin().await?;
+        let batch: Vec<(i64, &OutletInput)> = chunk.iter().map(|(e, o)| (ids[*e], o)).collect();
+        let touched = store::upsert_outlets(&mut tx, &batch, &now, true).await?;
+        let mut designations = Vec::new();
+        for (entity_id, outlet) in &batch {
+            if let Some(d) = &outlet.designation {
+                if let Some(id) =
+                    store::outlet_id(&mut tx, *entity_id, &outlet.name, &outlet.address).await?
+                {
+                    designations.push((id, d));
+                }
+            }
+        }
+        store::upsert_designations(&mut tx, &designations).await?;
+        store::record_changes(
+            &mut tx,
+            "outlet",
+            &touched.iter().map(|t| t.id()).collect::<Vec<_>>(),
+        )
+        .await?;
+        tx.commit().await?;
+        if let Some(bar) = progress {
+            bar.inc(chunk.len() as u64);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! lifeservice: the platform of Shanxi's life-service action plan.
+//!
+//! The server is organised by capability; each module owns its SQL, its
+//! JSON API and its pages:
+//!
+//! - [`registry`]: market entities and outlets, Excel/CSV import
+//! - [`search`]: the Chinese full-text index, derived from the database
+//! - [`portal`]: the public site (layout, home, search, provider and division pages, SVG maps)
+//! - [`auth`]: accounts, roles and scopes, sessions, CSRF, API tokens
+//! - [`audit`]: the append-only log of every write
+//! - [`reference`]: divisions and county boundaries shipped in the binary
+//! - [`demo`]: the reproducible synthetic dataset
+//!
+//! Cross-cutting: [`storage`] (the one layer SQLite and PostgreSQL pass
+//! through), [`error`] (one error type, mapped once to HTTP), [`app`] (state
+//! and router), [`cli`].
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod portal;
+pub mod reference;
+pub mod registry;
+pub mod search;
+pub mod storage;
+pub mod time;

@@ -1,0 +1,5 @@
+//! The `lifeservice` binary: a thin shell over [`lifeservice::cli`].
+
+fn main() -> std::process::ExitCode {
+    lifeservice::cli::main()
+}

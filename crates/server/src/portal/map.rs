@@ -1,0 +1,176 @@
+//! SVG maps drawn by the server from the shipped county boundaries: no tile
+//! server, no JavaScript. Shapes are simplified for the scale of the view.
+
+use crate::reference::{CountyShape, Reference};
+use geo::{BoundingRect, Rect, Simplify};
+use lifeservice_domain::DivisionCode;
+use maud::{Markup, html};
+
+/// An equirectangular projection fitted to a box, longitudes scaled by cos(latitude).
+pub struct Frame {
+    min_lon: f64,
+    max_lat: f64,
+    scale_x: f64,
+    scale_y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Frame {
+    pub fn fit(rect: Rect<f64>, width: f64) -> Frame {
+        let pad_lon = (rect.width() * 0.03).max(0.002);
+        let pad_lat = (rect.height() * 0.03).max(0.002);
+        let (min_lon, max_lon) = (rect.min().x - pad_lon, rect.max().x + pad_lon);
+        let (min_lat, max_lat) = (rect.min().y - pad_lat, rect.max().y + pad_lat);
+        let cos = ((min_lat + max_lat) / 2.0).to_radians().cos();
+        let scale_x = width / (max_lon - min_lon);
+        let scale_y = scale_x / cos;
+        Frame {
+            min_lon,
+            max_lat,
+            scale_x,
+            scale_y,
+            width,
+            height: (max_lat - min_lat) * scale_y,
+        }
+    }
+
+    pub fn xy(&self, lon: f64, lat: f64) -> (f64, f64) {
+        (
+            (lon - self.min_lon) * self.scale_x,
+            (self.max_lat - lat) * self.scale_y,
+        )
+    }
+
+    /// Tolerance in degrees that keeps about one vertex per `px` pixels.
+    fn tolerance(&self, px: f64) -> f64 {
+        px / self.scale_x
+    }
+}
+
+pub fn shape_path(county: &CountyShape, frame: &Frame) -> String {
+    let simplified = county.shape.simplify(frame.tolerance(1.2));
+    let mut d = String::new();
+    for polygon in &simplified {
+        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+            for (i, c) in ring.coords().enumerate() {
+                let (x, y) = frame.xy(c.x, c.y);
+                d.push_str(&format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }));
+            }
+            d.push('Z');
+        }
+    }
+    d
+}
+
+fn union_rect(shapes: &[&CountyShape]) -> Option<Rect<f64>> {
+    shapes.iter().map(|s| s.bbox).reduce(|a, b| {
+        Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )
+    })
+}
+
+/// Five-class sequential palette; each class is also written in the legend and titles.
+const PALETTE: [&str; 5] = ["#fde0dd", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177"];
+
+fn class_of(value: i64, max: i64) -> usize {
+    if max <= 0 {
+        0
+    } else {
+        ((value as f64 / max as f64) * 4.999).floor() as usize
+    }
+}
+
+/// The counties inside `area` (province or city), coloured by `value`, each
+/// linking to its division page.
+pub fn choropleth(
+    area: &DivisionCode,
+    value: impl Fn(&DivisionCode) -> i64,
+    label: &str,
+) -> Markup {
+    let reference = Reference::shipped();
+    let shapes: Vec<&CountyShape> = reference
+        .county_shapes()
+        .iter()
+        .filter(|c| area.contains(&c.code))
+        .collect();
+    let Some(rect) = union_rect(&shapes) else {
+        return html! {};
+    };
+    let frame = Frame::fit(rect, 600.0);
+    let max = shapes.iter().map(|s| value(&s.code)).max().unwrap_or(0);
+    html! {
+        figure {
+            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role="img" aria-label=(format!("{}地图：{label}", reference.name(area))) {
+                @for s in &shapes {
+                    @let v = value(&s.code);
+                    a href=(format!("/divisions/{}", s.code)) {
+                        path d=(shape_path(s, &frame)) fill=(PALETTE[class_of(v, max)]) {
+                            title { (reference.name(&s.code)) "：" (label) " " (v) }
+                        }
+                    }
+                }
+            }
+            figcaption.legend {
+                (label) "："
+                @for (i, colour) in PALETTE.iter().enumerate() {
+                    span style=(format!("background:{colour}")) {}
+                    (format!("{}–{}", max * i as i64 / 5, max * (i as i64 + 1) / 5))
+                }
+                br;
+                small.muted { (crate::reference::BOUNDARIES_SOURCE) }
+            }
+        }
+    }
+}
+
+/// One county with points on it (outlets), each a link.
+pub fn county_map(county: &DivisionCode, points: &[(f64, f64, String, String)]) -> Markup {
+    let reference = Reference::shipped();
+    let Some(shape) = reference.county_shape(county) else {
+        return html! { p.muted { "该区划暂无边界数据（开发区等无独立边界）。" } };
+    };
+    let rect = shape.shape.bounding_rect().unwrap_or(shape.bbox);
+    let frame = Frame::fit(rect, 500.0);
+    html! {
+        figure {
+            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role="img" aria-label=(format!("{}地图", reference.name(county))) {
+                path d=(shape_path(shape, &frame)) fill="#dfe8d8" {}
+                @for (lon, lat, label, href) in points {
+                    @let (x, y) = frame.xy(*lon, *lat);
+                    a href=(href) {
+                        circle.outlet cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (label) } }
+                    }
+                }
+            }
+            figcaption { small.muted { (crate::reference::BOUNDARIES_SOURCE) } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_keeps_points_inside() {
+        let rect = Rect::new(
+            geo::coord! { x: 110.0, y: 34.5 },
+            geo::coord! { x: 114.5, y: 40.7 },
+        );
+        let frame = Frame::fit(rect, 600.0);
+        let (x, y) = frame.xy(112.5, 37.8);
+        assert!(x > 0.0 && x < frame.width && y > 0.0 && y < frame.height);
+        // Shanxi is taller than wide once longitudes are scaled.
+        assert!(frame.height > frame.width);
+    }
+
+    #[test]
+    fn province_map_links_every_county() {
+        let svg = choropleth(&Reference::province(), |_| 1, "网点数").into_string();
+        assert_eq!(svg.matches("<path").count(), 117);
+        assert!(svg.contains("/divisions/140105"));
+    }
+}

@@ -1,0 +1,549 @@
+//! Import of entities and outlets from CSV (UTF-8 with or without BOM, or
+//! GB18030) and Excel files. Each row is validated on its own: bad rows are
+//! reported with row, column and a Chinese reason; good rows are committed in
+//! batches. The same path serves the CLI and the admin upload.
+
+use super::fields::{Field, FieldError, RawRow, RecordKind, parse_entity, parse_outlet};
+use super::store::{self, Touched};
+use super::{EntityInput, OutletInput};
+use crate::reference::Reference;
+use crate::storage::Db;
+use lifeservice_domain::geo::Datum;
+use lifeservice_domain::{DivisionCode, EntityKind, EntityStatus};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// Rows per database transaction.
+const BATCH: usize = 2000;
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub datum: Datum,
+    pub actor: String,
+    pub synthetic: bool,
+    /// The signed-in account; rows outside its scope are rejected. `None` for
+    /// the command line, which runs with the operator's own authority.
+    pub principal: Option<crate::auth::Principal>,
+}
+
+/// One rejected value; `row` is the spreadsheet row number (the header is row 1).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reject {
+    pub row: usize,
+    pub column: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected_rows: usize,
+    pub rejects: Vec<Reject>,
+    pub ignored_columns: Vec<String>,
+}
+
+/// A problem with the file as a whole: nothing was imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("无法读取文件：{0}")]
+    Unreadable(String),
+    #[error("文件缺少必填列：{0}")]
+    MissingColumns(String),
+    #[error("数据库错误：{0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The cells of a file, decoded.
+pub enum Table {
+    Csv(String),
+    Sheet(Vec<Vec<String>>),
+}
+
+impl Table {
+    /// Reads CSV or Excel bytes; the format is told by content, not by name.
+    pub fn read(bytes: &[u8]) -> Result<Table, ImportError> {
+        if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+            return read_workbook(bytes);
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.iter().take(4096).any(|&b| b == 0) {
+            return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => {
+                let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+                if had_errors {
+                    return Err(ImportError::Unreadable(
+                        "文件编码无法识别（应为UTF-8或GB18030）".into(),
+                    ));
+                }
+                text.into_owned()
+            }
+        };
+        Ok(Table::Csv(text))
+    }
+
+    /// Rows including the header, as text cells; a CSV syntax error ends the
+    /// stream with an error naming the line.
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<Vec<String>, String>> + Send + '_> {
+        match self {
+            Table::Csv(text) => Box::new(
+                csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(text.as_bytes())
+                    .into_records()
+                    .map(|r| {
+                        r.map(|rec| rec.iter().map(str::to_string).collect())
+                            .map_err(|e| e.to_string())
+                    }),
+            ),
+            Table::Sheet(rows) => Box::new(rows.iter().cloned().map(Ok)),
+        }
+    }
+
+    pub fn approx_rows(&self) -> u64 {
+        match self {
+            Table::Csv(text) => bytecount_lines(text).saturating_sub(1),
+            Table::Sheet(rows) => rows.len().saturating_sub(1) as u64,
+        }
+    }
+}
+
+fn bytecount_lines(text: &str) -> u64 {
+    text.as_bytes().iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+fn read_workbook(bytes: &[u8]) -> Result<Table, ImportError> {
+    use calamine::{Data, Reader};
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| ImportError::Unreadable(format!("Excel文件已损坏或格式不支持（{e}）")))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| ImportError::Unreadable("Excel文件没有工作表".into()))?
+        .map_err(|e| ImportError::Unreadable(format!("无法读取第一个工作表（{e}）")))?;
+    let cell = |c: &Data| -> String {
+        match c {
+            Data::Empty | Data::Error(_) => String::new(),
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => b.to_string(),
+            // An Excel date is a serial day number, which `time::parse_date` reads.
+            Data::DateTime(dt) => format!("{}", dt.as_f64().floor() as i64),
+        }
+    };
+    Ok(Table::Sheet(
+        range.rows().map(|r| r.iter().map(cell).collect()).collect(),
+    ))
+}
+
+/// Maps header cells to fields; errors name the missing required columns.
+fn header_map(
+    kind: RecordKind,
+    header: &[String],
+) -> Result<(Vec<Option<Field>>, Vec<String>), ImportError> {
+    let fields: Vec<Option<Field>> = header.iter().map(|h| kind.field_for_header(h)).collect();
+    let missing: Vec<&str> = kind
+        .required()
+        .iter()
+        .filter(|f| !fields.contains(&Some(**f)))
+        .map(|f| kind.header_of(*f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ImportError::MissingColumns(missing.join("、")));
+    }
+    let ignored = header
+        .iter()
+        .zip(&fields)
+        .filter(|(h, f)| f.is_none() && !h.trim().is_empty())
+        .map(|(h, _)| h.trim().to_string())
+        .collect();
+    Ok((fields, ignored))
+}
+
+/// Imports a whole table. File-level problems return `Err` with nothing
+/// imported; row problems end up in the report's rejects.
+pub async fn import_table(
+    db: &Db,
+    kind: RecordKind,
+    table: &Table,
+    options: &ImportOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<ImportReport, ImportError> {
+    let mut rows = table.rows();
+    let header = match rows.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
+        None => return Err(ImportError::Unreadable("文件为空".into())),
+    };
+    let (fields, ignored) = header_map(kind, &header)?;
+    let mut report = ImportReport {
+        ignored_columns: ignored,
+        ..Default::default()
+    };
+    let mut batch = Batch::new(kind);
+    let reference = Reference::shipped();
+    for (index, cells) in rows.enumerate() {
+        let row_number = index + 2;
+        let cells = match cells {
+            Ok(c) => c,
+            Err(e) => {
+                report.reject(row_number, "", format!("第{row_number}行无法解析：{e}"));
+                break;
+            }
+        };
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        report.rows += 1;
+        let raw = RawRow(
+            fields
+                .iter()
+                .zip(cells)
+                .filter_map(|(f, v)| f.map(|f| (f, v)))
+                .collect(),
+        );
+        let parsed = match kind {
+            RecordKind::Entities => parse_entity(&raw, reference).map(Parsed::Entity),
+            RecordKind::Outlets => {
+                parse_outlet(&raw, options.datum, reference).map(|o| Parsed::Outlet(Box::new(o)))
+            }
+        };
+        let parsed =
+            parsed.and_then(
+                |item| match options.principal.as_ref().map(|p| item.permitted(p)) {
+                    Some(Err(denied)) => Err(vec![denied]),
+                    _ => Ok(item),
+                },
+            );
+        match parsed {
+            Ok(item) => {
+                if batch.would_repeat(&item) || batch.len() >= BATCH {
+                    batch.flush(db, options, &mut report).await?;
+                }
+                batch.push(row_number, item);
+            }
+            Err(errors) => report.reject_fields(kind, row_number, errors),
+        }
+        if let Some(bar) = progress {
+            bar.inc(1);
+        }
+    }
+    batch.flush(db, options, &mut report).await?;
+    report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
+    Ok(report)
+}
+
+enum Parsed {
+    Entity(EntityInput),
+    Outlet(Box<OutletInput>),
+}
+
+impl Parsed {
+    fn permitted(&self, principal: &crate::auth::Principal) -> Result<(), FieldError> {
+        match self {
+            Parsed::Entity(e) => {
+                principal
+                    .may_write_entity(&e.division)
+                    .map_err(|reason| FieldError {
+                        field: Field::CreditCode,
+                        reason,
+                    })
+            }
+            Parsed::Outlet(o) => principal
+                .may_write_outlet(o.service_type, &o.division)
+                .map_err(|reason| FieldError {
+                    field: Field::ServiceType,
+                    reason,
+                }),
+        }
+    }
+
+    /// The natural key; a batch may not hold the same key twice (PostgreSQL
+    /// refuses to upsert one row twice in one statement), so a repeat flushes.
+    fn key(&self) -> String {
+        match self {
+            Parsed::Entity(e) => e.credit_code.to_string(),
+            Parsed::Outlet(o) => format!("{}\u{1f}{}\u{1f}{}", o.entity, o.name, o.address),
+        }
+    }
+}
+
+struct Batch {
+    kind: RecordKind,
+    items: Vec<(usize, Parsed)>,
+    keys: HashSet<String>,
+    entity_ids: HashMap<String, i64>,
+}
+
+impl Batch {
+    fn new(kind: RecordKind) -> Self {
+        Batch {
+            kind,
+            items: Vec::new(),
+            keys: HashSet::new(),
+            entity_ids: HashMap::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn would_repeat(&self, item: &Parsed) -> bool {
+        self.keys.contains(&item.key())
+    }
+
+    fn push(&mut self, row: usize, item: Parsed) {
+        self.keys.insert(item.key());
+        self.items.push((row, item));
+    }
+
+    async fn flush(
+        &mut self,
+        db: &Db,
+        options: &ImportOptions,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.items);
+        self.keys.clear();
+        let now = crate::time::now_text();
+        let mut tx = db.pool().begin().await?;
+        match self.kind {
+            RecordKind::Entities => {
+                let entities: Vec<EntityInput> = items
+                    .into_iter()
+                    .filter_map(|(_, p)| match p {
+                        Parsed::Entity(e) => Some(e),
+                        Parsed::Outlet(_) => None,
+                    })
+                    .collect();
+                let touched =
+                    store::upsert_entities(&mut tx, &entities, &now, options.synthetic).await?;
+                report.count(&touched);
+                let ids: Vec<i64> = touched.iter().map(|t| t.id()).collect();
+                store::record_changes(&mut tx, "entity", &ids).await?;
+            }
+            RecordKind::Outlets => {
+                let outlets: Vec<(usize, OutletInput)> = items
+                    .into_iter()
+                    .filter_map(|(row, p)| match p {
+                        Parsed::Outlet(o) => Some((row, *o)),
+                        Parsed::Entity(_) => None,
+                    })
+                    .collect();
+                self.flush_outlets(&mut tx, outlets, &now, options, report)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn flush_outlets(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        outlets: Vec<(usize, OutletInput)>,
+        now: &str,
+        options: &ImportOptions,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        self.resolve_entities(tx, &outlets, now).await?;
+        let mut ready = Vec::with_capacity(outlets.len());
+        for (row, outlet) in &outlets {
+            match self.entity_ids.get(outlet.entity.as_str()) {
+                Some(&id) => ready.push((id, outlet)),
+                None => report.reject(
+                    *row,
+                    RecordKind::Outlets.header_of(Field::CreditCode),
+                    format!(
+                        "市场主体{}未登记：请先导入市场主体，或在“主体名称”列填写名称",
+                        outlet.entity
+                    ),
+                ),
+            }
+        }
+        let touched = store::upsert_outlets(tx, &ready, now, options.synthetic).await?;
+        report.count(&touched);
+        let mut changed: Vec<i64> = touched.iter().map(|t| t.id()).collect();
+        let mut designations = Vec::new();
+        for (entity_id, outlet) in &ready {
+            if let Some(d) = &outlet.designation {
+                if let Some(id) =
+                    store::outlet_id(tx, *entity_id, &outlet.name, &outlet.address).await?
+                {
+                    designations.push((id, d));
+                }
+            }
+        }
+        changed.extend(store::upsert_designations(tx, &designations).await?);
+        changed.sort_unstable();
+        changed.dedup();
+        store::record_changes(tx, "outlet", &changed).await?;
+        Ok(())
+    }
+
+    /// Fills the entity id cache; registers entities that outlet rows name.
+    async fn resolve_entities(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        outlets: &[(usize, OutletInput)],
+        now: &str,
+    ) -> Result<(), sqlx::Error> {
+        let unknown: Vec<&str> = outlets
+            .iter()
+            .map(|(_, o)| o.entity.as_str())
+            .filter(|c| !self.entity_ids.contains_key(*c))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        self.entity_ids
+            .extend(store::entity_ids(tx, &unknown).await?);
+        let mut seen = HashSet::new();
+        let new_entities: Vec<EntityInput> = outlets
+            .iter()
+            .filter(|(_, o)| {
+                !self.entity_ids.contains_key(o.entity.as_str()) && seen.insert(o.entity.clone())
+            })
+            .filter_map(|(_, o)| {
+                Some(EntityInput {
+                    credit_code: o.entity.clone(),
+                    name: o.entity_name.clone()?,
+                    kind: EntityKind::from_registrant(o.entity.registrant())
+                        .unwrap_or(EntityKind::Other),
+                    legal_rep: None,
+                    division: DivisionCode::parse(o.entity.division_digits()).ok()?,
+                    established: None,
+                    status: EntityStatus::Active,
+                    phone: None,
+                })
+            })
+            .collect();
+        if !new_entities.is_empty() {
+            let ids = store::insert_missing_entities(tx, &new_entities, now).await?;
+            store::record_changes(tx, "entity", &ids).await?;
+            let codes: Vec<&str> = new_entities
+                .iter()
+                .map(|e| e.credit_code.as_str())
+                .collect();
+            self.entity_ids.extend(store::entity_ids(tx, &codes).await?);
+        }
+        Ok(())
+    }
+}
+
+impl ImportReport {
+    fn reject(&mut self, row: usize, column: &str, reason: String) {
+        self.rejected_rows += 1;
+        self.rejects.push(Reject {
+            row,
+            column: column.to_string(),
+            reason,
+        });
+    }
+
+    fn reject_fields(&mut self, kind: RecordKind, row: usize, errors: Vec<FieldError>) {
+        self.rejected_rows += 1;
+        self.rejects.extend(errors.into_iter().map(|e| Reject {
+            row,
+            column: kind.header_of(e.field).to_string(),
+            reason: e.reason,
+        }));
+    }
+
+    fn count(&mut self, touched: &[Touched]) {
+        for t in touched {
+            match t {
+                Touched::Inserted(_) => self.inserted += 1,
+                Touched::Updated(_) => self.updated += 1,
+            }
+        }
+    }
+
+    /// `row,column,reason` with a BOM so that Excel opens the Chinese correctly.
+    pub fn rejects_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer
+            .write_record(["row", "column", "reason"])
+            .expect("in-memory write");
+        for r in &self.rejects {
+            writer
+                .write_record([r.row.to_string(), r.column.clone(), r.reason.clone()])
+                .expect("in-memory write");
+        }
+        let bytes = writer.into_inner().expect("in-memory write");
+        format!(
+            "\u{feff}{}",
+            String::from_utf8(bytes).expect("csv of strings is utf-8")
+        )
+    }
+
+    pub fn summary_zh(&self) -> String {
+        format!(
+            "共{}行：新增{}，更新{}，未变{}，拒绝{}",
+            self.rows, self.inserted, self.updated, self.unchanged, self.rejected_rows
+        )
+    }
+}
+
+/// Records the run in the import history and the audit log.
+pub async fn record_run(
+    db: &Db,
+    kind: RecordKind,
+    file_name: &str,
+    bytes: &[u8],
+    report: &ImportReport,
+    actor: &str,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let now = crate::time::now_text();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO imports (at, actor, kind, file_name, rows_read, inserted, updated, unchanged, rejected, rejects_csv) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(now)
+    .bind(actor.to_string())
+    .bind(kind.as_str())
+    .bind(file_name.to_string())
+    .bind(report.rows as i64)
+    .bind(report.inserted as i64)
+    .bind(report.updated as i64)
+    .bind(report.unchanged as i64)
+    .bind(report.rejected_rows as i64)
+    .bind(report.rejects_csv())
+    .fetch_one(&mut *tx)
+    .await?;
+    let sha = format!("{:x}", Sha256::digest(bytes));
+    let after = serde_json::json!({"file": file_name, "sha256": sha, "rows": report.rows, "inserted": report.inserted,
+        "updated": report.updated, "unchanged": report.unchanged, "rejected": report.rejected_rows});
+    crate::audit::record(
+        &mut tx,
+        actor,
+        "import",
+        kind.as_str(),
+        &id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A template file with the accepted Chinese headers, for departments.
+pub fn template_csv(kind: RecordKind) -> String {
+    let headers: Vec<&str> = kind.columns().iter().map(|(_, names)| names[0]).collect();
+    format!("\u{feff}{}\n", headers.join(","))
+}

@@ -1,0 +1,424 @@
+//! The registry's SQL. Writes are batched multi-row upserts on natural keys
+//! (credit code; entity + outlet name + address) that touch a row only when a
+//! value differs, so re-importing a file changes nothing; every touched row
+//! is appended to `changes` for the search index to follow.
+
+use super::{Designation, DesignationInput, Entity, EntityInput, Outlet, OutletInput};
+use crate::storage::placeholders;
+use lifeservice_domain::{DesignationKind, EntityKind, EntityStatus, ServiceType};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row};
+use std::collections::HashMap;
+
+/// What an upsert did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touched {
+    Inserted(i64),
+    Updated(i64),
+}
+
+impl Touched {
+    pub fn id(self) -> i64 {
+        match self {
+            Touched::Inserted(id) | Touched::Updated(id) => id,
+        }
+    }
+}
+
+fn touched(rows: Vec<AnyRow>, now: &str) -> Result<Vec<Touched>, sqlx::Error> {
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.try_get("id")?;
+            let created: String = r.try_get("created_at")?;
+            Ok(if created == now {
+                Touched::Inserted(id)
+            } else {
+                Touched::Updated(id)
+            })
+        })
+        .collect()
+}
+
+const ENTITY_COLUMNS: usize = 11;
+
+pub async fn upsert_entities(
+    conn: &mut AnyConnection,
+    entities: &[EntityInput],
+    now: &str,
+    synthetic: bool,
+) -> Result<Vec<Touched>, sqlx::Error> {
+    if entities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} \
+         ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, kind = excluded.kind, legal_rep = excluded.legal_rep, \
+         division_code = excluded.division_code, established = excluded.established, status = excluded.status, phone = excluded.phone, updated_at = excluded.updated_at \
+         WHERE entities.name IS DISTINCT FROM excluded.name OR entities.kind IS DISTINCT FROM excluded.kind \
+         OR entities.legal_rep IS DISTINCT FROM excluded.legal_rep OR entities.division_code IS DISTINCT FROM excluded.division_code \
+         OR entities.established IS DISTINCT FROM excluded.established OR entities.status IS DISTINCT FROM excluded.status \
+         OR entities.phone IS DISTINCT FROM excluded.phone \
+         RETURNING id, created_at",
+        placeholders(entities.len(), ENTITY_COLUMNS, 1)
+    );
+    let mut query = sqlx::query::<Any>(&sql);
+    for e in entities {
+        query = query
+            .bind(e.credit_code.as_str().to_string())
+            .bind(e.name.clone())
+            .bind(e.kind.code())
+            .bind(e.legal_rep.clone())
+            .bind(e.division.as_str().to_string())
+            .bind(e.established.map(|d| d.to_string()))
+            .bind(e.status.code())
+            .bind(e.phone.clone())
+            .bind(synthetic as i64)
+            .bind(now.to_string())
+            .bind(now.to_string());
+    }
+    touched(query.fetch_all(&mut *conn).await?, now)
+}
+
+/// Inserts entities that do not exist yet (outlet files may name them);
+/// existing ones are left as their own register says.
+pub async fn insert_missing_entities(
+    conn: &mut AnyConnection,
+    entities: &[EntityInput],
+    now: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    if entities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} \
+         ON CONFLICT (credit_code) DO NOTHING RETURNING id",
+        placeholders(entities.len(), ENTITY_COLUMNS, 1)
+    );
+    let mut query = sqlx::query_scalar::<Any, i64>(&sql);
+    for e in entities {
+        query = query
+            .bind(e.credit_code.as_str().to_string())
+            .bind(e.name.clone())
+            .bind(e.kind.code())
+            .bind(e.legal_rep.clone())
+            .bind(e.division.as_str().to_string())
+            .bind(e.established.map(|d| d.to_string()))
+            .bind(e.status.code())
+            .bind(e.phone.clone())
+            .bind(0i64)
+            .bind(now.to_string())
+            .bind(now.to_string());
+    }
+    query.fetch_all(&mut *conn).await
+}
+
+/// Ids of the entities among `codes` that exist.
+pub async fn entity_ids(
+    conn: &mut AnyConnection,
+    codes: &[&str],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in codes.chunks(500) {
+        let sql = format!(
+            "SELECT id, credit_code FROM entities WHERE credit_code IN ({})",
+            (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for code in chunk {
+            query = query.bind(code.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.insert(row.try_get("credit_code")?, row.try_get("id")?);
+        }
+    }
+    Ok(found)
+}
+
+const OUTLET_COLUMNS: usize = 13;
+
+/// Upserts outlets; `rows` pairs each outlet with its entity id. Returns the
+/// rows that were inserted or changed.
+pub async fn upsert_outlets(
+    conn: &mut AnyConnection,
+    rows: &[(i64, &OutletInput)],
+    now: &str,
+    synthetic: bool,
+) -> Result<Vec<Touched>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, synthetic, created_at, updated_at) VALUES {} \
+         ON CONFLICT (entity_id, name, address) DO UPDATE SET service_type = excluded.service_type, division_code = excluded.division_code, \
+         county_code = excluded.county_code, lon = excluded.lon, lat = excluded.lat, phone = excluded.phone, hours = excluded.hours, \
+         status = 'open', updated_at = excluded.updated_at \
+         WHERE outlets.service_type IS DISTINCT FROM excluded.service_type OR outlets.division_code IS DISTINCT FROM excluded.division_code \
+         OR outlets.lon IS DISTINCT FROM excluded.lon OR outlets.lat IS DISTINCT FROM excluded.lat \
+         OR outlets.phone IS DISTINCT FROM excluded.phone OR outlets.hours IS DISTINCT FROM excluded.hours OR outlets.status <> 'open' \
+         RETURNING id, created_at",
+        placeholders(rows.len(), OUTLET_COLUMNS, 1)
+    );
+    let mut query = sqlx::query::<Any>(&sql);
+    for (entity_id, o) in rows {
+        query = query
+            .bind(*entity_id)
+            .bind(o.name.clone())
+            .bind(o.service_type.code())
+            .bind(o.address.clone())
+            .bind(o.division.as_str().to_string())
+            .bind(o.county.as_str().to_string())
+            .bind(o.location.lon())
+            .bind(o.location.lat())
+            .bind(o.phone.clone())
+            .bind(o.hours.clone())
+            .bind(synthetic as i64)
+            .bind(now.to_string())
+            .bind(now.to_string());
+    }
+    touched(query.fetch_all(&mut *conn).await?, now)
+}
+
+/// Id of an outlet by its natural key.
+pub async fn outlet_id(
+    conn: &mut AnyConnection,
+    entity_id: i64,
+    name: &str,
+    address: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM outlets WHERE entity_id = $1 AND name = $2 AND address = $3")
+        .bind(entity_id)
+        .bind(name.to_string())
+        .bind(address.to_string())
+        .fetch_optional(conn)
+        .await
+}
+
+/// Upserts designations; returns the outlets whose designations changed.
+pub async fn upsert_designations(
+    conn: &mut AnyConnection,
+    rows: &[(i64, &DesignationInput)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut changed = Vec::new();
+    for (outlet_id, d) in rows {
+        let touched: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO designations (outlet_id, kind, grade, granted_by, granted_on) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (outlet_id, kind) DO UPDATE SET grade = excluded.grade, granted_by = excluded.granted_by, granted_on = excluded.granted_on \
+             WHERE designations.grade IS DISTINCT FROM excluded.grade OR designations.granted_by IS DISTINCT FROM excluded.granted_by \
+             OR designations.granted_on IS DISTINCT FROM excluded.granted_on RETURNING outlet_id",
+        )
+        .bind(*outlet_id)
+        .bind(d.kind.code())
+        .bind(d.grade.clone())
+        .bind(d.granted_by.clone())
+        .bind(d.granted_on.map(|d| d.to_string()))
+        .fetch_optional(&mut *conn)
+        .await?;
+        changed.extend(touched);
+    }
+    Ok(changed)
+}
+
+/// Appends to the change feed that search indexes follow.
+pub async fn record_changes(
+    conn: &mut AnyConnection,
+    object_type: &str,
+    ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO changes (object_type, object_id) VALUES {}",
+            placeholders(chunk.len(), 2, 1)
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for id in chunk {
+            query = query.bind(object_type.to_string()).bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const ENTITY_SELECT: &str = "SELECT id, credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, updated_at FROM entities";
+
+fn entity_from_row(r: &AnyRow) -> Result<Entity, sqlx::Error> {
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    Ok(Entity {
+        id: r.try_get("id")?,
+        credit_code: r.try_get("credit_code")?,
+        name: r.try_get("name")?,
+        kind_zh: EntityKind::parse(&kind)
+            .map(|k| k.zh())
+            .unwrap_or("其他")
+            .to_string(),
+        kind,
+        legal_rep: r.try_get("legal_rep")?,
+        division_code: r.try_get("division_code")?,
+        established: r.try_get("established")?,
+        status_zh: EntityStatus::parse(&status)
+            .map(|s| s.zh())
+            .unwrap_or("未知")
+            .to_string(),
+        status,
+        phone: r.try_get("phone")?,
+        synthetic: r.try_get::<i64, _>("synthetic")? != 0,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn entity_by_code(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<Entity>, sqlx::Error> {
+    let row = sqlx::query(&format!("{ENTITY_SELECT} WHERE credit_code = $1"))
+        .bind(code.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(entity_from_row).transpose()
+}
+
+pub async fn entities_by_ids(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<Entity>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!("{ENTITY_SELECT} WHERE id IN ({})", id_list(chunk));
+        for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
+            out.push(entity_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Integer ids are inlined: they are i64 values, never user text.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+const OUTLET_SELECT: &str = "SELECT o.id, o.entity_id, e.credit_code, e.name AS entity_name, e.kind AS entity_kind, o.name, o.service_type, \
+     o.division_code, o.county_code, o.address, o.lon, o.lat, o.phone, o.hours, o.status, o.synthetic \
+     FROM outlets o JOIN entities e ON e.id = o.entity_id";
+
+fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
+    let code: String = r.try_get("service_type")?;
+    let stype = ServiceType::parse(&code);
+    Ok(Outlet {
+        id: r.try_get("id")?,
+        entity_id: r.try_get("entity_id")?,
+        entity_code: r.try_get("credit_code")?,
+        entity_name: r.try_get("entity_name")?,
+        entity_kind: r.try_get("entity_kind")?,
+        name: r.try_get("name")?,
+        service_type_zh: stype.map(|t| t.zh()).unwrap_or("未知").to_string(),
+        major_category: stype.map(|t| t.major().code()).unwrap_or_default(),
+        service_type: code,
+        division_code: r.try_get("division_code")?,
+        county_code: r.try_get("county_code")?,
+        address: r.try_get("address")?,
+        lon: r.try_get("lon")?,
+        lat: r.try_get("lat")?,
+        phone: r.try_get("phone")?,
+        hours: r.try_get("hours")?,
+        status: r.try_get("status")?,
+        synthetic: r.try_get::<i64, _>("synthetic")? != 0,
+        designations: Vec::new(),
+        distance_m: None,
+    })
+}
+
+/// Outlets by id, with designations, in the order of `ids` (missing ids skipped).
+pub async fn outlets_by_ids(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<Outlet>, sqlx::Error> {
+    let mut by_id = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!("{OUTLET_SELECT} WHERE o.id IN ({})", id_list(chunk));
+        for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
+            let outlet = outlet_from_row(&row)?;
+            by_id.insert(outlet.id, outlet);
+        }
+        let sql = format!(
+            "SELECT outlet_id, kind, grade, granted_by, granted_on FROM designations WHERE outlet_id IN ({}) ORDER BY id",
+            id_list(chunk)
+        );
+        for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
+            let outlet_id: i64 = row.try_get("outlet_id")?;
+            let kind: String = row.try_get("kind")?;
+            if let Some(outlet) = by_id.get_mut(&outlet_id) {
+                outlet.designations.push(Designation {
+                    kind_zh: DesignationKind::parse(&kind)
+                        .map(|k| k.zh())
+                        .unwrap_or("其他")
+                        .to_string(),
+                    kind,
+                    grade: row.try_get("grade")?,
+                    granted_by: row.try_get("granted_by")?,
+                    granted_on: row.try_get("granted_on")?,
+                });
+            }
+        }
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+pub async fn outlet_ids_of_entity(
+    conn: &mut AnyConnection,
+    entity_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM outlets WHERE entity_id = $1 ORDER BY id")
+        .bind(entity_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Outlet ids after `after` in id order, for streaming the whole table.
+pub async fn outlet_ids_page(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM outlets WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Marks an outlet closed (kept for history and statistics).
+pub async fn close_outlet(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE outlets SET status = 'closed', updated_at = $1 WHERE id = $2 AND status <> 'closed'")
+        .bind(now.to_string())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Counts of open outlets per county, for division pages and maps.
+pub async fn open_outlets_per_county(
+    conn: &mut AnyConnection,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT county_code, COUNT(*) AS n FROM outlets WHERE status = 'open' GROUP BY county_code",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("county_code")?, r.try_get("n")?)))
+        .collect()
+}
+
+pub async fn count_outlets(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outlets")
+        .fetch_one(conn)
+        .await
+}

@@ -1,0 +1,221 @@
+//! The one storage layer both backends pass through.
+//!
+//! Feature code writes portable SQL with `$1`-style placeholders (both
+//! SQLite and PostgreSQL accept them) against an [`sqlx::AnyPool`]; the few
+//! places where dialects differ ask [`Db::backend`]. Migrations are embedded,
+//! one folder per backend with matching numbers, applied at start.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// `(version, sqlite, postgres)`; never edit an applied migration, append.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../migrations/sqlite/0001_registry.sql"),
+    include_str!("../migrations/postgres/0001_registry.sql"),
+)];
+
+/// Default database location, relative to the working directory.
+pub const DEFAULT_DB: &str = "sqlite:lifeservice-data/lifeservice.db";
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// `sqlite:PATH` or `postgres://USER@HOST/DB[?schema=NAME]`.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let db = if let Some(path) = url.strip_prefix("sqlite:") {
+            Self::open_sqlite(path).await?
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await?
+        } else {
+            anyhow::bail!("不支持的数据库地址“{url}”：应以 sqlite: 或 postgres:// 开头");
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn open_sqlite(path: &str) -> anyhow::Result<Db> {
+        let path = path.trim_start_matches("//");
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the one writer; the busy timeout lets a CLI
+                    // import and the server share the file.
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite:{path}?mode=rwc"))
+            .await?;
+        Ok(Db {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn open_postgres(url: &str) -> anyhow::Result<Db> {
+        let (base, schema) = split_schema(url);
+        if let Some(schema) = &schema {
+            anyhow::ensure!(
+                schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "schema 名称只能包含字母、数字和下划线"
+            );
+            let admin = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&base)
+                .await?;
+            admin
+                .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await?;
+            admin.close().await;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if let Some(schema) = schema {
+                        conn.execute(format!("SET search_path TO {schema}").as_str())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&base)
+            .await?;
+        Ok(Db {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        self.pool
+            .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .await?;
+        for (version, sqlite, postgres) in MIGRATIONS {
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            let sql = match self.backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            let mut tx = self.pool.begin().await?;
+            tx.execute(sqlx::raw_sql(sql)).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(crate::time::now_text())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, "applied migration");
+        }
+        Ok(())
+    }
+}
+
+/// Splits our own `schema=` parameter off a PostgreSQL URL.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("schema=") {
+            Some(s) => {
+                schema = Some(s.to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let base = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (base, schema)
+}
+
+/// `$1, $2, ...` placeholders for a multi-row VALUES list starting at `first`.
+pub fn placeholders(rows: usize, columns: usize, first: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push(',');
+            }
+            out.push('$');
+            out.push_str(&(first + r * columns + c).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_schema_parameter() {
+        assert_eq!(
+            split_schema("postgres://u@h/db?schema=t1&sslmode=disable"),
+            (
+                "postgres://u@h/db?sslmode=disable".into(),
+                Some("t1".into())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db"),
+            ("postgres://u@h/db".into(), None)
+        );
+    }
+
+    #[test]
+    fn builds_placeholders() {
+        assert_eq!(placeholders(2, 2, 1), "($1,$2),($3,$4)");
+    }
+}

@@ -1,0 +1,387 @@
+//! End-to-end tests of the registry through the real server, on every backend.
+
+mod common;
+
+use common::{Backend, TestApp, backends, outlets_csv, spawn_app};
+use lifeservice::registry::fields::RecordKind;
+use lifeservice::registry::import::{ImportOptions, Table, import_table};
+use serde_json::json;
+
+fn cli_options() -> ImportOptions {
+    ImportOptions {
+        datum: Default::default(),
+        actor: "test".into(),
+        synthetic: false,
+        principal: None,
+    }
+}
+
+async fn import_outlets(
+    app: &TestApp,
+    bytes: &[u8],
+) -> lifeservice::registry::import::ImportReport {
+    let table = Table::read(bytes).unwrap();
+    let report = import_table(
+        &app.state.db,
+        RecordKind::Outlets,
+        &table,
+        &cli_options(),
+        None,
+    )
+    .await
+    .unwrap();
+    app.state.refresh_index().await;
+    report
+}
+
+#[tokio::test]
+async fn import_keeps_good_rows_explains_bad_ones_and_is_idempotent() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let report = import_outlets(&app, outlets_csv().as_bytes()).await;
+        assert_eq!(
+            (report.rows, report.inserted, report.rejected_rows),
+            (7, 3, 4),
+            "{backend:?} {report:?}"
+        );
+        let reasons: Vec<(usize, &str)> = report
+            .rejects
+            .iter()
+            .map(|r| (r.row, r.column.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (5, "统一社会信用代码"),
+                (6, "经度"),
+                (7, "服务类型"),
+                (8, "所属社区")
+            ]
+        );
+        assert!(report.rejects[0].reason.contains("校验位"));
+
+        // The same file again changes nothing.
+        let again = import_outlets(&app, outlets_csv().as_bytes()).await;
+        assert_eq!(
+            (again.inserted, again.updated, again.unchanged),
+            (0, 0, 3),
+            "{backend:?}"
+        );
+
+        // GB18030 files from older Excel versions read the same.
+        let csv = outlets_csv();
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+        let gb = import_outlets(&app, &gbk).await;
+        assert_eq!(gb.unchanged, 3);
+
+        // Search 家政 小店区 finds the two housekeeping outlets, not the shop.
+        let (status, body) = app.get_json("/api/v1/outlets?q=家政%20小店区").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["total"], 2, "{body}");
+        assert!(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|o| o["service_type"] == "0101")
+        );
+        let outlet = &body["items"][0];
+        assert_eq!(outlet["entity_code"], "91350200776049653A");
+        assert_eq!(outlet["division_code"].as_str().unwrap().len(), 12);
+
+        // Near a point, by distance.
+        let (_, near) = app
+            .get_json("/api/v1/outlets?near=37.775,112.585&radius_m=2000")
+            .await;
+        assert_eq!(near["total"], 3);
+        assert!(near["items"][0]["distance_m"].as_f64().unwrap() < 1.0);
+
+        // The entity with all its outlets (一照多址).
+        let (status, entity) = app.get_json("/api/v1/entities/91350200776049653A").await;
+        assert_eq!(status, 200);
+        assert_eq!(entity["outlets"].as_array().unwrap().len(), 3);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_specific_errors() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for (path, status, field) in [
+        ("/api/v1/outlets?colour=red", 400, Some("colour")),
+        ("/api/v1/outlets?type=算命", 400, Some("type")),
+        ("/api/v1/outlets?near=abc", 400, Some("near")),
+        ("/api/v1/outlets?page=0", 400, Some("page")),
+        (
+            "/api/v1/entities/91350200776049653B",
+            400,
+            Some("credit_code"),
+        ),
+        ("/api/v1/entities/91350200776049653A", 404, None),
+        ("/api/v1/outlets/999", 404, None),
+        ("/api/v1/outlets/abc", 400, Some("id")),
+        ("/api/v1/divisions/999999", 404, None),
+    ] {
+        let (got, body) = app.get_json(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {body}"
+        );
+        assert_eq!(body["error"]["field"].as_str(), field, "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn reference_data_and_openapi() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, division) = app.get_json("/api/v1/divisions/140105").await;
+    assert_eq!(division["name"], "小店区");
+    assert_eq!(division["parent"], "1401");
+    let (_, cities) = app.get_json("/api/v1/divisions?parent=14").await;
+    assert_eq!(cities.as_array().unwrap().len(), 11);
+    let (_, types) = app.get_json("/api/v1/service-types").await;
+    assert_eq!(types["major_categories"].as_array().unwrap().len(), 12);
+    let (status, spec) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+async fn writes_need_a_token_respect_scope_and_are_audited() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let client = reqwest::Client::new();
+        let admin = app.add_user("admin", "admin", "").await;
+        let minzheng = app.add_user("minzheng", "department", "03").await;
+        let entity = json!({"credit_code": "91350200776049653A", "name": "山西安心养老有限公司"});
+        let outlet = json!({"credit_code": "91350200776049653A", "name": "安心日间照料中心", "service_type": "0302",
+            "address": "太原市小店区坞城路1号", "lon": 112.585, "lat": 37.775});
+
+        let anonymous = client
+            .post(app.url("/api/v1/entities"))
+            .json(&entity)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status().as_u16(), 401);
+        let created = client
+            .post(app.url("/api/v1/entities"))
+            .bearer_auth(&admin)
+            .json(&entity)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 200);
+
+        let ok = client
+            .post(app.url("/api/v1/outlets"))
+            .bearer_auth(&minzheng)
+            .json(&outlet)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status().as_u16(), 200, "{backend:?}");
+        let body: serde_json::Value = ok.json().await.unwrap();
+        let id = body["id"].as_i64().unwrap();
+
+        let shop = json!({"credit_code": "91350200776049653A", "name": "便利店", "service_type": "0701",
+            "address": "太原市小店区坞城路2号", "lon": 112.585, "lat": 37.775});
+        let denied = client
+            .post(app.url("/api/v1/outlets"))
+            .bearer_auth(&minzheng)
+            .json(&shop)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(denied.status().as_u16(), 403);
+
+        let mut bad = outlet.clone();
+        bad["lat"] = json!("north");
+        let wrong_type = client
+            .post(app.url("/api/v1/outlets"))
+            .bearer_auth(&admin)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_type.status().as_u16(), 400);
+
+        // The new outlet is searchable at once.
+        let (_, found) = app.get_json("/api/v1/outlets?q=日间照料").await;
+        assert_eq!(found["total"], 1, "{backend:?} {found}");
+
+        let closed = client
+            .delete(app.url(&format!("/api/v1/outlets/{id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(closed.status().as_u16(), 200);
+        let (_, gone) = app.get_json("/api/v1/outlets?q=日间照料").await;
+        assert_eq!(gone["total"], 0);
+
+        let entries = lifeservice::audit::recent(&app.state.db, None, 50)
+            .await
+            .unwrap();
+        let actions: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str()))
+            .collect();
+        assert!(
+            actions.contains(&("minzheng", "upsert")) && actions.contains(&("admin", "close")),
+            "{actions:?}"
+        );
+        // The audit log refuses to be rewritten.
+        assert!(
+            sqlx::query("UPDATE audit_log SET actor = 'x'")
+                .execute(app.state.db.pool())
+                .await
+                .is_err()
+        );
+        assert!(
+            sqlx::query("DELETE FROM audit_log")
+                .execute(app.state.db.pool())
+                .await
+                .is_err()
+        );
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn officer_uploads_excel_and_sees_rejects_with_csrf_enforced() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.add_user("xiaodian", "division", "140105").await;
+    let client = app.client();
+    let login = client
+        .post(app.url("/login"))
+        .form(&[("username", "xiaodian"), ("password", "test-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let page = client
+        .get(app.url("/admin/import"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let xlsx = xlsx_of(&outlets_csv());
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("kind", "outlets")
+            .text("crs", "wgs84")
+            .text("csrf", csrf.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(xlsx.clone()).file_name("网点.xlsx"),
+            )
+    };
+    let forged = client
+        .post(app.url("/admin/import"))
+        .multipart(form("forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+
+    let result = client
+        .post(app.url("/admin/import"))
+        .multipart(form(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(result.status().as_u16(), 200);
+    let html = result.text().await.unwrap();
+    assert!(html.contains("新增3"), "{html}");
+    assert!(
+        html.contains("校验位错误")
+            && html.contains("不在山西省境内")
+            && html.contains("未知的服务类型")
+    );
+    let (_, found) = app.get_json("/api/v1/outlets?division=140105").await;
+    assert_eq!(found["total"], 3);
+}
+
+/// Writes CSV text into an XLSX file, as a department's spreadsheet would hold it.
+fn xlsx_of(csv_text: &str) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, line) in csv_text.lines().enumerate() {
+        for (c, cell) in line.split(',').enumerate() {
+            match cell.parse::<f64>() {
+                Ok(n) if c >= 6 => sheet.write_number(r as u32, c as u16, n).map(|_| ()),
+                _ => sheet.write_string(r as u32, c as u16, cell).map(|_| ()),
+            }
+            .unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn portal_pages_render_in_chinese() {
+    let app = spawn_app(Backend::Sqlite).await;
+    import_outlets(&app, outlets_csv().as_bytes()).await;
+    let get = |path: &str| {
+        let url = app.url(path);
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, home) = get("/").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("山西省生活服务平台") && home.contains("<svg"));
+    let (_, results) = get("/search?q=家政%20小店区").await;
+    assert!(results.contains("安心家政（师范街店）") && !results.contains("安心便利店"));
+    let (_, provider) = get("/entities/91350200776049653A").await;
+    assert!(provider.contains("一站式查询") && provider.contains("安心便利店"));
+    let (_, division) = get("/divisions/140105").await;
+    assert!(division.contains("小店区") && division.contains("坞城街道"));
+    let (status, error) = get("/search?type=算命").await;
+    assert_eq!(status, 400);
+    assert!(error.contains("未知的服务类型"));
+    let (_, english) = get("/?lang=en").await;
+    assert!(english.contains("Find trusted services nearby"));
+}
+
+#[tokio::test]
+async fn index_follows_writes_from_another_process() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // A second connection to the same file, as a CLI import would open.
+    let other = lifeservice::storage::Db::open(&app.db_url).await.unwrap();
+    let table = Table::read(outlets_csv().as_bytes()).unwrap();
+    import_table(&other, RecordKind::Outlets, &table, &cli_options(), None)
+        .await
+        .unwrap();
+    let mut total = serde_json::Value::Null;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        total = app.get_json("/api/v1/outlets?division=140105").await.1["total"].clone();
+        if total == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        total, 3,
+        "the running server's index did not follow the other process's import"
+    );
+}
