@@ -46,7 +46,10 @@ fn case() -> impl Strategy<Value = Case> {
                 coords,
                 edges,
                 origins,
-                facilities: facilities.into_iter().map(|(c, (x, y))| (c, x, y)).collect(),
+                facilities: facilities
+                    .into_iter()
+                    .map(|(c, (x, y))| (c, x, y))
+                    .collect(),
                 cutoff,
             })
     })
@@ -60,7 +63,11 @@ fn origins_of(case: &Case) -> Vec<Origin> {
     case.origins
         .iter()
         .enumerate()
-        .map(|(i, &(lon, lat))| Origin { id: format!("o{i}"), lon, lat })
+        .map(|(i, &(lon, lat))| Origin {
+            id: format!("o{i}"),
+            lon,
+            lat,
+        })
         .collect()
 }
 
@@ -87,7 +94,7 @@ impl Oracle {
     fn new(net: &Network, points: &[Option<Snap>]) -> Oracle {
         let n = net.node_count();
         let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n + points.len()];
-        let mut link = |a: usize, b: usize, w: f64, adj: &mut Vec<Vec<(usize, f64)>>| {
+        let link = |a: usize, b: usize, w: f64, adj: &mut Vec<Vec<(usize, f64)>>| {
             adj[a].push((b, w));
             adj[b].push((a, w));
         };
@@ -140,7 +147,13 @@ fn dijkstra(adj: &[Vec<(usize, f64)>], source: usize) -> Vec<f64> {
 const EPS: f64 = 1e-6;
 
 /// Expected nearest distance and level counts of origin `o` for category `c`.
-fn expected(case: &Case, oracle: &Oracle, o: usize, c: u32, levels: [f64; 3]) -> (Option<f64>, [u32; 3]) {
+fn expected(
+    case: &Case,
+    oracle: &Oracle,
+    o: usize,
+    c: u32,
+    levels: [f64; 3],
+) -> (Option<f64>, [u32; 3]) {
     let n_origins = case.origins.len();
     let mut best: Option<f64> = None;
     let mut counts = [0; 3];
@@ -188,7 +201,13 @@ fn check_state(state: &AccessState, case: &Case, net: &Network) -> Result<(), Te
             let (best, counts) = expected(case, &oracle, o, c, levels);
             let got = state.nearest_m(o, c as usize);
             prop_assert!(close(got, best), "origin {o} cat {c}: {got:?} vs {best:?}");
-            prop_assert_eq!(state.counts(o, c as usize), counts, "origin {} cat {}", o, c);
+            prop_assert_eq!(
+                state.counts(o, c as usize),
+                counts,
+                "origin {} cat {}",
+                o,
+                c
+            );
             if let Some(id) = state.nearest_facility(o, c as usize) {
                 let f: usize = id[1..].parse().unwrap();
                 let d = oracle.distance[o][case.origins.len() + f];
@@ -290,8 +309,17 @@ proptest! {
 fn same_edge_points_use_the_direct_stretch() {
     // One long street; origin and shop both near its middle.
     let net = Network::from_edges(&[(112.0, 37.0), (112.02, 37.0)], &[(0, 1)]).unwrap();
-    let origins = vec![Origin { id: "o".into(), lon: 112.010, lat: 37.0 }];
-    let facilities = vec![Facility { id: "f".into(), category: "c".into(), lon: 112.011, lat: 37.0 }];
+    let origins = vec![Origin {
+        id: "o".into(),
+        lon: 112.010,
+        lat: 37.0,
+    }];
+    let facilities = vec![Facility {
+        id: "f".into(),
+        category: "c".into(),
+        lon: 112.011,
+        lat: 37.0,
+    }];
     let table = nearest(&net, &origins, &facilities, &["c".into()], 1000.0, 200.0).unwrap();
     let direct = lifeservice_access::haversine_m(112.0, 37.0, 112.02, 37.0) / 20.0;
     assert!((table.distance_m(0, 0).unwrap() - direct).abs() < 0.01);
@@ -301,10 +329,23 @@ fn same_edge_points_use_the_direct_stretch() {
 fn far_points_are_unreachable_not_snapped() {
     let net = Network::from_edges(&[(112.0, 37.0), (112.001, 37.0)], &[(0, 1)]).unwrap();
     let origins = vec![
-        Origin { id: "near".into(), lon: 112.0005, lat: 37.0001 },
-        Origin { id: "far".into(), lon: 112.0005, lat: 37.01 },
+        Origin {
+            id: "near".into(),
+            lon: 112.0005,
+            lat: 37.0001,
+        },
+        Origin {
+            id: "far".into(),
+            lon: 112.0005,
+            lat: 37.01,
+        },
     ];
-    let facilities = vec![Facility { id: "f".into(), category: "c".into(), lon: 112.0, lat: 37.0 }];
+    let facilities = vec![Facility {
+        id: "f".into(),
+        category: "c".into(),
+        lon: 112.0,
+        lat: 37.0,
+    }];
     let table = nearest(&net, &origins, &facilities, &["c".into()], 1000.0, 200.0).unwrap();
     assert!(table.distance_m(0, 0).is_some());
     assert_eq!(table.distance_m(1, 0), None);
@@ -320,20 +361,64 @@ fn maximal_covering_picks_the_heaviest_uncovered_cluster() {
     let net = Arc::new(Network::from_edges(&coords, &edges).unwrap());
     let at = |i: f64| 112.0 + i * step;
     let origins = vec![
-        Origin { id: "west".into(), lon: at(0.0), lat: 37.0 },
-        Origin { id: "mid".into(), lon: at(5.0), lat: 37.0 },
-        Origin { id: "east1".into(), lon: at(9.0), lat: 37.0 },
-        Origin { id: "east2".into(), lon: at(10.0), lat: 37.0 },
+        Origin {
+            id: "west".into(),
+            lon: at(0.0),
+            lat: 37.0,
+        },
+        Origin {
+            id: "mid".into(),
+            lon: at(5.0),
+            lat: 37.0,
+        },
+        Origin {
+            id: "east1".into(),
+            lon: at(9.0),
+            lat: 37.0,
+        },
+        Origin {
+            id: "east2".into(),
+            lon: at(10.0),
+            lat: 37.0,
+        },
     ];
     // An existing shop at the west end covers "west" within 150 m.
-    let facilities = vec![Facility { id: "s".into(), category: "shop".into(), lon: at(0.0), lat: 37.0 }];
-    let state = AccessState::new(net, origins, facilities, vec!["shop".into()], AccessConfig::default()).unwrap();
-    let candidates: Vec<u32> = (0..11).map(|i| state.network().nearest_node(at(i as f64), 37.0, 1.0).unwrap()).collect();
+    let facilities = vec![Facility {
+        id: "s".into(),
+        category: "shop".into(),
+        lon: at(0.0),
+        lat: 37.0,
+    }];
+    let state = AccessState::new(
+        net,
+        origins,
+        facilities,
+        vec!["shop".into()],
+        AccessConfig::default(),
+    )
+    .unwrap();
+    let candidates: Vec<u32> = (0..11)
+        .map(|i| {
+            state
+                .network()
+                .nearest_node(at(i as f64), 37.0, 1.0)
+                .unwrap()
+        })
+        .collect();
     let weights = [5.0, 1.0, 2.0, 2.0];
-    let sites = state.maximal_covering("shop", &candidates, Some(&weights), 150.0, 3).unwrap();
+    let sites = state
+        .maximal_covering("shop", &candidates, Some(&weights), 150.0, 3)
+        .unwrap();
     assert_eq!(sites.len(), 2, "{sites:?}");
-    assert_eq!(sites[0].newly_covered, vec!["east1".to_string(), "east2".to_string()]);
+    assert_eq!(
+        sites[0].newly_covered,
+        vec!["east1".to_string(), "east2".to_string()]
+    );
     assert_eq!(sites[0].newly_covered_weight, 4.0);
     assert_eq!(sites[1].newly_covered, vec!["mid".to_string()]);
-    assert!(state.maximal_covering("bank", &candidates, None, 150.0, 1).is_err());
+    assert!(
+        state
+            .maximal_covering("bank", &candidates, None, 150.0, 1)
+            .is_err()
+    );
 }

@@ -3,18 +3,20 @@
 //! Every code the platform handles is a newtype that can only hold a valid
 //! value: parse at the edge (import row, HTTP request), then pass the type.
 //!
-//! - [`credit_code`]: 统一社会信用代码 (GB 32100-2015)
-//! - [`division`]: administrative division codes (GB/T 2260 and NBS 12-digit codes)
-//! - [`service`]: NBS life-service major categories and the platform's service types,
+//! - [`credit_code`] — 统一社会信用代码 (GB 32100-2015)
+//! - [`division`] — administrative division codes (GB/T 2260 and NBS 12-digit codes)
+//! - [`service`] — NBS life-service major categories and the platform's service types,
 //!   including the 一刻钟便民生活圈 formats
-//! - [`geo`]: WGS-84 coordinates, GCJ-02 conversion, distances
-//! - [`entity`]: market entity kinds, statuses and outlet designations
-//! - [`privacy`]: masking of personal data for public views
+//! - [`geo`] — WGS-84 coordinates, GCJ-02 conversion, distances
+//! - [`entity`] — market entity kinds, statuses and outlet designations
+//! - [`privacy`] — masking of personal data for public views
+//! - [`plan`] — the action plan itself: tasks, responsible units, quantitative targets
 
 pub mod credit_code;
 pub mod division;
 pub mod entity;
 pub mod geo;
+pub mod plan;
 pub mod privacy;
 pub mod service;
 

@@ -15,6 +15,7 @@ use lifeservice_domain::{
 };
 use rand::{Rng, SeedableRng, seq::IndexedRandom};
 use rand_chacha::ChaCha8Rng;
+use std::collections::{HashMap, HashSet};
 
 pub const DEFAULT_OUTLETS: usize = 20_000;
 pub const DEFAULT_SEED: u64 = 2025;
@@ -244,129 +245,144 @@ fn dataset(outlets: usize, seed: u64) -> Dataset {
         types,
         total_weight,
     };
-    let plan = county_quotas(reference, outlets);
-    let mut entities: Vec<EntityInput> = Vec::new();
-    let mut rows: Vec<(usize, OutletInput)> = Vec::new();
+    let mut data = DatasetBuilder::default();
     let mut index = 0;
-    let mut keys = std::collections::HashSet::new();
-    for (county, quota) in plan {
+    for (county, quota) in county_quotas(reference, outlets) {
         let shape = reference
             .county_shape(&county)
             .expect("quota only for counties with shapes");
-        let county_name = reference.name(&county).to_string();
-        let stem = county_name.trim_end_matches(['区', '县', '市']).to_string();
-        let mut last_entity_of_type: std::collections::HashMap<&'static str, usize> =
-            Default::default();
+        // Chains: an entity's next outlet of the same type in the county (一照多址).
+        let mut last_entity_of_type: HashMap<&'static str, usize> = HashMap::new();
         for _ in 0..quota {
             let t = g.pick_type(index);
             index += 1;
             let Some(location) = g.point_in(shape) else {
                 continue;
             };
-            let division = g.community_in(&county).unwrap_or_else(|| county.clone());
-            let chain = last_entity_of_type
+            let entity = match last_entity_of_type
                 .get(t.code())
                 .copied()
-                .filter(|_| g.rng.random_bool(0.2));
-            let entity_index = match chain {
-                Some(i) => i,
+                .filter(|_| g.rng.random_bool(0.2))
+            {
+                Some(existing) => existing,
                 None => {
-                    let kind = match t.circle() {
-                        Some(lifeservice_domain::CircleFormat::Facility) => {
-                            EntityKind::SocialOrganisation
-                        }
-                        _ if g.rng.random_bool(0.55) => EntityKind::IndividualBusiness,
-                        _ => EntityKind::Enterprise,
-                    };
-                    let brand = BRANDS.choose(&mut g.rng).expect("brands").to_string();
-                    let name = match kind {
-                        EntityKind::IndividualBusiness => format!(
-                            "{stem}{}记{}",
-                            SURNAMES.choose(&mut g.rng).expect("names"),
-                            t.zh().trim_end_matches("点")
-                        ),
-                        EntityKind::SocialOrganisation => format!(
-                            "{county_name}{brand}{}",
-                            t.zh().replace("(站)", "").replace('/', "")
-                        ),
-                        _ => format!(
-                            "山西{brand}{}有限公司",
-                            t.zh()
-                                .trim_end_matches("点")
-                                .replace("(菜店)", "")
-                                .replace("(站)", "")
-                        ),
-                    };
-                    let established = chrono::NaiveDate::from_ymd_opt(
-                        g.rng.random_range(2000..=2025),
-                        g.rng.random_range(1..=12),
-                        g.rng.random_range(1..=28),
-                    );
-                    let phone = g.phone(kind, &county);
-                    let credit_code = g.credit_code(kind, &county);
-                    entities.push(EntityInput {
-                        credit_code,
-                        name,
-                        kind,
-                        legal_rep: Some(g.person()),
-                        division: county.clone(),
-                        established,
-                        status: EntityStatus::Active,
-                        phone: Some(phone),
-                    });
-                    last_entity_of_type.insert(t.code(), entities.len() - 1);
-                    entities.len() - 1
+                    data.entities.push(g.entity(t, &county));
+                    data.entities.len() - 1
                 }
             };
-            let entity = &entities[entity_index];
-            let place = reference
-                .name(&division)
-                .trim_end_matches("居委会")
-                .trim_end_matches("村委会")
-                .to_string();
-            let town = division
-                .ancestor(Level::Town)
-                .map(|t| reference.name(&t).to_string())
-                .unwrap_or_default();
-            let address = format!(
-                "{}{county_name}{town}{}{}号",
-                reference.name(&county.ancestor(Level::City).expect("county in city")),
-                STREETS.choose(&mut g.rng).expect("streets"),
-                g.rng.random_range(1..300)
-            );
-            let name = format!(
-                "{}（{}店）",
-                entity.name.trim_end_matches("有限公司"),
-                place
-            );
-            let phone = Some(g.phone(entity.kind, &county));
-            let designation = g.designation(t);
-            if !keys.insert((entity_index, name.clone(), address.clone())) {
-                continue;
-            }
-            rows.push((
-                entity_index,
-                OutletInput {
-                    entity: entity.credit_code.clone(),
-                    entity_name: Some(entity.name.clone()),
-                    name,
-                    service_type: t,
-                    address,
-                    division,
-                    county: county.clone(),
-                    location,
-                    phone,
-                    hours: Some(if t.code() == "0901" {
-                        "06:00-10:30".into()
-                    } else {
-                        "08:00-21:00".into()
-                    }),
-                    designation,
-                },
-            ));
+            last_entity_of_type.insert(t.code(), entity);
+            let outlet = g.outlet(&data.entities[entity], t, &county, location);
+            data.push(entity, outlet);
         }
     }
-    (entities, rows)
+    (data.entities, data.rows)
+}
+
+#[derive(Default)]
+struct DatasetBuilder {
+    entities: Vec<EntityInput>,
+    rows: Vec<(usize, OutletInput)>,
+    keys: HashSet<(usize, String, String)>,
+}
+
+impl DatasetBuilder {
+    /// Adds an outlet unless its natural key is taken (a rare collision of
+    /// random street numbers), as an upsert would merge them anyway.
+    fn push(&mut self, entity: usize, outlet: OutletInput) {
+        if self
+            .keys
+            .insert((entity, outlet.name.clone(), outlet.address.clone()))
+        {
+            self.rows.push((entity, outlet));
+        }
+    }
+}
+
+impl Generator {
+    fn entity(&mut self, t: ServiceType, county: &DivisionCode) -> EntityInput {
+        let county_name = self.reference.name(county).to_string();
+        let stem = county_name.trim_end_matches(['区', '县', '市']);
+        let kind = match t.circle() {
+            Some(lifeservice_domain::CircleFormat::Facility) => EntityKind::SocialOrganisation,
+            _ if self.rng.random_bool(0.55) => EntityKind::IndividualBusiness,
+            _ => EntityKind::Enterprise,
+        };
+        let brand = *BRANDS.choose(&mut self.rng).expect("brands");
+        let business = t
+            .zh()
+            .trim_end_matches('点')
+            .replace("(菜店)", "")
+            .replace("(站)", "")
+            .replace('/', "");
+        let name = match kind {
+            EntityKind::IndividualBusiness => format!(
+                "{stem}{}记{business}",
+                SURNAMES.choose(&mut self.rng).expect("names")
+            ),
+            EntityKind::SocialOrganisation => format!("{county_name}{brand}{business}"),
+            _ => format!("山西{brand}{business}有限公司"),
+        };
+        let established = chrono::NaiveDate::from_ymd_opt(
+            self.rng.random_range(2000..=2025),
+            self.rng.random_range(1..=12),
+            self.rng.random_range(1..=28),
+        );
+        EntityInput {
+            credit_code: self.credit_code(kind, county),
+            name,
+            kind,
+            legal_rep: Some(self.person()),
+            division: county.clone(),
+            established,
+            status: EntityStatus::Active,
+            phone: Some(self.phone(kind, county)),
+        }
+    }
+
+    fn outlet(
+        &mut self,
+        entity: &EntityInput,
+        t: ServiceType,
+        county: &DivisionCode,
+        location: Coordinates,
+    ) -> OutletInput {
+        let reference = self.reference;
+        let division = self.community_in(county).unwrap_or_else(|| county.clone());
+        let place = reference
+            .name(&division)
+            .trim_end_matches("居委会")
+            .trim_end_matches("村委会")
+            .to_string();
+        let town = division
+            .ancestor(Level::Town)
+            .map(|t| reference.name(&t).to_string())
+            .unwrap_or_default();
+        let city = county.ancestor(Level::City).expect("county in a city");
+        let street = STREETS.choose(&mut self.rng).expect("streets");
+        let address = format!(
+            "{}{}{town}{street}{}号",
+            reference.name(&city),
+            reference.name(county),
+            self.rng.random_range(1..300)
+        );
+        OutletInput {
+            entity: entity.credit_code.clone(),
+            entity_name: Some(entity.name.clone()),
+            name: format!("{}（{place}店）", entity.name.trim_end_matches("有限公司")),
+            service_type: t,
+            address,
+            division,
+            county: county.clone(),
+            location,
+            phone: Some(self.phone(entity.kind, county)),
+            hours: Some(if t.code() == "0901" {
+                "06:00-10:30".into()
+            } else {
+                "08:00-21:00".into()
+            }),
+            designation: self.designation(t),
+        }
+    }
 }
 
 /// Outlets per county: cities by census population, counties within a city
@@ -454,4 +470,52 @@ async fn write(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reproducible_and_realistic() {
+        let (entities, rows) = dataset(2000, 1);
+        let (again, rows_again) = dataset(2000, 1);
+        assert_eq!(entities.len(), again.len());
+        assert_eq!(
+            rows.iter().map(|(_, o)| &o.name).collect::<Vec<_>>(),
+            rows_again.iter().map(|(_, o)| &o.name).collect::<Vec<_>>()
+        );
+        assert!((1900..=2100).contains(&rows.len()), "{}", rows.len());
+        for t in ServiceType::all() {
+            assert!(
+                rows.iter().any(|(_, o)| o.service_type == t),
+                "type {} missing",
+                t.zh()
+            );
+        }
+        let reference = Reference::shipped();
+        for (e, o) in &rows {
+            let entity = &entities[*e];
+            assert_eq!(
+                entity.credit_code.division_digits(),
+                o.county.as_str(),
+                "credit code division matches county"
+            );
+            assert_eq!(
+                reference.county_at(o.location).map(|c| &c.code),
+                Some(&o.county),
+                "point inside its county"
+            );
+            assert!(o.county.contains(&o.division) && reference.get(&o.division).is_some());
+        }
+        let cities: HashSet<_> = rows
+            .iter()
+            .map(|(_, o)| o.county.ancestor(Level::City))
+            .collect();
+        assert_eq!(cities.len(), 11);
+        assert!(
+            entities.len() < rows.len(),
+            "some entities have several outlets"
+        );
+    }
 }

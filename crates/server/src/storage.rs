@@ -44,7 +44,45 @@ impl Db {
             anyhow::bail!("不支持的数据库地址“{url}”：应以 sqlite: 或 postgres:// 开头");
         };
         db.migrate().await?;
+        db.seed_reference().await?;
         Ok(db)
+    }
+
+    /// Loads the shipped divisions into an empty `divisions` table, so that SQL
+    /// can join on names and levels; located communities and population are
+    /// added to it later by imports.
+    async fn seed_reference(&self) -> anyhow::Result<()> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM divisions")
+            .fetch_one(&self.pool)
+            .await?;
+        if count > 0 {
+            return Ok(());
+        }
+        let reference = crate::reference::Reference::shipped();
+        let mut all: Vec<_> = reference.all().collect();
+        all.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut tx = self.pool.begin().await?;
+        for chunk in all.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO divisions (code, name, level, parent_code, population) VALUES {} ON CONFLICT (code) DO NOTHING",
+                placeholders(chunk.len(), 5, 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for d in chunk {
+                let population = (d.level == lifeservice_domain::Level::City)
+                    .then(|| reference.city_population(&d.code))
+                    .flatten();
+                query = query
+                    .bind(d.code.to_string())
+                    .bind(d.name.clone())
+                    .bind(d.level.as_str())
+                    .bind(d.code.parent().map(|p| p.to_string()))
+                    .bind(population);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn open_sqlite(path: &str) -> anyhow::Result<Db> {
