@@ -30,23 +30,31 @@ impl RawExtract {
             .extend(other.way_end.into_iter().map(|end| end + base));
     }
 
-    /// The node references of each walkable way.
-    pub(crate) fn ways(&self) -> impl Iterator<Item = &[i64]> {
-        let starts = std::iter::once(0).chain(self.way_end.iter().copied());
-        starts
-            .zip(self.way_end.iter().copied())
-            .map(|(start, end)| &self.refs[start..end])
-    }
-
-    /// Index of node `id` in `nodes`, trying `hint` first because consecutive
-    /// refs of a way usually have consecutive ids.
-    pub(crate) fn node_index(&self, id: i64, hint: Option<usize>) -> Option<usize> {
-        if let Some(h) = hint.map(|h| h + 1).filter(|&h| h < self.nodes.len())
-            && self.nodes[h].0 == id
-        {
-            return Some(h);
+    /// Index in `nodes` of every entry of `refs`, `None` for a node missing
+    /// from the extract.
+    ///
+    /// Sorting the references and walking them alongside the sorted nodes
+    /// replaces one cache-missing binary search per reference, which took
+    /// seconds on a province.
+    pub(crate) fn resolve_refs(&self) -> Vec<Option<u32>> {
+        let mut by_id: Vec<(i64, u32)> = self
+            .refs
+            .iter()
+            .enumerate()
+            .map(|(pos, &id)| (id, pos as u32))
+            .collect();
+        by_id.par_sort_unstable();
+        let mut resolved = vec![None; self.refs.len()];
+        let mut node = 0;
+        for (id, pos) in by_id {
+            while node < self.nodes.len() && self.nodes[node].0 < id {
+                node += 1;
+            }
+            if node < self.nodes.len() && self.nodes[node].0 == id {
+                resolved[pos as usize] = Some(node as u32);
+            }
         }
-        self.nodes.binary_search_by_key(&id, |n| n.0).ok()
+        resolved
     }
 }
 

@@ -123,12 +123,12 @@ pub fn nearest(
     let category_of = category_indexes(facilities, categories)?;
     let origin_snaps = snap_all(net, origins.iter().map(|o| (o.lon, o.lat)), max_snap_m);
     let facility_snaps = snap_all(net, facilities.iter().map(|f| (f.lon, f.lat)), max_snap_m);
-    let origin_index = index_points(net, &origin_snaps);
-    let (distance, facility) = nearest_by_category(
+    let (distance, facility) = nearest_all(
         net,
-        &origin_index,
-        origins.len(),
-        &group_by_category(&facility_snaps, &category_of, categories.len()),
+        &Points::new(net, &origin_snaps),
+        &Points::new(net, &facility_snaps),
+        &category_of,
+        categories.len(),
         cutoff_m,
     );
     Ok(NearestTable {
@@ -186,7 +186,7 @@ pub(crate) fn snap_all(
         .collect()
 }
 
-pub(crate) fn index_points(net: &Network, snaps: &[Option<Snap>]) -> PointIndex {
+fn index_points(net: &Network, snaps: &[Option<Snap>]) -> PointIndex {
     let mut index = PointIndex::new(net.node_count());
     for (i, snap) in snaps.iter().enumerate() {
         if let Some(snap) = snap {
@@ -202,7 +202,7 @@ fn missing(snaps: &[Option<Snap>]) -> Vec<usize> {
 
 /// Snapped facilities of each category as `(label, snap)`, the label being
 /// the facility's index.
-pub(crate) fn group_by_category(
+fn group_by_category(
     snaps: &[Option<Snap>],
     category_of: &[u32],
     category_count: usize,
@@ -216,10 +216,119 @@ pub(crate) fn group_by_category(
     groups
 }
 
+/// Snapped points with their index.
+pub(crate) struct Points<'a> {
+    pub(crate) snaps: &'a [Option<Snap>],
+    pub(crate) index: PointIndex,
+}
+
+impl<'a> Points<'a> {
+    pub(crate) fn new(net: &Network, snaps: &'a [Option<Snap>]) -> Self {
+        Points {
+            snaps,
+            index: index_points(net, snaps),
+        }
+    }
+}
+
+/// Nearest facility per origin and category, origin-major: distances
+/// (infinite when none within the cutoff) and facility labels.
+///
+/// Both ways of computing it are exact; the cheaper one runs. One bounded
+/// multi-source Dijkstra per category costs about the network area within the
+/// cutoff of that category's facilities; one bounded search per origin costs
+/// the origins times the size of one neighbourhood. On a city with facilities
+/// everywhere the first wins; on a province with few communities per square
+/// kilometre the second is several times cheaper.
+pub(crate) fn nearest_all(
+    net: &Network,
+    origins: &Points,
+    facilities: &Points,
+    category_of: &[u32],
+    category_count: usize,
+    cutoff_m: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let groups = group_by_category(facilities.snaps, category_of, category_count);
+    let ball = mean_ball_size(net, origins.snaps, cutoff_m);
+    let from_origins = origins.snaps.iter().flatten().count() as f64 * ball;
+    let by_category: f64 = groups
+        .iter()
+        .map(|g| (2.0 * g.len() as f64 * ball).min(net.node_count() as f64))
+        .sum();
+    if from_origins < by_category {
+        nearest_from_origins(
+            net,
+            origins.snaps,
+            &facilities.index,
+            category_of,
+            category_count,
+            cutoff_m,
+        )
+    } else {
+        nearest_by_category(net, &origins.index, origins.snaps.len(), &groups, cutoff_m)
+    }
+}
+
+/// Average number of nodes within `radius` of a few origins, sampled evenly.
+fn mean_ball_size(net: &Network, snaps: &[Option<Snap>], radius: f64) -> f64 {
+    const SAMPLES: usize = 16;
+    let reachable: Vec<&Snap> = snaps.iter().flatten().collect();
+    let step = (reachable.len() / SAMPLES).max(1);
+    let sample: Vec<&Snap> = reachable
+        .iter()
+        .step_by(step)
+        .take(SAMPLES)
+        .copied()
+        .collect();
+    let settled: usize = net.with_workspace(|ws| {
+        sample
+            .iter()
+            .map(|snap| {
+                let mut count = 0;
+                bounded_dijkstra(net, ws, seeds_of(snap, NO_LABEL), radius, |_, _, _| {
+                    count += 1
+                });
+                count
+            })
+            .sum()
+    });
+    (settled as f64 / sample.len().max(1) as f64).max(1.0)
+}
+
+/// Nearest facility per origin and category by one bounded search per origin.
+fn nearest_from_origins(
+    net: &Network,
+    origin_snaps: &[Option<Snap>],
+    facilities: &PointIndex,
+    category_of: &[u32],
+    category_count: usize,
+    cutoff_m: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let width = category_count.max(1);
+    let mut distance = vec![f64::INFINITY; origin_snaps.len() * category_count];
+    let mut label = vec![NO_LABEL; origin_snaps.len() * category_count];
+    distance
+        .par_chunks_mut(width)
+        .zip(label.par_chunks_mut(width))
+        .zip(origin_snaps.par_iter())
+        .for_each(|((distance, label), snap)| {
+            let Some(snap) = snap else { return };
+            let found =
+                net.with_workspace(|ws| reach(net, ws, snap, cutoff_m, facilities, |_| true));
+            for (f, dist) in found {
+                let c = category_of[f as usize] as usize;
+                if dist < distance[c] {
+                    distance[c] = dist;
+                    label[c] = f;
+                }
+            }
+        });
+    (distance, label)
+}
+
 /// Nearest labelled facility per origin and category, origin-major, by one
-/// bounded multi-source Dijkstra per category (in parallel). Returns the
-/// distances (infinite when none within the cutoff) and the labels.
-pub(crate) fn nearest_by_category(
+/// bounded multi-source Dijkstra per category (in parallel).
+fn nearest_by_category(
     net: &Network,
     origins: &PointIndex,
     origin_count: usize,
@@ -278,37 +387,36 @@ fn transpose(columns: &[(Vec<f64>, Vec<u32>)], origin_count: usize) -> (Vec<f64>
 /// smaller set times the size of a 15-minute neighbourhood.
 pub(crate) fn count_within(
     net: &Network,
-    origin_snaps: &[Option<Snap>],
-    facility_snaps: &[Option<Snap>],
+    origins: &Points,
+    facilities: &Points,
     category_of: &[u32],
     category_count: usize,
     levels: [f64; 3],
 ) -> Vec<[u32; 3]> {
-    let mut counts = vec![[0u32; 3]; origin_snaps.len() * category_count];
+    let mut counts = vec![[0u32; 3]; origins.snaps.len() * category_count];
     let reachable = |snaps: &[Option<Snap>]| snaps.iter().flatten().count();
     let radius = levels[2];
-    if reachable(origin_snaps) <= reachable(facility_snaps) {
-        let facilities = index_points(net, facility_snaps);
+    if reachable(origins.snaps) <= reachable(facilities.snaps) {
         counts
             .par_chunks_mut(category_count.max(1))
-            .zip(origin_snaps.par_iter())
+            .zip(origins.snaps.par_iter())
             .for_each(|(row, snap)| {
                 let Some(snap) = snap else { return };
-                let found =
-                    net.with_workspace(|ws| reach(net, ws, snap, radius, &facilities, |_| true));
+                let found = net
+                    .with_workspace(|ws| reach(net, ws, snap, radius, &facilities.index, |_| true));
                 for (f, dist) in found {
                     add_level(&mut row[category_of[f as usize] as usize], dist, levels, 1);
                 }
             });
     } else {
-        let origins = index_points(net, origin_snaps);
-        let pairs: Vec<(u32, u32, f64)> = facility_snaps
+        let pairs: Vec<(u32, u32, f64)> = facilities
+            .snaps
             .par_iter()
             .enumerate()
             .filter_map(|(f, snap)| snap.as_ref().map(|s| (f, s)))
             .flat_map_iter(|(f, snap)| {
                 let found =
-                    net.with_workspace(|ws| reach(net, ws, snap, radius, &origins, |_| true));
+                    net.with_workspace(|ws| reach(net, ws, snap, radius, &origins.index, |_| true));
                 found.into_iter().map(move |(o, dist)| (o, f as u32, dist))
             })
             .collect();
@@ -325,6 +433,72 @@ pub(crate) fn add_level(cell: &mut [u32; 3], dist: f64, levels: [f64; 3], delta:
     for (count, &limit) in cell.iter_mut().zip(&levels) {
         if dist <= limit {
             *count = count.wrapping_add_signed(delta);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::Rng;
+
+    /// A 20 × 20 street grid about 100 m apart with random points on it.
+    type Scene = (Network, Vec<Option<Snap>>, Vec<Option<Snap>>, Vec<u32>);
+
+    fn grid_with_points(seed: u64) -> Scene {
+        let mut coords = Vec::new();
+        let mut edges = Vec::new();
+        for r in 0..20u32 {
+            for c in 0..20u32 {
+                coords.push((112.5 + f64::from(c) * 0.0011, 37.8 + f64::from(r) * 0.0009));
+                let id = r * 20 + c;
+                if c > 0 {
+                    edges.push((id - 1, id));
+                }
+                if r > 0 {
+                    edges.push((id - 20, id));
+                }
+            }
+        }
+        let net = Network::from_edges(&coords, &edges).unwrap();
+        let mut rng = Rng::new(seed);
+        let mut points = |n: usize| -> Vec<Option<Snap>> {
+            (0..n)
+                .map(|_| {
+                    net.snap(
+                        112.5 + rng.next_f64() * 0.021,
+                        37.8 + rng.next_f64() * 0.017,
+                        200.0,
+                    )
+                })
+                .collect()
+        };
+        let (origins, facilities) = (points(60), points(90));
+        let category_of = (0..90).map(|i| i % 4).collect();
+        (net, origins, facilities, category_of)
+    }
+
+    #[test]
+    fn both_nearest_strategies_agree() {
+        for seed in 0..5 {
+            let (net, origin_snaps, facility_snaps, category_of) = grid_with_points(seed);
+            let origins = Points::new(&net, &origin_snaps);
+            let facilities = Points::new(&net, &facility_snaps);
+            let groups = group_by_category(&facility_snaps, &category_of, 4);
+            let (d1, _) =
+                nearest_by_category(&net, &origins.index, origin_snaps.len(), &groups, 700.0);
+            let (d2, _) = nearest_from_origins(
+                &net,
+                &origin_snaps,
+                &facilities.index,
+                &category_of,
+                4,
+                700.0,
+            );
+            assert!(d1.iter().any(|d| d.is_finite()) && d1.iter().any(|d| d.is_infinite()));
+            for (a, b) in d1.iter().zip(&d2) {
+                assert!(a == b || (a - b).abs() < 1e-6, "{a} vs {b}");
+            }
         }
     }
 }

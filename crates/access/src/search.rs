@@ -3,8 +3,8 @@
 //! Distances are `f64` metres throughout: a sum of a few million edge lengths
 //! stays exact to well under a millimetre, and there is no overflow to guard.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::network::{Network, Snap};
 
@@ -18,59 +18,109 @@ pub(crate) const NO_LABEL: u32 = u32::MAX;
 /// what lets one facility change be handled in milliseconds on millions of
 /// nodes.
 pub(crate) struct Workspace {
-    dist: Vec<f64>,
-    label: Vec<u32>,
-    stamp: Vec<u32>,
+    /// Distance, label and stamp of each node side by side: one cache line
+    /// per relaxation on large networks.
+    nodes: Vec<NodeState>,
     generation: u32,
-    /// Min-heap on the bit pattern of a non-negative `f64`, whose integer order
-    /// equals its numeric order.
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    heap: RadixHeap,
+}
+
+#[derive(Clone, Copy, Default)]
+struct NodeState {
+    dist: f64,
+    label: u32,
+    stamp: u32,
 }
 
 impl Workspace {
     pub(crate) fn new(node_count: usize) -> Self {
         Workspace {
-            dist: vec![0.0; node_count],
-            label: vec![0; node_count],
-            stamp: vec![0; node_count],
+            nodes: vec![NodeState::default(); node_count],
             generation: 0,
-            heap: BinaryHeap::new(),
+            heap: RadixHeap::default(),
         }
     }
 
     pub(crate) fn node_count(&self) -> usize {
-        self.dist.len()
+        self.nodes.len()
     }
 
     fn begin(&mut self) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.stamp.fill(0);
+            self.nodes.fill(NodeState::default());
             self.generation = 1;
         }
         self.heap.clear();
     }
 
-    fn dist(&self, node: u32) -> f64 {
-        let n = node as usize;
-        if self.stamp[n] == self.generation {
-            self.dist[n]
-        } else {
-            f64::INFINITY
+    /// Lowers the tentative distance of `node` and queues it.
+    fn relax(&mut self, node: u32, dist: f64, label: u32) {
+        let generation = self.generation;
+        let state = &mut self.nodes[node as usize];
+        if state.stamp == generation && dist >= state.dist {
+            return;
+        }
+        *state = NodeState {
+            dist,
+            label,
+            stamp: generation,
+        };
+        self.heap.push(dist.to_bits(), node);
+    }
+}
+
+/// Monotone priority queue keyed by the bit pattern of non-negative `f64`
+/// distances (whose integer order is their numeric order). Dijkstra never
+/// queues a key below the last one taken, which is all a radix heap needs; it
+/// does a fraction of a binary heap's comparisons.
+struct RadixHeap {
+    last: u64,
+    /// Bucket `i > 0` holds keys whose highest bit differing from `last` is
+    /// bit `i - 1`; bucket 0 holds keys equal to `last`.
+    buckets: [Vec<(u64, u32)>; 65],
+}
+
+impl Default for RadixHeap {
+    fn default() -> Self {
+        RadixHeap {
+            last: 0,
+            buckets: std::array::from_fn(|_| Vec::new()),
         }
     }
+}
 
-    /// Lowers the tentative distance of `node`; false when it was not lower.
-    fn relax(&mut self, node: u32, dist: f64, label: u32) -> bool {
-        if dist >= self.dist(node) {
-            return false;
+impl RadixHeap {
+    fn clear(&mut self) {
+        self.last = 0;
+        self.buckets.iter_mut().for_each(Vec::clear);
+    }
+
+    fn bucket(&self, key: u64) -> usize {
+        (u64::BITS - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    fn push(&mut self, key: u64, node: u32) {
+        debug_assert!(key >= self.last, "keys must not decrease");
+        let b = self.bucket(key);
+        self.buckets[b].push((key, node));
+    }
+
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        if self.buckets[0].is_empty() {
+            let i = self.buckets.iter().position(|b| !b.is_empty())?;
+            let mut items = std::mem::take(&mut self.buckets[i]);
+            self.last = items.iter().map(|item| item.0).min()?;
+            // Every key of bucket `i` now differs from `last` below bit
+            // `i - 1`, so they all move to lower buckets.
+            for &(key, node) in &items {
+                let b = self.bucket(key);
+                self.buckets[b].push((key, node));
+            }
+            items.clear();
+            self.buckets[i] = items;
         }
-        let n = node as usize;
-        self.stamp[n] = self.generation;
-        self.dist[n] = dist;
-        self.label[n] = label;
-        self.heap.push(Reverse((dist.to_bits(), node)));
-        true
+        self.buckets[0].pop()
     }
 }
 
@@ -91,14 +141,15 @@ pub(crate) fn bounded_dijkstra(
             ws.relax(node, dist, label);
         }
     }
-    while let Some(Reverse((bits, node))) = ws.heap.pop() {
+    while let Some((bits, node)) = ws.heap.pop() {
         let dist = f64::from_bits(bits);
-        if dist > ws.dist(node) {
+        let state = ws.nodes[node as usize];
+        if dist > state.dist {
             continue; // A stale entry: the node was settled closer already.
         }
-        let label = ws.label[node as usize];
+        let label = state.label;
         visit(node, dist, label);
-        for (next, len) in net.neighbours(node) {
+        for &(next, len) in net.neighbours(node) {
             let next_dist = dist + len;
             if next_dist <= radius {
                 ws.relax(next, next_dist, label);
@@ -123,16 +174,39 @@ pub(crate) struct PointIndex {
     /// One bit per node: whether any point attaches there. Most settled nodes
     /// have none, and the bit test avoids a hash lookup for them.
     marked: Vec<u64>,
-    at_node: HashMap<u32, Vec<(u32, f64)>>,
-    on_edge: HashMap<u32, Vec<(u32, f64)>>,
+    at_node: IdMap,
+    on_edge: IdMap,
+}
+
+/// Map from node or edge ids; ids are not adversarial, so a multiplicative
+/// hash replaces SipHash, which dominated lookups in searches.
+type IdMap = HashMap<u32, Vec<(u32, f64)>, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl PointIndex {
     pub(crate) fn new(node_count: usize) -> Self {
         PointIndex {
             marked: vec![0; node_count.div_ceil(64)],
-            at_node: HashMap::new(),
-            on_edge: HashMap::new(),
+            at_node: IdMap::default(),
+            on_edge: IdMap::default(),
         }
     }
 
@@ -179,7 +253,7 @@ impl PointIndex {
 }
 
 /// Removes every entry of `id` under `key`; true when the key became empty.
-fn remove_from(map: &mut HashMap<u32, Vec<(u32, f64)>>, key: u32, id: u32) -> bool {
+fn remove_from(map: &mut IdMap, key: u32, id: u32) -> bool {
     let Some(list) = map.get_mut(&key) else {
         return false;
     };

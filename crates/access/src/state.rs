@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::error::{AccessError, Result};
 use crate::network::{DEFAULT_MAX_SNAP_M, Network, Snap};
 use crate::query::{
-    DEFAULT_SPEED_KMH, Facility, Origin, add_level, category_indexes, check_distance, count_within,
-    group_by_category, index_points, level_distances_m, nearest_by_category, snap_all,
+    DEFAULT_SPEED_KMH, Facility, Origin, Points, add_level, category_indexes, check_distance,
+    count_within, level_distances_m, nearest_all, snap_all,
 };
 use crate::search::{NO_LABEL, PointIndex, reach};
 
@@ -103,19 +103,25 @@ impl AccessState {
             facilities.iter().map(|f| (f.lon, f.lat)),
             config.max_snap_m,
         );
-        let origin_index = index_points(&net, &origin_snaps);
-        let groups = group_by_category(&facility_snaps, &category_of, categories.len());
-        let (nearest, nearest_slot) =
-            nearest_by_category(&net, &origin_index, origins.len(), &groups, config.cutoff_m);
+        let origin_points = Points::new(&net, &origin_snaps);
+        let facility_points = Points::new(&net, &facility_snaps);
+        let (nearest, nearest_slot) = nearest_all(
+            &net,
+            &origin_points,
+            &facility_points,
+            &category_of,
+            categories.len(),
+            config.cutoff_m,
+        );
         let counts = count_within(
             &net,
-            &origin_snaps,
-            &facility_snaps,
+            &origin_points,
+            &facility_points,
             &category_of,
             categories.len(),
             levels,
         );
-        let facility_index = index_points(&net, &facility_snaps);
+        let (origin_index, facility_index) = (origin_points.index, facility_points.index);
         let slot_of = facilities
             .iter()
             .enumerate()

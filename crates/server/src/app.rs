@@ -14,6 +14,9 @@ use tokio::sync::Notify;
 /// Largest accepted request body (an Excel upload).
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 
+/// Open outlets per county code.
+pub type CountyCounts = Arc<HashMap<String, i64>>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -21,7 +24,7 @@ pub struct AppState {
     /// Wakes the index follower right after a write made by this process.
     pub index_wakeup: Arc<Notify>,
     pub login_limiter: Arc<RateLimiter>,
-    county_counts: Arc<tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, i64>>)>>>,
+    county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
 impl AppState {
@@ -36,7 +39,7 @@ impl AppState {
     }
 
     /// Open outlets per county, recomputed at most every 30 seconds.
-    pub async fn county_counts(&self) -> crate::error::AppResult<Arc<HashMap<String, i64>>> {
+    pub async fn county_counts(&self) -> crate::error::AppResult<CountyCounts> {
         let mut cache = self.county_counts.lock().await;
         if let Some((at, counts)) = cache
             .as_ref()

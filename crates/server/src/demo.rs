@@ -446,24 +446,7 @@ async fn write(
     for chunk in rows.chunks(500) {
         let mut tx = db.pool().begin().await?;
         let batch: Vec<(i64, &OutletInput)> = chunk.iter().map(|(e, o)| (ids[*e], o)).collect();
-        let touched = store::upsert_outlets(&mut tx, &batch, &now, true).await?;
-        let mut designations = Vec::new();
-        for (entity_id, outlet) in &batch {
-            if let Some(d) = &outlet.designation {
-                if let Some(id) =
-                    store::outlet_id(&mut tx, *entity_id, &outlet.name, &outlet.address).await?
-                {
-                    designations.push((id, d));
-                }
-            }
-        }
-        store::upsert_designations(&mut tx, &designations).await?;
-        store::record_changes(
-            &mut tx,
-            "outlet",
-            &touched.iter().map(|t| t.id()).collect::<Vec<_>>(),
-        )
-        .await?;
+        store::write_outlets(&mut tx, &batch, &now, true).await?;
         tx.commit().await?;
         if let Some(bar) = progress {
             bar.inc(chunk.len() as u64);

@@ -27,12 +27,12 @@ pub fn parse_date(input: &str) -> Option<NaiveDate> {
     if s.is_empty() {
         return None;
     }
-    if let Ok(serial) = s.parse::<f64>() {
-        if (20000.0..80000.0).contains(&serial) {
-            // Excel's day 0 is 1899-12-30 once its 1900 leap-year bug is accounted for.
-            let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-            return base.checked_add_days(chrono::Days::new(serial as u64));
-        }
+    if let Ok(serial) = s.parse::<f64>()
+        && (20000.0..80000.0).contains(&serial)
+    {
+        // Excel's day 0 is 1899-12-30 once its 1900 leap-year bug is accounted for.
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+        return base.checked_add_days(chrono::Days::new(serial as u64));
     }
     let normalised: String = s
         .replace(['年', '月', '/', '.'], "-")

@@ -116,16 +116,14 @@ async fn logout(
 }
 
 /// Signed-in pages redirect anonymous visitors to the sign-in page.
-fn signed_in(ctx: &Ctx) -> Result<&Principal, Response> {
-    ctx.user
-        .as_ref()
-        .ok_or_else(|| Redirect::to("/login").into_response())
+fn signed_in(ctx: &Ctx) -> Result<&Principal, Redirect> {
+    ctx.user.as_ref().ok_or_else(|| Redirect::to("/login"))
 }
 
 async fn admin_home(ctx: Ctx) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let l = ctx.lang;
     let body = html! {
@@ -176,7 +174,7 @@ fn import_form(l: Lang, user: &Principal) -> Markup {
 async fn import_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = async {
         let l = ctx.lang;
@@ -294,7 +292,7 @@ fn report_view(l: Lang, report: &ImportReport, run_id: i64) -> Markup {
 async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multipart) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = async {
         let l = ctx.lang;
@@ -358,7 +356,7 @@ async fn template_download(Path(kind): Path<String>) -> AppResult<Response> {
 async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = async {
         user.require_admin()?;
@@ -449,7 +447,7 @@ async fn create_token(
 async fn audit_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let result = async {
         user.require_admin()?;

@@ -276,7 +276,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                 }
                 section {
                     @if let Some(county) = &main_county {
-                        (map::county_map(county, &view.outlets.iter().filter(|o| &o.county_code == county.as_str()).map(|o| (o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))).collect::<Vec<_>>()))
+                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(|o| (o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))).collect::<Vec<_>>()))
                     }
                 }
             }

@@ -461,28 +461,21 @@ async fn upsert_outlet(
         None => None,
     };
     let now = crate::time::now_text();
-    let touched = store::upsert_outlets(&mut tx, &[(entity_id, &input)], &now, false).await?;
-    let id = match touched.first() {
-        Some(t) => t.id(),
-        None => {
-            existing.ok_or_else(|| anyhow::anyhow!("upsert returned no row for a new outlet"))?
-        }
-    };
-    let mut changed = touched.iter().map(|t| t.id()).collect::<Vec<_>>();
-    if let Some(d) = &input.designation {
-        changed.extend(store::upsert_designations(&mut tx, &[(id, d)]).await?);
-    }
-    if !changed.is_empty() {
-        store::record_changes(&mut tx, "outlet", &[id]).await?;
-        let after = store::outlets_by_ids(&mut tx, &[id]).await?.pop();
+    store::write_outlets(&mut tx, &[(entity_id, &input)], &now, false).await?;
+    let id = store::outlet_id(&mut tx, entity_id, &input.name, &input.address)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("outlet missing right after its upsert"))?;
+    let after = store::outlets_by_ids(&mut tx, &[id]).await?.pop();
+    let (before, after) = (before.map(to_json), after.map(to_json));
+    if before != after {
         crate::audit::record(
             &mut tx,
             &user.actor(),
             "upsert",
             "outlet",
             &id.to_string(),
-            before.map(to_json),
-            after.map(to_json),
+            before,
+            after,
         )
         .await?;
     }

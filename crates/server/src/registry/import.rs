@@ -372,23 +372,8 @@ impl Batch {
                 ),
             }
         }
-        let touched = store::upsert_outlets(tx, &ready, now, options.synthetic).await?;
+        let touched = store::write_outlets(tx, &ready, now, options.synthetic).await?;
         report.count(&touched);
-        let mut changed: Vec<i64> = touched.iter().map(|t| t.id()).collect();
-        let mut designations = Vec::new();
-        for (entity_id, outlet) in &ready {
-            if let Some(d) = &outlet.designation {
-                if let Some(id) =
-                    store::outlet_id(tx, *entity_id, &outlet.name, &outlet.address).await?
-                {
-                    designations.push((id, d));
-                }
-            }
-        }
-        changed.extend(store::upsert_designations(tx, &designations).await?);
-        changed.sort_unstable();
-        changed.dedup();
-        store::record_changes(tx, "outlet", &changed).await?;
         Ok(())
     }
 

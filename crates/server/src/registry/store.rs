@@ -181,6 +181,32 @@ pub async fn upsert_outlets(
     touched(query.fetch_all(&mut *conn).await?, now)
 }
 
+/// Writes a batch of outlets with their designations and records every
+/// outlet that changed in the feed. Returns what the outlet upsert did.
+pub async fn write_outlets(
+    conn: &mut AnyConnection,
+    rows: &[(i64, &OutletInput)],
+    now: &str,
+    synthetic: bool,
+) -> Result<Vec<Touched>, sqlx::Error> {
+    let touched = upsert_outlets(conn, rows, now, synthetic).await?;
+    let mut changed: Vec<i64> = touched.iter().map(|t| t.id()).collect();
+    let mut designations = Vec::new();
+    for (entity_id, outlet) in rows {
+        let Some(d) = &outlet.designation else {
+            continue;
+        };
+        if let Some(id) = outlet_id(conn, *entity_id, &outlet.name, &outlet.address).await? {
+            designations.push((id, d));
+        }
+    }
+    changed.extend(upsert_designations(conn, &designations).await?);
+    changed.sort_unstable();
+    changed.dedup();
+    record_changes(conn, "outlet", &changed).await?;
+    Ok(touched)
+}
+
 /// Id of an outlet by its natural key.
 pub async fn outlet_id(
     conn: &mut AnyConnection,

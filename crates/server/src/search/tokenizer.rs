@@ -3,7 +3,7 @@
 //! 小店区 and by 小店); queries are cut in default mode, then each word must match.
 
 use jieba_rs::Jieba;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 pub const JIEBA: &str = "jieba";
@@ -15,14 +15,12 @@ pub fn jieba() -> &'static Jieba {
 
 #[derive(Clone)]
 pub struct JiebaTokenizer {
-    jieba: Arc<&'static Jieba>,
+    jieba: &'static Jieba,
 }
 
 impl Default for JiebaTokenizer {
     fn default() -> Self {
-        JiebaTokenizer {
-            jieba: Arc::new(jieba()),
-        }
+        JiebaTokenizer { jieba: jieba() }
     }
 }
 

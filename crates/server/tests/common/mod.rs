@@ -63,7 +63,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         ),
         Backend::Postgres => {
             let base = postgres_url().await.expect("postgres available");
-            let schema = format!("t_{}", lifeservice::auth::new_token()[..16].to_string());
+            let schema = format!("t_{}", &lifeservice::auth::new_token()[..16]);
             let sep = if base.contains('?') { '&' } else { '?' };
             (format!("{base}{sep}schema={schema}"), Some(schema))
         }
