@@ -66,9 +66,34 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::portal::routes())
         .merge(crate::registry::api::routes())
         .merge(crate::auth::pages::routes())
+        .merge(crate::plan::routes())
+        .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `?lang=en` (or `zh`) switches the interface language and remembers it in a cookie.
+async fn remember_language(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let lang = request
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .filter(|l| matches!(*l, "en" | "zh"))
+        .map(str::to_string);
+    let mut response = next.run(request).await;
+    if let Some(lang) = lang {
+        let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// Where the search index lives for a database URL: beside a SQLite file,

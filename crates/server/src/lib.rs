@@ -9,6 +9,7 @@
 //! - [`auth`]: accounts, roles and scopes, sessions, CSRF, API tokens
 //! - [`audit`]: the append-only log of every write
 //! - [`reference`]: divisions and county boundaries shipped in the binary
+//! - [`plan`]: the action plan's tasks, units and targets, with live indicators
 //! - [`demo`]: the reproducible synthetic dataset
 //!
 //! Cross-cutting: [`storage`] (the one layer SQLite and PostgreSQL pass
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod plan;
 pub mod portal;
 pub mod reference;
 pub mod registry;

@@ -385,3 +385,45 @@ async fn index_follows_writes_from_another_process() {
         "the running server's index did not follow the other process's import"
     );
 }
+
+#[tokio::test]
+async fn language_choice_is_remembered_and_oversized_uploads_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app.client();
+    client.get(app.url("/?lang=en")).send().await.unwrap();
+    let next = client
+        .get(app.url("/service-types"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        next.contains("Categories"),
+        "the English choice carries to the next page"
+    );
+
+    app.add_user("officer", "admin", "").await;
+    client
+        .post(app.url("/login"))
+        .form(&[("username", "officer"), ("password", "test-password-1")])
+        .send()
+        .await
+        .unwrap();
+    let huge = vec![b'a'; lifeservice::app::MAX_UPLOAD_BYTES + 1024];
+    let form = reqwest::multipart::Form::new()
+        .text("kind", "outlets")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(huge).file_name("big.csv"),
+        );
+    let response = client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    assert!(response.text().await.unwrap().contains("文件过大"));
+}

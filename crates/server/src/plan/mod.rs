@@ -1,0 +1,287 @@
+//! The action plan in the platform: its tasks, responsible units and targets
+//! (shipped as data in `lifeservice_domain::plan`), and the indicators the
+//! platform computes from its own records rather than from reports.
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::portal::{Ctx, render};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use lifeservice_domain::plan::{Indicator, Plan, Task};
+use maud::{Markup, html};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The plan's baseline: the stock at the end of the year before it took effect.
+pub const BASELINE_DATE: &str = "2021-12-31";
+/// Designations granted from this day count as new under the plan.
+pub const PLAN_START: &str = "2022-01-01";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/plan", get(plan_page))
+        .route("/plan/tasks/{number}", get(task_page))
+        .route("/api/v1/plan/tasks", get(tasks_api))
+}
+
+/// A value computed from the platform's own data, with how.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveValue {
+    pub value: f64,
+    pub formula: &'static str,
+    pub source: &'static str,
+}
+
+/// Computes every indicator the platform can compute from its records.
+pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, LiveValue>> {
+    let pool = state.db.pool();
+    let mut values = HashMap::new();
+    let baseline: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE established <= $1")
+        .bind(BASELINE_DATE)
+        .fetch_one(pool)
+        .await?;
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE status = 'active'")
+        .fetch_one(pool)
+        .await?;
+    if baseline > 0 {
+        values.insert(
+            "P-1",
+            LiveValue {
+                value: active as f64 / baseline as f64,
+                formula: "存续市场主体数 ÷ 2021年末（成立日期不晚于2021-12-31）的市场主体数",
+                source: "平台市场主体登记库",
+            },
+        );
+    }
+    let counties_total = crate::reference::Reference::shipped().county_shapes().len() as f64;
+    let with_elderly: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT county_code) FROM outlets WHERE service_type = '0301' AND status = 'open'",
+    )
+    .fetch_one(pool)
+    .await?;
+    values.insert(
+        "T16-8",
+        LiveValue {
+            value: with_elderly as f64 / counties_total,
+            formula: "至少有一所在营养老机构（服务类型0301）的县（市、区）数 ÷ 县级单位数（有边界的117个）",
+            source: "平台服务网点登记库",
+        },
+    );
+    for (id, grade) in [("T01-2", "AAAAA"), ("T01-3", "AAAA")] {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM designations WHERE kind = 'a_grade' AND grade = $1 AND granted_on >= $2")
+            .bind(grade)
+            .bind(PLAN_START)
+            .fetch_one(pool)
+            .await?;
+        values.insert(
+            id,
+            LiveValue {
+                value: n as f64,
+                formula: if grade == "AAAAA" {
+                    "2022年起认定的5A级旅游景区数"
+                } else {
+                    "2022年起认定的4A级旅游景区数"
+                },
+                source: "平台认定信息（省文化和旅游厅）",
+            },
+        );
+    }
+    Ok(values)
+}
+
+/// Attainment of a target by a current value: met when inside [min, max]
+/// (or above min when there is no upper bound).
+fn status(indicator: &Indicator, live: Option<&LiveValue>) -> &'static str {
+    let Some(live) = live else { return "reported" };
+    let (min, max) = (
+        indicator.min.unwrap_or(f64::NEG_INFINITY),
+        indicator.max.unwrap_or(f64::INFINITY),
+    );
+    let target = if indicator.scope == lifeservice_domain::plan::Scope::PerCounty {
+        1.0
+    } else {
+        min
+    };
+    if live.value >= target && live.value <= max.max(target) {
+        "met"
+    } else {
+        "in_progress"
+    }
+}
+
+fn status_zh(status: &str) -> &'static str {
+    match status {
+        "met" => "已达标",
+        "in_progress" => "推进中",
+        _ => "待填报",
+    }
+}
+
+#[derive(Serialize)]
+struct IndicatorView {
+    id: String,
+    name: String,
+    unit: String,
+    min: Option<f64>,
+    max: Option<f64>,
+    scope: String,
+    kind: String,
+    deadline: String,
+    source_phrase: String,
+    current: Option<LiveValue>,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct TaskView {
+    group: String,
+    group_number: u8,
+    number: u8,
+    title: String,
+    text: String,
+    responsible_units: Vec<String>,
+    milestone: bool,
+    indicators: Vec<IndicatorView>,
+}
+
+fn indicator_view(i: &Indicator, live: &HashMap<&'static str, LiveValue>) -> IndicatorView {
+    let current = live.get(i.id.as_str()).cloned();
+    IndicatorView {
+        id: i.id.to_string(),
+        name: i.name.clone(),
+        unit: i.unit.clone(),
+        min: i.min,
+        max: i.max,
+        scope: i.scope.zh().to_string(),
+        kind: i.kind.zh().to_string(),
+        deadline: i.deadline.to_string(),
+        source_phrase: i.source_phrase.clone(),
+        status: status(i, current.as_ref()),
+        current,
+    }
+}
+
+fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) -> TaskView {
+    TaskView {
+        group: plan
+            .group(task.group)
+            .map(|g| g.title.clone())
+            .unwrap_or_default(),
+        group_number: task.group,
+        number: task.number,
+        title: task.title.clone(),
+        text: task.text.clone(),
+        responsible_units: plan
+            .unit_names(&task.responsible_units)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        milestone: task.milestone,
+        indicators: plan
+            .indicators_of(Some(task.number))
+            .map(|i| indicator_view(i, live))
+            .collect(),
+    }
+}
+
+/// Every task with its responsible units (lead first) and indicators.
+async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+    let plan = Plan::shipped();
+    let live = live_values(&state).await?;
+    let tasks: Vec<TaskView> = plan
+        .tasks
+        .iter()
+        .map(|t| task_view(plan, t, &live))
+        .collect();
+    let overall: Vec<IndicatorView> = plan
+        .indicators_of(None)
+        .map(|i| indicator_view(i, &live))
+        .collect();
+    Ok(Json(
+        serde_json::json!({"title": plan.title, "plan_indicators": overall, "tasks": tasks}),
+    ))
+}
+
+fn indicator_table(indicators: &[IndicatorView]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "指标" } th { "目标" } th { "范围" } th { "期限" } th { "当前值" } th { "状态" } } }
+            tbody { @for i in indicators { tr {
+                td { (i.name) br; small.muted { "原文：" (i.source_phrase) } }
+                td { (bounds(i.min, i.max)) " " (i.unit) }
+                td { (i.scope) }
+                td { (i.deadline) }
+                td { @if let Some(c) = &i.current { (format!("{:.2}", c.value)) br; small.muted { (c.formula) "（" (c.source) "）" } } @else { "—" } }
+                td { (status_zh(i.status)) }
+            } } }
+        }
+    }
+}
+
+fn bounds(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) if a == b => format!("{a}"),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        (Some(a), None) => format!("≥{a}"),
+        (None, Some(b)) => format!("≤{b}"),
+        (None, None) => "—".into(),
+    }
+}
+
+async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let result = async {
+        let plan = Plan::shipped();
+        let live = live_values(&state).await?;
+        let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
+        let body = html! {
+            h1 { (plan.title) }
+            p.muted { "任务、责任单位和量化目标取自方案原文（已清理原文中的错误字符）；“当前值”由平台数据计算，公式见各指标。" }
+            h2 { "总体目标" }
+            (indicator_table(&overall))
+            @for group in &plan.groups {
+                h2 { (group.number) ". " (group.title) }
+                ol {
+                    @for task in plan.tasks_in(group.number) {
+                        li value=(task.number) {
+                            a href=(format!("/plan/tasks/{}", task.number)) { (task.title) }
+                            " " small.muted { (plan.unit_names(&task.responsible_units).join("、")) }
+                            @if !task.milestone { " " span.tag { "量化目标" } }
+                        }
+                    }
+                }
+                @if let Some(p) = &group.paragraph { p { (p.text) } }
+            }
+        };
+        Ok(("行动方案".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+async fn task_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<String>,
+) -> Response {
+    let result = async {
+        let plan = Plan::shipped();
+        let task = number
+            .parse::<u8>()
+            .ok()
+            .and_then(|n| plan.task(n))
+            .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
+        let view = task_view(plan, task, &live_values(&state).await?);
+        let body = html! {
+            p.muted { a href="/plan" { "行动方案" } " › " (view.group) }
+            h1 { (view.number) ". " (view.title) }
+            p { (view.text) }
+            p { strong { "责任单位：" } (view.responsible_units.join("、")) " " small.muted { "（第一个为牵头单位）" } }
+            @if view.indicators.is_empty() { p { "本任务为定性任务，按里程碑跟踪。" } } @else { (indicator_table(&view.indicators)) }
+        };
+        Ok((view.title.clone(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
