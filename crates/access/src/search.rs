@@ -79,6 +79,9 @@ struct RadixHeap {
     /// Bucket `i > 0` holds keys whose highest bit differing from `last` is
     /// bit `i - 1`; bucket 0 holds keys equal to `last`.
     buckets: [Vec<(u64, u32)>; 65],
+    /// Bit `i` set when bucket `i` is not empty, so finding the next bucket
+    /// is one instruction rather than a scan of 65 vectors.
+    filled: u128,
 }
 
 impl Default for RadixHeap {
@@ -86,6 +89,7 @@ impl Default for RadixHeap {
         RadixHeap {
             last: 0,
             buckets: std::array::from_fn(|_| Vec::new()),
+            filled: 0,
         }
     }
 }
@@ -94,6 +98,7 @@ impl RadixHeap {
     fn clear(&mut self) {
         self.last = 0;
         self.buckets.iter_mut().for_each(Vec::clear);
+        self.filled = 0;
     }
 
     fn bucket(&self, key: u64) -> usize {
@@ -104,23 +109,31 @@ impl RadixHeap {
         debug_assert!(key >= self.last, "keys must not decrease");
         let b = self.bucket(key);
         self.buckets[b].push((key, node));
+        self.filled |= 1 << b;
     }
 
     fn pop(&mut self) -> Option<(u64, u32)> {
         if self.buckets[0].is_empty() {
-            let i = self.buckets.iter().position(|b| !b.is_empty())?;
+            if self.filled == 0 {
+                return None;
+            }
+            let i = self.filled.trailing_zeros() as usize;
+            self.filled &= !(1 << i);
             let mut items = std::mem::take(&mut self.buckets[i]);
             self.last = items.iter().map(|item| item.0).min()?;
             // Every key of bucket `i` now differs from `last` below bit
             // `i - 1`, so they all move to lower buckets.
             for &(key, node) in &items {
-                let b = self.bucket(key);
-                self.buckets[b].push((key, node));
+                self.push(key, node);
             }
             items.clear();
             self.buckets[i] = items;
         }
-        self.buckets[0].pop()
+        let top = self.buckets[0].pop();
+        if self.buckets[0].is_empty() {
+            self.filled &= !1;
+        }
+        top
     }
 }
 

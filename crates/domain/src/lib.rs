@@ -3,6 +3,7 @@
 //! Every code the platform handles is a newtype that can only hold a valid
 //! value: parse at the edge (import row, HTTP request), then pass the type.
 //!
+//! - [`circle`] — grading of a community's 一刻钟便民生活圈
 //! - [`credit_code`] — 统一社会信用代码 (GB 32100-2015)
 //! - [`division`] — administrative division codes (GB/T 2260 and NBS 12-digit codes)
 //! - [`service`] — NBS life-service major categories and the platform's service types,
@@ -12,6 +13,7 @@
 //! - [`privacy`] — masking of personal data for public views
 //! - [`plan`] — the action plan itself: tasks, responsible units, quantitative targets
 
+pub mod circle;
 pub mod credit_code;
 pub mod division;
 pub mod entity;

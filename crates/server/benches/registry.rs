@@ -76,7 +76,8 @@ fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         search.rebuild(&db, None).await?;
         let index_s = started.elapsed().as_secs_f64();
-        let state = lifeservice::app::AppState::new(db, search);
+        let circles = lifeservice::circle::CircleService::new(dir.path().join("network.bin"));
+        let state = lifeservice::app::AppState::new(db, search, circles);
 
         let keywords = [
             "便利店",

@@ -1,6 +1,7 @@
 //! Application state and the router: each capability contributes its routes.
 
 use crate::auth::RateLimiter;
+use crate::circle::CircleService;
 use crate::search::SearchIndex;
 use crate::storage::Db;
 use axum::Router;
@@ -24,14 +25,16 @@ pub struct AppState {
     /// Wakes the index follower right after a write made by this process.
     pub index_wakeup: Arc<Notify>,
     pub login_limiter: Arc<RateLimiter>,
+    pub circles: CircleService,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
 impl AppState {
-    pub fn new(db: Db, search: Arc<SearchIndex>) -> Self {
+    pub fn new(db: Db, search: Arc<SearchIndex>, circles: CircleService) -> Self {
         AppState {
             db,
             search,
+            circles,
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
             county_counts: Arc::default(),
@@ -53,10 +56,14 @@ impl AppState {
         Ok(counts)
     }
 
-    /// Applies pending changes to the index now, so that the writer sees its write.
+    /// Applies pending changes to the derived state (search index, life
+    /// circles) now, so that a writer sees its own write.
     pub async fn refresh_index(&self) {
         if let Err(e) = self.search.catch_up(&self.db).await {
             tracing::warn!(error = %e, "index catch-up failed");
+        }
+        if let Err(e) = self.circles.follow(&self.db).await {
+            tracing::warn!(error = %e, "life circle update failed");
         }
     }
 }
@@ -67,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::registry::api::routes())
         .merge(crate::auth::pages::routes())
         .merge(crate::plan::routes())
+        .merge(crate::circle::pages::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -53,7 +53,7 @@ enum Command {
     },
     /// Export outlets or entities (public view: personal data masked)
     Export {
-        kind: ImportKind,
+        kind: ExportKind,
         #[arg(long, default_value = "csv")]
         format: ExportFormat,
         #[arg(long)]
@@ -128,13 +128,23 @@ enum AccessCommand {
 enum ImportKind {
     Entities,
     Outlets,
+    /// `code,lon,lat[,population]` of village/community-level divisions
+    Communities,
+    /// The walking network, from an OpenStreetMap PBF extract
+    Osm,
 }
 
-impl From<ImportKind> for RecordKind {
-    fn from(k: ImportKind) -> Self {
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportKind {
+    Entities,
+    Outlets,
+}
+
+impl From<ExportKind> for RecordKind {
+    fn from(k: ExportKind) -> Self {
         match k {
-            ImportKind::Entities => RecordKind::Entities,
-            ImportKind::Outlets => RecordKind::Outlets,
+            ExportKind::Entities => RecordKind::Entities,
+            ExportKind::Outlets => RecordKind::Outlets,
         }
     }
 }
@@ -197,8 +207,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen, demo } => {
             let search = Arc::new(SearchIndex::open(&index_dir)?);
+            let network = crate::circle::network_path(&cli.db);
             if demo {
-                seed_demo(&db).await?;
+                seed_demo(&db, &network).await?;
             }
             if search.applied_seq() == 0 && search.num_docs() == 0 {
                 let total =
@@ -206,7 +217,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tracing::info!(outlets = total, "building the search index");
                 search.rebuild(&db, None).await?;
             }
-            let state = AppState::new(db, search);
+            let circles = crate::circle::CircleService::new(network);
+            circles.rebuild(&db).await?;
+            let state = AppState::new(db, search, circles);
             state.refresh_index().await;
             crate::app::serve(state, &listen).await?;
         }
@@ -215,7 +228,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             crs,
             actor,
-        } => return import(&db, kind.into(), &file, crs, &actor).await,
+        } => {
+            let datum = match crs {
+                Crs::Wgs84 => Datum::Wgs84,
+                Crs::Gcj02 => Datum::Gcj02,
+            };
+            return match kind {
+                ImportKind::Entities => {
+                    import(&db, RecordKind::Entities, &file, datum, &actor).await
+                }
+                ImportKind::Outlets => import(&db, RecordKind::Outlets, &file, datum, &actor).await,
+                ImportKind::Communities => import_communities(&db, &file, datum).await,
+                ImportKind::Osm => import_osm(&cli.db, &file),
+            };
+        }
         Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
         Command::Demo { outlets, seed } => {
             let bar = bar(outlets as u64, "生成演示数据");
@@ -238,7 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn seed_demo(db: &Db) -> anyhow::Result<()> {
+async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
     let existing = crate::registry::store::count_outlets(&mut *db.pool().acquire().await?).await?;
     if existing > 0 {
         tracing::info!(
@@ -255,6 +281,11 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
         None,
     )
     .await?;
+    let located = crate::demo::generate_circles(db, network, crate::demo::DEFAULT_SEED).await?;
+    tracing::info!(
+        communities = located,
+        "demo street network for 小店区 and 迎泽区 generated"
+    );
     for (username, name, role, scope) in [
         ("admin", "平台管理员（演示）", "admin", ""),
         ("minzheng", "省民政厅（演示）", "department", "03,0107"),
@@ -277,11 +308,78 @@ async fn seed_demo(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn import_osm(db_url: &str, file: &PathBuf) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let network = match lifeservice_access::Network::from_pbf(file) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let path = crate::circle::network_path(db_url);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    network.save_cache(&path)?;
+    println!(
+        "步行路网已导入：{}个节点，{}条边，用时{:.1}秒（{}）；重启服务后生效",
+        network.node_count(),
+        network.edge_count(),
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_communities(db: &Db, file: &PathBuf, datum: Datum) -> anyhow::Result<ExitCode> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
+    let source = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = match Table::read(&bytes) {
+        Ok(table) => crate::circle::import::import_communities(db, &table, datum, &source).await,
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    println!(
+        "共{}行：定位{}个村（社区），拒绝{}",
+        report.rows, report.updated, report.rejected_rows
+    );
+    write_rejects(file, &report)?;
+    Ok(if report.updated > 0 || report.rows == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_rejects(
+    file: &std::path::Path,
+    report: &crate::registry::import::ImportReport,
+) -> anyhow::Result<()> {
+    if !report.rejects.is_empty() {
+        let mut rejects = file.as_os_str().to_owned();
+        rejects.push(".rejects.csv");
+        std::fs::write(&rejects, report.rejects_csv())?;
+        println!("被拒绝的行及原因见 {}", PathBuf::from(rejects).display());
+    }
+    Ok(())
+}
+
 async fn import(
     db: &Db,
     kind: RecordKind,
     file: &PathBuf,
-    crs: Crs,
+    datum: Datum,
     actor: &str,
 ) -> anyhow::Result<ExitCode> {
     let bytes =
@@ -292,10 +390,6 @@ async fn import(
             eprintln!("错误：{}：{e}", file.display());
             return Ok(ExitCode::from(2));
         }
-    };
-    let datum = match crs {
-        Crs::Wgs84 => Datum::Wgs84,
-        Crs::Gcj02 => Datum::Gcj02,
     };
     let options = ImportOptions {
         datum,
@@ -331,12 +425,7 @@ async fn import(
             report.ignored_columns.join("、")
         );
     }
-    if !report.rejects.is_empty() {
-        let mut rejects = file.clone().into_os_string();
-        rejects.push(".rejects.csv");
-        std::fs::write(&rejects, report.rejects_csv())?;
-        println!("被拒绝的行及原因见 {}", PathBuf::from(rejects).display());
-    }
+    write_rejects(file, &report)?;
     let imported = report.inserted + report.updated + report.unchanged;
     Ok(if imported > 0 || report.rows == 0 {
         ExitCode::SUCCESS

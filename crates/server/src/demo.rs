@@ -502,3 +502,132 @@ mod tests {
         );
     }
 }
+
+/// Districts that get a generated street network in the demo: 小店区 and 迎泽区 (太原).
+pub const NETWORK_COUNTIES: [&str; 2] = ["140105", "140106"];
+/// Street spacing of the generated network, in degrees of latitude (~140 m).
+const STREET_SPACING_DEG: f64 = 0.00125;
+
+/// The demo's 一刻钟便民生活圈 data: a jittered street grid clipped to each
+/// district, every real community of the districts placed inside it with a
+/// synthetic population, and outlets of circle formats around communities so
+/// that grades vary. Everything here is synthetic and labelled so.
+pub async fn generate_circles(
+    db: &Db,
+    network_path: &std::path::Path,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    let reference = Reference::shipped();
+    let mut g = Generator {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
+        reference,
+        types: Vec::new(),
+        total_weight: 0,
+    };
+    let mut coords = Vec::new();
+    let mut edges = Vec::new();
+    let mut locations = Vec::new();
+    let mut data = DatasetBuilder::default();
+    for code in NETWORK_COUNTIES {
+        let county = DivisionCode::parse(code)?;
+        let shape = reference
+            .county_shape(&county)
+            .ok_or_else(|| anyhow::anyhow!("no boundary for {code}"))?;
+        street_grid(&mut g, shape, &mut coords, &mut edges);
+        for town in reference.children(&county) {
+            for village in reference.children(town) {
+                let Some(point) = g.point_in(shape) else {
+                    continue;
+                };
+                locations.push(crate::circle::import::Location {
+                    code: village.clone(),
+                    point,
+                    population: Some(g.rng.random_range(1500..15000)),
+                });
+                for format in crate::circle::formats() {
+                    let p = match format.circle() {
+                        Some(lifeservice_domain::CircleFormat::Basic) => 0.8,
+                        Some(lifeservice_domain::CircleFormat::Quality) => 0.45,
+                        _ => 0.5,
+                    };
+                    if !g.rng.random_bool(p) {
+                        continue;
+                    }
+                    let Some(location) = g.point_near(shape, point, 700.0) else {
+                        continue;
+                    };
+                    data.entities.push(g.entity(format, &county));
+                    let entity = data.entities.len() - 1;
+                    let mut outlet = g.outlet(&data.entities[entity], format, &county, location);
+                    outlet.division = village.clone();
+                    data.push(entity, outlet);
+                }
+            }
+        }
+    }
+    let network = lifeservice_access::Network::from_edges(&coords, &edges)?;
+    if let Some(dir) = network_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    network.save_cache(network_path)?;
+    crate::circle::import::write_locations(db, &locations, crate::circle::import::SYNTHETIC)
+        .await?;
+    write(db, &data.entities, &data.rows, None).await?;
+    Ok(locations.len())
+}
+
+/// A jittered grid of streets clipped to the district's boundary.
+fn street_grid(
+    g: &mut Generator,
+    shape: &CountyShape,
+    coords: &mut Vec<(f64, f64)>,
+    edges: &mut Vec<(u32, u32)>,
+) {
+    let (min, max) = (shape.bbox.min(), shape.bbox.max());
+    let dlat = STREET_SPACING_DEG;
+    let dlon = dlat / ((min.y + max.y) / 2.0).to_radians().cos();
+    let (rows, cols) = (
+        ((max.y - min.y) / dlat) as usize + 1,
+        ((max.x - min.x) / dlon) as usize + 1,
+    );
+    let mut ids = vec![None; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            let lon = min.x + c as f64 * dlon + g.rng.random_range(-0.2..0.2) * dlon;
+            let lat = min.y + r as f64 * dlat + g.rng.random_range(-0.2..0.2) * dlat;
+            if shape.shape.contains(&Point::new(lon, lat)) {
+                ids[r * cols + c] = Some(coords.len() as u32);
+                coords.push((lon, lat));
+            }
+        }
+    }
+    for r in 0..rows {
+        for c in 0..cols {
+            let Some(a) = ids[r * cols + c] else { continue };
+            let right = (c + 1 < cols).then(|| ids[r * cols + c + 1]).flatten();
+            let up = (r + 1 < rows).then(|| ids[(r + 1) * cols + c]).flatten();
+            edges.extend([right, up].into_iter().flatten().map(|b| (a, b)));
+        }
+    }
+}
+
+impl Generator {
+    /// A point inside the county within `radius_m` of `centre`.
+    fn point_near(
+        &mut self,
+        county: &CountyShape,
+        centre: Coordinates,
+        radius_m: f64,
+    ) -> Option<Coordinates> {
+        let dlat = radius_m / 111_195.0;
+        let dlon = dlat / centre.lat().to_radians().cos();
+        for _ in 0..50 {
+            let lon = centre.lon() + self.rng.random_range(-dlon..dlon);
+            let lat = centre.lat() + self.rng.random_range(-dlat..dlat);
+            if county.shape.contains(&Point::new(lon, lat)) {
+                return Coordinates::new(lon, lat).ok();
+            }
+        }
+        None
+    }
+}

@@ -6,7 +6,9 @@ CREATE TABLE divisions (
     parent_code TEXT,
     lon DOUBLE PRECISION,
     lat DOUBLE PRECISION,
-    population BIGINT
+    population BIGINT,
+    -- Where a community's location and population come from (an import file, or 'synthetic').
+    location_source TEXT
 );
 CREATE INDEX divisions_parent ON divisions(parent_code);
 

@@ -126,8 +126,29 @@ pub fn choropleth(
     }
 }
 
-/// One county with points on it (outlets), each a link.
-pub fn county_map(county: &DivisionCode, points: &[(f64, f64, String, String)]) -> Markup {
+/// A linked point on a map; `class` styles it (outlet, or a circle grade).
+pub struct MapPoint {
+    pub lon: f64,
+    pub lat: f64,
+    pub label: String,
+    pub href: String,
+    pub class: &'static str,
+}
+
+impl MapPoint {
+    pub fn outlet(o: &crate::registry::Outlet) -> Self {
+        MapPoint {
+            lon: o.lon,
+            lat: o.lat,
+            label: o.name.clone(),
+            href: format!("/outlets/{}", o.id),
+            class: "outlet",
+        }
+    }
+}
+
+/// One county with points on it (outlets, communities), each a link.
+pub fn county_map(county: &DivisionCode, points: &[MapPoint]) -> Markup {
     let reference = Reference::shipped();
     let Some(shape) = reference.county_shape(county) else {
         return html! { p.muted { "该区划暂无边界数据（开发区等无独立边界）。" } };
@@ -138,10 +159,10 @@ pub fn county_map(county: &DivisionCode, points: &[(f64, f64, String, String)]) 
         figure {
             svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role="img" aria-label=(format!("{}地图", reference.name(county))) {
                 path d=(shape_path(shape, &frame)) fill="#dfe8d8" {}
-                @for (lon, lat, label, href) in points {
-                    @let (x, y) = frame.xy(*lon, *lat);
-                    a href=(href) {
-                        circle.outlet cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (label) } }
+                @for p in points {
+                    @let (x, y) = frame.xy(p.lon, p.lat);
+                    a href=(p.href) {
+                        circle class=(p.class) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (p.label) } }
                     }
                 }
             }

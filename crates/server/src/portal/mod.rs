@@ -117,6 +117,7 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         a href="/search" { (l.t("找服务", "Find services")) }
                         a href="/divisions/14" { (l.t("各地服务", "By area")) }
                         a href="/service-types" { (l.t("服务分类", "Categories")) }
+                        a href="/circles" { (l.t("生活圈", "15-min circles")) }
                         a href="/plan" { (l.t("行动方案", "Action plan")) }
                         @if let Some(user) = &ctx.user {
                             a href="/admin" { (l.t("管理", "Admin")) " (" (user.display_name) ")" }

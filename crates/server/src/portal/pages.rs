@@ -1,5 +1,6 @@
 //! Public pages: home, search, outlet, provider (一站式查询), division, categories.
 
+use super::map::MapPoint;
 use super::{Ctx, Lang, map, render};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -174,7 +175,7 @@ pub async fn search(
                 @if let Some(county) = &county {
                     section {
                         h2 { (l.t("地图", "Map")) }
-                        (map::county_map(county, &page.items.iter().map(|o| (o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))).collect::<Vec<_>>()))
+                        (map::county_map(county, &page.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
                     }
                 }
             }
@@ -238,7 +239,7 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
             (synthetic_notice(l, o.synthetic))
             div.layout2 {
                 section { (outlet_facts(l, &o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
-                section { (map::county_map(&county, &[(o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))])) }
+                section { (map::county_map(&county, &[MapPoint::outlet(&o)])) }
             }
         };
         Ok((o.name.clone(), body))
@@ -276,7 +277,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                 }
                 section {
                     @if let Some(county) = &main_county {
-                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(|o| (o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))).collect::<Vec<_>>()))
+                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(MapPoint::outlet).collect::<Vec<_>>()))
                     }
                 }
             }
@@ -319,7 +320,7 @@ pub async fn division(
                         Level::Province | Level::City => { (map::choropleth(&code, |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"))) },
                         _ => {
                             @if let Some(county) = code.ancestor(Level::County) {
-                                (map::county_map(&county, &sample.items.iter().map(|o| (o.lon, o.lat, o.name.clone(), format!("/outlets/{}", o.id))).collect::<Vec<_>>()))
+                                (map::county_map(&county, &sample.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
                             }
                         },
                     }

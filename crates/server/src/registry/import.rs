@@ -89,7 +89,7 @@ impl Table {
 
     /// Rows including the header, as text cells; a CSV syntax error ends the
     /// stream with an error naming the line.
-    fn rows(&self) -> Box<dyn Iterator<Item = Result<Vec<String>, String>> + Send + '_> {
+    pub fn cells(&self) -> Box<dyn Iterator<Item = Result<Vec<String>, String>> + Send + '_> {
         match self {
             Table::Csv(text) => Box::new(
                 csv::ReaderBuilder::new()
@@ -176,7 +176,7 @@ pub async fn import_table(
     options: &ImportOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<ImportReport, ImportError> {
-    let mut rows = table.rows();
+    let mut rows = table.cells();
     let header = match rows.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),

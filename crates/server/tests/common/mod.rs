@@ -70,7 +70,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     };
     let db = Db::open(&db_url).await.expect("open database");
     let search = Arc::new(SearchIndex::open(&dir.path().join("index")).expect("open index"));
-    let state = AppState::new(db, search);
+    let circles = lifeservice::circle::CircleService::new(dir.path().join("network.bin"));
+    let state = AppState::new(db, search, circles);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
