@@ -110,6 +110,16 @@ def write_inputs(graph, directory, origins, facilities, categories, seed):
     return origin_nodes, facility_nodes
 
 
+def agree(a, b, cutoff):
+    """Equal within the tolerance; a distance missing on one side only is
+    accepted on the cutoff boundary, where pandana's float32 rounding decides."""
+    if a is None and b is None:
+        return True
+    if a is None or b is None:
+        return (a if a is not None else b) >= cutoff - TOLERANCE_M
+    return abs(a - b) <= TOLERANCE_M
+
+
 def run_rust(pbf, directory, cutoff):
     binary = os.path.join(TARGET, "release/examples/access")
     out = os.path.join(directory, "out.csv")
@@ -198,17 +208,15 @@ def compare(name, pbf, origins, facilities, categories, cutoff, uncut):
             expected = nx_results[category].get(node)
             got = rust[(f"o{i}", category)]
             checked += 1
-            if (expected is None) != (got is None):
+            if not agree(got, expected, cutoff):
                 sys.exit(f"MISMATCH o{i} {category}: rust {got} networkx {expected}")
-            if expected is not None:
+            if expected is not None and got is not None:
                 worst = max(worst, abs(got - expected))
             if pandana_out is not None:
                 value = float(pandana_out[0][category].loc[node])
                 panda = None if value < 0 else value
-                if (panda is None) != (expected is None) or (panda is not None and abs(panda - expected) > TOLERANCE_M):
+                if not agree(panda, expected, cutoff):
                     sys.exit(f"MISMATCH o{i} {category}: pandana {panda} networkx {expected}")
-    if worst > TOLERANCE_M:
-        sys.exit(f"MISMATCH: worst difference {worst:.4f} m")
     print(f"checked {checked} origin/category pairs: worst |rust - networkx| = {worst:.6f} m")
     if pandana_out is not None:
         _, build, query = pandana_out

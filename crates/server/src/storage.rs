@@ -65,7 +65,7 @@ impl Db {
         for chunk in all.chunks(1000) {
             let sql = format!(
                 "INSERT INTO divisions (code, name, level, parent_code, population) VALUES {} ON CONFLICT (code) DO NOTHING",
-                placeholders(chunk.len(), 5, 1)
+                placeholders(self.backend, chunk.len(), 5)
             );
             let mut query = sqlx::query(&sql);
             for d in chunk {
@@ -213,20 +213,35 @@ fn split_schema(url: &str) -> (String, Option<String>) {
     (base, schema)
 }
 
-/// `$1, $2, ...` placeholders for a multi-row VALUES list starting at `first`.
-pub fn placeholders(rows: usize, columns: usize, first: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push(',');
+impl Backend {
+    /// The backend a connection talks to.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
         }
-        out.push('(');
+    }
+}
+
+/// Placeholders for a multi-row VALUES list of `rows` × `columns` values, the
+/// statement's only parameters. SQLite gets anonymous `?`: it resolves a named
+/// `$n` by a linear scan, which makes large batches quadratic.
+pub fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
+    for r in 0..rows {
+        out.push_str(if r > 0 { ",(" } else { "(" });
         for c in 0..columns {
             if c > 0 {
                 out.push(',');
             }
-            out.push('$');
-            out.push_str(&(first + r * columns + c).to_string());
+            match backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(1 + r * columns + c).to_string());
+                }
+            }
         }
         out.push(')');
     }
@@ -254,6 +269,7 @@ mod tests {
 
     #[test]
     fn builds_placeholders() {
-        assert_eq!(placeholders(2, 2, 1), "($1,$2),($3,$4)");
+        assert_eq!(placeholders(Backend::Postgres, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
     }
 }

@@ -4,7 +4,7 @@
 //! is appended to `changes` for the search index to follow.
 
 use super::{Designation, DesignationInput, Entity, EntityInput, Outlet, OutletInput};
-use crate::storage::placeholders;
+use crate::storage::{Backend, placeholders};
 use lifeservice_domain::{DesignationKind, EntityKind, EntityStatus, ServiceType};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
@@ -59,7 +59,7 @@ pub async fn upsert_entities(
          OR entities.established IS DISTINCT FROM excluded.established OR entities.status IS DISTINCT FROM excluded.status \
          OR entities.phone IS DISTINCT FROM excluded.phone \
          RETURNING id, created_at",
-        placeholders(entities.len(), ENTITY_COLUMNS, 1)
+        placeholders(Backend::of(conn), entities.len(), ENTITY_COLUMNS)
     );
     let mut query = sqlx::query::<Any>(&sql);
     for e in entities {
@@ -92,7 +92,7 @@ pub async fn insert_missing_entities(
     let sql = format!(
         "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} \
          ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-        placeholders(entities.len(), ENTITY_COLUMNS, 1)
+        placeholders(Backend::of(conn), entities.len(), ENTITY_COLUMNS)
     );
     let mut query = sqlx::query_scalar::<Any, i64>(&sql);
     for e in entities {
@@ -119,12 +119,10 @@ pub async fn entity_ids(
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     let mut found = HashMap::new();
     for chunk in codes.chunks(500) {
+        // One row of `len` columns is a parenthesised list: what IN takes.
         let sql = format!(
-            "SELECT id, credit_code FROM entities WHERE credit_code IN ({})",
-            (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(",")
+            "SELECT id, credit_code FROM entities WHERE credit_code IN {}",
+            placeholders(Backend::of(conn), 1, chunk.len())
         );
         let mut query = sqlx::query::<Any>(&sql);
         for code in chunk {
@@ -159,7 +157,7 @@ pub async fn upsert_outlets(
          OR outlets.lon IS DISTINCT FROM excluded.lon OR outlets.lat IS DISTINCT FROM excluded.lat \
          OR outlets.phone IS DISTINCT FROM excluded.phone OR outlets.hours IS DISTINCT FROM excluded.hours OR outlets.status <> 'open' \
          RETURNING id, created_at",
-        placeholders(rows.len(), OUTLET_COLUMNS, 1)
+        placeholders(Backend::of(conn), rows.len(), OUTLET_COLUMNS)
     );
     let mut query = sqlx::query::<Any>(&sql);
     for (entity_id, o) in rows {
@@ -248,15 +246,29 @@ pub async fn upsert_designations(
 }
 
 /// Appends to the change feed that search indexes follow.
+///
+/// Followers read the feed in sequence order and remember the last sequence
+/// applied, so a sequence must never become visible after a higher one. SQLite
+/// has one writer at a time; on PostgreSQL the table lock makes writers that
+/// append to the feed commit in sequence order.
 pub async fn record_changes(
     conn: &mut AnyConnection,
     object_type: &str,
     ids: &[i64],
 ) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let backend = Backend::of(conn);
+    if backend == Backend::Postgres {
+        sqlx::query("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *conn)
+            .await?;
+    }
     for chunk in ids.chunks(1000) {
         let sql = format!(
             "INSERT INTO changes (object_type, object_id) VALUES {}",
-            placeholders(chunk.len(), 2, 1)
+            placeholders(backend, chunk.len(), 2)
         );
         let mut query = sqlx::query::<Any>(&sql);
         for id in chunk {
