@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use lifeservice_access::{AccessConfig, AccessState, Facility, Network, Origin};
+//! use lifeservice_access::{AccessConfig, AccessState, Facility, Network, Origin, haversine_m};
 //!
 //! // Three nodes along a street, 0.001° of longitude (about 88 m) apart.
 //! let net = Network::from_edges(
@@ -47,8 +47,9 @@
 //!     vec!["grocery".into()],
 //!     AccessConfig::default(),
 //! )?;
-//! let d = state.nearest_m(0, 0).unwrap();
-//! assert!((d - 175.8).abs() < 0.1);
+//! // The home snaps onto node 0, 11 m away; the walk is the whole street.
+//! let street = haversine_m(112.550, 37.87, 112.552, 37.87);
+//! assert!((state.nearest_m(0, 0).unwrap() - street).abs() < 0.001);
 //! assert_eq!(state.counts(0, 0), [1, 1, 1]);
 //!
 //! state.remove_facility("shop")?;

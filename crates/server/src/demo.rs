@@ -455,54 +455,6 @@ async fn write(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reproducible_and_realistic() {
-        let (entities, rows) = dataset(2000, 1);
-        let (again, rows_again) = dataset(2000, 1);
-        assert_eq!(entities.len(), again.len());
-        assert_eq!(
-            rows.iter().map(|(_, o)| &o.name).collect::<Vec<_>>(),
-            rows_again.iter().map(|(_, o)| &o.name).collect::<Vec<_>>()
-        );
-        assert!((1900..=2100).contains(&rows.len()), "{}", rows.len());
-        for t in ServiceType::all() {
-            assert!(
-                rows.iter().any(|(_, o)| o.service_type == t),
-                "type {} missing",
-                t.zh()
-            );
-        }
-        let reference = Reference::shipped();
-        for (e, o) in &rows {
-            let entity = &entities[*e];
-            assert_eq!(
-                entity.credit_code.division_digits(),
-                o.county.as_str(),
-                "credit code division matches county"
-            );
-            assert_eq!(
-                reference.county_at(o.location).map(|c| &c.code),
-                Some(&o.county),
-                "point inside its county"
-            );
-            assert!(o.county.contains(&o.division) && reference.get(&o.division).is_some());
-        }
-        let cities: HashSet<_> = rows
-            .iter()
-            .map(|(_, o)| o.county.ancestor(Level::City))
-            .collect();
-        assert_eq!(cities.len(), 11);
-        assert!(
-            entities.len() < rows.len(),
-            "some entities have several outlets"
-        );
-    }
-}
-
 /// Districts that get a generated street network in the demo: 小店区 and 迎泽区 (太原).
 pub const NETWORK_COUNTIES: [&str; 2] = ["140105", "140106"];
 /// Street spacing of the generated network, in degrees of latitude (~140 m).
@@ -629,5 +581,53 @@ impl Generator {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reproducible_and_realistic() {
+        let (entities, rows) = dataset(2000, 1);
+        let (again, rows_again) = dataset(2000, 1);
+        assert_eq!(entities.len(), again.len());
+        assert_eq!(
+            rows.iter().map(|(_, o)| &o.name).collect::<Vec<_>>(),
+            rows_again.iter().map(|(_, o)| &o.name).collect::<Vec<_>>()
+        );
+        assert!((1900..=2100).contains(&rows.len()), "{}", rows.len());
+        for t in ServiceType::all() {
+            assert!(
+                rows.iter().any(|(_, o)| o.service_type == t),
+                "type {} missing",
+                t.zh()
+            );
+        }
+        let reference = Reference::shipped();
+        for (e, o) in &rows {
+            let entity = &entities[*e];
+            assert_eq!(
+                entity.credit_code.division_digits(),
+                o.county.as_str(),
+                "credit code division matches county"
+            );
+            assert_eq!(
+                reference.county_at(o.location).map(|c| &c.code),
+                Some(&o.county),
+                "point inside its county"
+            );
+            assert!(o.county.contains(&o.division) && reference.get(&o.division).is_some());
+        }
+        let cities: HashSet<_> = rows
+            .iter()
+            .map(|(_, o)| o.county.ancestor(Level::City))
+            .collect();
+        assert_eq!(cities.len(), 11);
+        assert!(
+            entities.len() < rows.len(),
+            "some entities have several outlets"
+        );
     }
 }

@@ -50,33 +50,60 @@ pub async fn upsert_entities(
     if entities.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} \
-         ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, kind = excluded.kind, legal_rep = excluded.legal_rep, \
+    let conflict = "ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, kind = excluded.kind, legal_rep = excluded.legal_rep, \
          division_code = excluded.division_code, established = excluded.established, status = excluded.status, phone = excluded.phone, updated_at = excluded.updated_at \
          WHERE entities.name IS DISTINCT FROM excluded.name OR entities.kind IS DISTINCT FROM excluded.kind \
          OR entities.legal_rep IS DISTINCT FROM excluded.legal_rep OR entities.division_code IS DISTINCT FROM excluded.division_code \
          OR entities.established IS DISTINCT FROM excluded.established OR entities.status IS DISTINCT FROM excluded.status \
          OR entities.phone IS DISTINCT FROM excluded.phone \
-         RETURNING id, created_at",
-        placeholders(Backend::of(conn), entities.len(), ENTITY_COLUMNS)
-    );
-    let mut query = sqlx::query::<Any>(&sql);
+         RETURNING id, created_at";
+    let sql = insert_entities_sql(conn, entities.len(), conflict);
+    let rows = bind_entities(
+        sqlx::query::<Any>(&sql),
+        entities,
+        now,
+        synthetic,
+        |q, v| q.bind(v),
+        |q, v| q.bind(v),
+        |q, v| q.bind(v),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    touched(rows, now)
+}
+
+fn insert_entities_sql(conn: &AnyConnection, rows: usize, conflict: &str) -> String {
+    format!(
+        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} {conflict}",
+        placeholders(Backend::of(conn), rows, ENTITY_COLUMNS)
+    )
+}
+
+/// Binds the [`ENTITY_COLUMNS`] values of each entity, in the column order of
+/// [`insert_entities_sql`], whatever the query type.
+fn bind_entities<Q>(
+    mut query: Q,
+    entities: &[EntityInput],
+    now: &str,
+    synthetic: bool,
+    text: impl Fn(Q, String) -> Q,
+    optional: impl Fn(Q, Option<String>) -> Q,
+    number: impl Fn(Q, i64) -> Q,
+) -> Q {
     for e in entities {
-        query = query
-            .bind(e.credit_code.as_str().to_string())
-            .bind(e.name.clone())
-            .bind(e.kind.code())
-            .bind(e.legal_rep.clone())
-            .bind(e.division.as_str().to_string())
-            .bind(e.established.map(|d| d.to_string()))
-            .bind(e.status.code())
-            .bind(e.phone.clone())
-            .bind(synthetic as i64)
-            .bind(now.to_string())
-            .bind(now.to_string());
+        query = text(query, e.credit_code.to_string());
+        query = text(query, e.name.clone());
+        query = text(query, e.kind.code().to_string());
+        query = optional(query, e.legal_rep.clone());
+        query = text(query, e.division.to_string());
+        query = optional(query, e.established.map(|d| d.to_string()));
+        query = text(query, e.status.code().to_string());
+        query = optional(query, e.phone.clone());
+        query = number(query, synthetic as i64);
+        query = text(query, now.to_string());
+        query = text(query, now.to_string());
     }
-    touched(query.fetch_all(&mut *conn).await?, now)
+    query
 }
 
 /// Inserts entities that do not exist yet (outlet files may name them);
@@ -89,27 +116,22 @@ pub async fn insert_missing_entities(
     if entities.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} \
-         ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-        placeholders(Backend::of(conn), entities.len(), ENTITY_COLUMNS)
+    let sql = insert_entities_sql(
+        conn,
+        entities.len(),
+        "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
     );
-    let mut query = sqlx::query_scalar::<Any, i64>(&sql);
-    for e in entities {
-        query = query
-            .bind(e.credit_code.as_str().to_string())
-            .bind(e.name.clone())
-            .bind(e.kind.code())
-            .bind(e.legal_rep.clone())
-            .bind(e.division.as_str().to_string())
-            .bind(e.established.map(|d| d.to_string()))
-            .bind(e.status.code())
-            .bind(e.phone.clone())
-            .bind(0i64)
-            .bind(now.to_string())
-            .bind(now.to_string());
-    }
-    query.fetch_all(&mut *conn).await
+    bind_entities(
+        sqlx::query_scalar::<Any, i64>(&sql),
+        entities,
+        now,
+        false,
+        |q, v| q.bind(v),
+        |q, v| q.bind(v),
+        |q, v| q.bind(v),
+    )
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Ids of the entities among `codes` that exist.
