@@ -20,6 +20,14 @@ pub enum Level {
 }
 
 impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Province,
+        Level::City,
+        Level::County,
+        Level::Town,
+        Level::Village,
+    ];
+
     pub fn code_len(self) -> usize {
         match self {
             Level::Province => 2,
@@ -31,15 +39,7 @@ impl Level {
     }
 
     fn from_len(len: usize) -> Option<Self> {
-        [
-            Level::Province,
-            Level::City,
-            Level::County,
-            Level::Town,
-            Level::Village,
-        ]
-        .into_iter()
-        .find(|l| l.code_len() == len)
+        Level::ALL.into_iter().find(|l| l.code_len() == len)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -53,15 +53,7 @@ impl Level {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Level::Province,
-            Level::City,
-            Level::County,
-            Level::Town,
-            Level::Village,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
     pub fn zh(self) -> &'static str {
@@ -128,16 +120,10 @@ impl DivisionCode {
 
     /// Every unit from the province down to this one.
     pub fn lineage(&self) -> Vec<DivisionCode> {
-        [
-            Level::Province,
-            Level::City,
-            Level::County,
-            Level::Town,
-            Level::Village,
-        ]
-        .into_iter()
-        .filter_map(|l| self.ancestor(l))
-        .collect()
+        Level::ALL
+            .into_iter()
+            .filter_map(|l| self.ancestor(l))
+            .collect()
     }
 
     /// True when `other` is this unit or lies inside it.

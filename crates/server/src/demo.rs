@@ -223,8 +223,8 @@ pub fn write_outlets_csv(
             o.service_type.code(),
             &o.address,
             o.division.as_str(),
-            &format!("{:.6}", o.location.lon()),
-            &format!("{:.6}", o.location.lat()),
+            &o.location.lon().to_string(),
+            &o.location.lat().to_string(),
             o.phone.as_deref().unwrap_or(""),
             o.hours.as_deref().unwrap_or(""),
         ])?;
