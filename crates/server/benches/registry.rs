@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         };
         let started = Instant::now();
         let table = Table::read(&bytes)?;
-        let report = import_table(&db, RecordKind::Outlets, &table, &options, None).await?;
+        let report = import_table(&db, RecordKind::Outlets, table, &options, None).await?;
         let import_s = started.elapsed().as_secs_f64();
         anyhow::ensure!(
             report.rejected_rows == 0,

@@ -399,7 +399,7 @@ async fn import(
     };
     let progress = bar(table.approx_rows(), "导入");
     let started = std::time::Instant::now();
-    let report = match import_table(db, kind, &table, &options, Some(&progress)).await {
+    let report = match import_table(db, kind, table, &options, Some(&progress)).await {
         Ok(r) => r,
         Err(e) => {
             progress.abandon();

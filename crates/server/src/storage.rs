@@ -99,7 +99,7 @@ impl Db {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy timeout lets a CLI
                     // import and the server share the file.
-                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;")
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;")
                         .await?;
                     Ok(())
                 })

@@ -24,7 +24,7 @@ async fn import_outlets(
     let report = import_table(
         &app.state.db,
         RecordKind::Outlets,
-        &table,
+        table,
         &cli_options(),
         None,
     )
@@ -369,7 +369,7 @@ async fn index_follows_writes_from_another_process() {
     // A second connection to the same file, as a CLI import would open.
     let other = lifeservice::storage::Db::open(&app.db_url).await.unwrap();
     let table = Table::read(outlets_csv().as_bytes()).unwrap();
-    import_table(&other, RecordKind::Outlets, &table, &cli_options(), None)
+    import_table(&other, RecordKind::Outlets, table, &cli_options(), None)
         .await
         .unwrap();
     let mut total = serde_json::Value::Null;

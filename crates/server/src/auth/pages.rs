@@ -300,7 +300,7 @@ async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multi
         verify_csrf(&user, upload.csrf.as_deref())?;
         let table = Table::read(&upload.bytes).map_err(|e| AppError::field("file", e.to_string()))?;
         let options = ImportOptions { datum: upload.datum, actor: user.actor(), synthetic: false, principal: Some(user.clone()) };
-        let report = import_table(&state.db, upload.kind, &table, &options, None).await.map_err(|e| match e {
+        let report = import_table(&state.db, upload.kind, table, &options, None).await.map_err(|e| match e {
             crate::registry::import::ImportError::Database(db) => AppError::from(db),
             other => AppError::field("file", other.to_string()),
         })?;

@@ -172,12 +172,11 @@ fn header_map(
 pub async fn import_table(
     db: &Db,
     kind: RecordKind,
-    table: &Table,
+    table: Table,
     options: &ImportOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<ImportReport, ImportError> {
-    let mut rows = table.cells();
-    let header = match rows.next() {
+    let header = match table.cells().next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
         None => return Err(ImportError::Unreadable("文件为空".into())),
@@ -187,21 +186,74 @@ pub async fn import_table(
         ignored_columns: ignored,
         ..Default::default()
     };
+    // Parsing and validation run on a blocking thread while this task writes
+    // the previous batch, so the two cores share the work.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    let (datum, principal) = (options.datum, options.principal.clone());
+    let parser = tokio::task::spawn_blocking(move || {
+        parse_lines(table, kind, &fields, datum, principal.as_ref(), &sender)
+    });
     let mut batch = Batch::new(kind);
+    while let Some(lines) = receiver.recv().await {
+        for line in lines {
+            match line {
+                Line::Broken(row, e) => report.reject(row, "", format!("第{row}行无法解析：{e}")),
+                Line::Row(row, Err(errors)) => {
+                    report.rows += 1;
+                    report.reject_fields(kind, row, errors);
+                }
+                Line::Row(row, Ok(item)) => {
+                    report.rows += 1;
+                    if batch.would_repeat(&item) || batch.len() >= BATCH {
+                        batch.flush(db, options, &mut report).await?;
+                    }
+                    batch.push(row, item);
+                }
+            }
+            if let Some(bar) = progress {
+                bar.inc(1);
+            }
+        }
+    }
+    parser
+        .await
+        .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))?;
+    batch.flush(db, options, &mut report).await?;
+    report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
+    Ok(report)
+}
+
+/// A data line of the file: validated, or broken beyond reading.
+enum Line {
+    Row(usize, Result<Parsed, Vec<FieldError>>),
+    Broken(usize, String),
+}
+
+/// Reads and validates every data line, sending them in chunks; stops early
+/// when the receiver is gone. Runs on a blocking thread.
+fn parse_lines(
+    table: Table,
+    kind: RecordKind,
+    fields: &[Option<Field>],
+    datum: Datum,
+    principal: Option<&crate::auth::Principal>,
+    sender: &tokio::sync::mpsc::Sender<Vec<Line>>,
+) {
+    const CHUNK: usize = 1000;
     let reference = Reference::shipped();
-    for (index, cells) in rows.enumerate() {
-        let row_number = index + 2;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for (index, cells) in table.cells().enumerate().skip(1) {
+        let row = index + 1;
         let cells = match cells {
-            Ok(c) => c,
+            Ok(cells) => cells,
             Err(e) => {
-                report.reject(row_number, "", format!("第{row_number}行无法解析：{e}"));
+                chunk.push(Line::Broken(row, e));
                 break;
             }
         };
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        report.rows += 1;
         let raw = RawRow(
             fields
                 .iter()
@@ -212,32 +264,19 @@ pub async fn import_table(
         let parsed = match kind {
             RecordKind::Entities => parse_entity(&raw, reference).map(Parsed::Entity),
             RecordKind::Outlets => {
-                parse_outlet(&raw, options.datum, reference).map(|o| Parsed::Outlet(Box::new(o)))
+                parse_outlet(&raw, datum, reference).map(|o| Parsed::Outlet(Box::new(o)))
             }
         };
-        let parsed =
-            parsed.and_then(
-                |item| match options.principal.as_ref().map(|p| item.permitted(p)) {
-                    Some(Err(denied)) => Err(vec![denied]),
-                    _ => Ok(item),
-                },
-            );
-        match parsed {
-            Ok(item) => {
-                if batch.would_repeat(&item) || batch.len() >= BATCH {
-                    batch.flush(db, options, &mut report).await?;
-                }
-                batch.push(row_number, item);
-            }
-            Err(errors) => report.reject_fields(kind, row_number, errors),
-        }
-        if let Some(bar) = progress {
-            bar.inc(1);
+        let permitted = parsed.and_then(|item| match principal.map(|p| item.permitted(p)) {
+            Some(Err(denied)) => Err(vec![denied]),
+            _ => Ok(item),
+        });
+        chunk.push(Line::Row(row, permitted));
+        if chunk.len() == CHUNK && sender.blocking_send(std::mem::take(&mut chunk)).is_err() {
+            return;
         }
     }
-    batch.flush(db, options, &mut report).await?;
-    report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
-    Ok(report)
+    let _ = sender.blocking_send(chunk);
 }
 
 enum Parsed {

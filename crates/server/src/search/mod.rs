@@ -128,8 +128,10 @@ fn schema() -> (Schema, Fields) {
         division: b.add_text_field("division", STRING),
         service_type: b.add_text_field("service_type", STRING),
         major: b.add_text_field("major", STRING),
-        lon: b.add_f64_field("lon", INDEXED | FAST),
-        lat: b.add_f64_field("lat", INDEXED | FAST),
+        // Columnar only: a range over a column scan beats a range over
+        // millions of distinct indexed terms.
+        lon: b.add_f64_field("lon", FAST),
+        lat: b.add_f64_field("lat", FAST),
     };
     (b.build(), fields)
 }
@@ -139,8 +141,20 @@ impl SearchIndex {
     pub fn open(dir: &Path) -> anyhow::Result<SearchIndex> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(
+            tantivy::directory::MmapDirectory::open(dir)?,
+            schema.clone(),
+        ) {
+            Ok(index) => index,
+            // The index is derived data: one built with an older schema is dropped and rebuilt.
+            Err(tantivy::TantivyError::SchemaError(reason)) => {
+                tracing::warn!(%reason, "search index schema changed; rebuilding");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create_in_dir(dir, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         index
             .tokenizers()
             .register(JIEBA, JiebaTokenizer::default());
