@@ -363,11 +363,28 @@ impl SearchIndex {
         q: &SearchQuery,
     ) -> anyhow::Result<SearchHits> {
         let addresses = searcher.search(query, &DocSetCollector)?;
-        let mut hits = Vec::with_capacity(addresses.len());
+        let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
         for address in addresses {
-            let fast = searcher.segment_reader(address.segment_ord).fast_fields();
-            let id = fast.i64("id")?.first(address.doc_id).unwrap_or_default();
-            if let Some(p) = self.doc_point(searcher, address) {
+            by_segment
+                .entry(address.segment_ord)
+                .or_default()
+                .push(address.doc_id);
+        }
+        let mut hits = Vec::new();
+        // Columns are opened once per segment: opening one per document is
+        // what made distance sorts slow.
+        for (segment, docs) in by_segment {
+            let fast = searcher.segment_reader(segment).fast_fields();
+            let (ids, lons, lats) = (fast.i64("id")?, fast.f64("lon")?, fast.f64("lat")?);
+            for doc in docs {
+                let (Some(id), Some(lon), Some(lat)) =
+                    (ids.first(doc), lons.first(doc), lats.first(doc))
+                else {
+                    continue;
+                };
+                let Ok(p) = Coordinates::new(lon, lat) else {
+                    continue;
+                };
                 let d = point.distance_m(p);
                 if d <= radius {
                     hits.push(Hit {
