@@ -40,7 +40,7 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Import entities or outlets from CSV or XLSX; bad rows go to FILE.rejects.csv
+    /// Import entities, outlets or community locations (CSV/XLSX; bad rows go to FILE.rejects.csv), or a walking network (OSM PBF)
     Import {
         kind: ImportKind,
         file: PathBuf,

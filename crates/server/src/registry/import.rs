@@ -456,13 +456,23 @@ impl Batch {
             })
             .collect();
         if !new_entities.is_empty() {
-            let ids = store::insert_missing_entities(tx, &new_entities, now).await?;
-            store::record_changes(tx, "entity", &ids).await?;
-            let codes: Vec<&str> = new_entities
+            let inserted = store::insert_missing_entities(tx, &new_entities, now).await?;
+            store::record_changes(
+                tx,
+                "entity",
+                &inserted.values().copied().collect::<Vec<_>>(),
+            )
+            .await?;
+            // Another writer may have registered some in between: look those up.
+            let raced: Vec<&str> = new_entities
                 .iter()
                 .map(|e| e.credit_code.as_str())
+                .filter(|c| !inserted.contains_key(*c))
                 .collect();
-            self.entity_ids.extend(store::entity_ids(tx, &codes).await?);
+            self.entity_ids.extend(inserted);
+            if !raced.is_empty() {
+                self.entity_ids.extend(store::entity_ids(tx, &raced).await?);
+            }
         }
         Ok(())
     }

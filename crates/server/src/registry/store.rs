@@ -112,17 +112,17 @@ pub async fn insert_missing_entities(
     conn: &mut AnyConnection,
     entities: &[EntityInput],
     now: &str,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<HashMap<String, i64>, sqlx::Error> {
     if entities.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let sql = insert_entities_sql(
         conn,
         entities.len(),
-        "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
+        "ON CONFLICT (credit_code) DO NOTHING RETURNING id, credit_code",
     );
-    bind_entities(
-        sqlx::query_scalar::<Any, i64>(&sql),
+    let rows = bind_entities(
+        sqlx::query::<Any>(&sql),
         entities,
         now,
         false,
@@ -131,7 +131,10 @@ pub async fn insert_missing_entities(
         |q, v| q.bind(v),
     )
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("credit_code")?, r.try_get("id")?)))
+        .collect()
 }
 
 /// Ids of the entities among `codes` that exist.
