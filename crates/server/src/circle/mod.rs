@@ -50,7 +50,7 @@ pub struct Circles {
     by_code: HashMap<String, usize>,
     grades: Vec<Grade>,
     rules: GradeRules,
-    bbox: (f64, f64, f64, f64),
+    bbox: Extent,
     /// The last change of the feed applied.
     applied_seq: i64,
 }
@@ -105,7 +105,7 @@ impl Circles {
             return Ok(None);
         }
         let net = Network::load_cache(network)?;
-        let bbox = network_bbox(&net);
+        let bbox = network_extent(&net);
         let applied_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
             .fetch_one(db.pool())
             .await?;
@@ -169,8 +169,7 @@ impl Circles {
     }
 
     fn in_bbox(&self, lon: f64, lat: f64) -> bool {
-        let (min_lon, min_lat, max_lon, max_lat) = self.bbox;
-        (min_lon..=max_lon).contains(&lon) && (min_lat..=max_lat).contains(&lat)
+        self.bbox.contains(lon, lat)
     }
 
     /// Applies one outlet's current state: added, moved, retyped or closed.
@@ -356,18 +355,16 @@ impl Circles {
                 }
             })
             .collect();
-        let extent = origins.iter().fold(
-            (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
-            |(a, b, c, d), &o| {
-                let p = &self.communities[o];
-                (a.min(p.lon), b.min(p.lat), c.max(p.lon), d.max(p.lat))
-            },
+        let extent = Extent::of(
+            origins
+                .iter()
+                .map(|&o| (self.communities[o].lon, self.communities[o].lat)),
         );
         let net = self.state.network();
         let candidates: Vec<u32> = (0..net.node_count() as u32)
             .filter(|&n| {
                 let (lon, lat) = net.node_lonlat(n);
-                (extent.0..=extent.2).contains(&lon) && (extent.1..=extent.3).contains(&lat)
+                extent.contains(lon, lat)
             })
             .collect();
         let radius = lifeservice_access::level_distances_m(AccessConfig::default().speed_kmh)[2];
@@ -400,30 +397,55 @@ fn facility_of(o: &Outlet) -> Facility {
     }
 }
 
-fn network_bbox(net: &Network) -> (f64, f64, f64, f64) {
-    (0..net.node_count() as u32).fold(
-        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
-        |(a, b, c, d), n| {
-            let (lon, lat) = net.node_lonlat(n);
-            (a.min(lon), b.min(lat), c.max(lon), d.max(lat))
-        },
-    )
+/// A longitude/latitude box.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    min_lon: f64,
+    min_lat: f64,
+    max_lon: f64,
+    max_lat: f64,
 }
 
-async fn located_communities(
-    db: &Db,
-    bbox: (f64, f64, f64, f64),
-) -> anyhow::Result<Vec<Community>> {
-    let rows = sqlx::query(
+impl Extent {
+    /// The smallest box holding every point.
+    fn of(points: impl Iterator<Item = (f64, f64)>) -> Extent {
+        let empty = Extent {
+            min_lon: f64::MAX,
+            min_lat: f64::MAX,
+            max_lon: f64::MIN,
+            max_lat: f64::MIN,
+        };
+        points.fold(empty, |e, (lon, lat)| Extent {
+            min_lon: e.min_lon.min(lon),
+            min_lat: e.min_lat.min(lat),
+            max_lon: e.max_lon.max(lon),
+            max_lat: e.max_lat.max(lat),
+        })
+    }
+
+    fn contains(&self, lon: f64, lat: f64) -> bool {
+        (self.min_lon..=self.max_lon).contains(&lon) && (self.min_lat..=self.max_lat).contains(&lat)
+    }
+
+    /// The values for `lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4`.
+    fn between_values(self) -> [f64; 4] {
+        [self.min_lon, self.max_lon, self.min_lat, self.max_lat]
+    }
+}
+
+fn network_extent(net: &Network) -> Extent {
+    Extent::of((0..net.node_count() as u32).map(|n| net.node_lonlat(n)))
+}
+
+async fn located_communities(db: &Db, bbox: Extent) -> anyhow::Result<Vec<Community>> {
+    let mut query = sqlx::query(
         "SELECT code, lon, lat, population FROM divisions WHERE level = 'village' AND lon IS NOT NULL \
          AND lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 ORDER BY code",
-    )
-    .bind(bbox.0)
-    .bind(bbox.2)
-    .bind(bbox.1)
-    .bind(bbox.3)
-    .fetch_all(db.pool())
-    .await?;
+    );
+    for value in bbox.between_values() {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Community {
@@ -436,7 +458,7 @@ async fn located_communities(
         .collect()
 }
 
-async fn circle_outlets(db: &Db, bbox: (f64, f64, f64, f64)) -> anyhow::Result<Vec<Outlet>> {
+async fn circle_outlets(db: &Db, bbox: Extent) -> anyhow::Result<Vec<Outlet>> {
     let codes: Vec<String> = formats()
         .iter()
         .map(|t| format!("'{}'", t.code()))
@@ -446,13 +468,11 @@ async fn circle_outlets(db: &Db, bbox: (f64, f64, f64, f64)) -> anyhow::Result<V
         "SELECT id FROM outlets WHERE status = 'open' AND service_type IN ({}) AND lon BETWEEN $1 AND $2 AND lat BETWEEN $3 AND $4 ORDER BY id",
         codes.join(",")
     );
-    let ids: Vec<i64> = sqlx::query_scalar(&sql)
-        .bind(bbox.0)
-        .bind(bbox.2)
-        .bind(bbox.1)
-        .bind(bbox.3)
-        .fetch_all(db.pool())
-        .await?;
+    let mut query = sqlx::query_scalar::<_, i64>(&sql);
+    for value in bbox.between_values() {
+        query = query.bind(value);
+    }
+    let ids = query.fetch_all(db.pool()).await?;
     Ok(store::outlets_by_ids(&mut *db.pool().acquire().await?, &ids).await?)
 }
 
