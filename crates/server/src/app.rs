@@ -44,11 +44,10 @@ impl AppState {
     /// Open outlets per county, recomputed at most every 30 seconds.
     pub async fn county_counts(&self) -> crate::error::AppResult<CountyCounts> {
         let mut cache = self.county_counts.lock().await;
-        if let Some((at, counts)) = cache
+        if let Some((_, counts)) = cache
             .as_ref()
             .filter(|(at, _)| at.elapsed() < Duration::from_secs(30))
         {
-            let _ = at;
             return Ok(counts.clone());
         }
         let counts = Arc::new(crate::portal::pages::county_counts(&self.db).await?);
