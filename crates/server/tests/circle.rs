@@ -103,16 +103,7 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         .json()
         .await
         .unwrap();
-    let (_, view) = app
-        .get_json(&format!("/api/v1/circles/communities/{code}"))
-        .await;
-    let reach = view["formats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == format.as_str())
-        .unwrap()
-        .clone();
+    let reach = format_reach(&app, &code, &format).await;
     assert!(reach["within_5min"].as_u64().unwrap() >= 1, "{reach}");
 
     // Closing it takes it away again.
@@ -125,16 +116,7 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         .send()
         .await
         .unwrap();
-    let (_, view) = app
-        .get_json(&format!("/api/v1/circles/communities/{code}"))
-        .await;
-    let reach = view["formats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == format.as_str())
-        .unwrap()
-        .clone();
+    let reach = format_reach(&app, &code, &format).await;
     assert_eq!(reach["within_15min"], 0, "{reach}");
 
     let page = reqwest::get(app.url(&format!("/circles/140105?format={format}")))
@@ -144,4 +126,18 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         .await
         .unwrap();
     assert!(page.contains("<svg") && page.contains("建议选址") && page.contains("等级评定规则"));
+}
+
+/// What a community reaches of one format, as the API reports it.
+async fn format_reach(app: &common::TestApp, code: &str, format: &str) -> serde_json::Value {
+    let (_, view) = app
+        .get_json(&format!("/api/v1/circles/communities/{code}"))
+        .await;
+    view["formats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == format)
+        .unwrap()
+        .clone()
 }
