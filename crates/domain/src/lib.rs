@@ -4,6 +4,7 @@
 //! value: parse at the edge (import row, HTTP request), then pass the type.
 //!
 //! - [`circle`] — grading of a community's 一刻钟便民生活圈
+//! - [`credit`] — 双公示 credit records: enumerations, validity, disclosure windows
 //! - [`credit_code`] — 统一社会信用代码 (GB 32100-2015)
 //! - [`division`] — administrative division codes (GB/T 2260 and NBS 12-digit codes)
 //! - [`service`] — NBS life-service major categories and the platform's service types,
@@ -14,6 +15,7 @@
 //! - [`plan`] — the action plan itself: tasks, responsible units, quantitative targets
 
 pub mod circle;
+pub mod credit;
 pub mod credit_code;
 pub mod division;
 pub mod entity;
