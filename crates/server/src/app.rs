@@ -74,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::pages::routes())
         .merge(crate::plan::routes())
         .merge(crate::circle::pages::routes())
+        .merge(crate::credit::api::routes())
+        .merge(crate::credit::pages::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -8,6 +8,8 @@ use crate::search::SearchIndex;
 use crate::storage::{DEFAULT_DB, Db};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use lifeservice_domain::CreditCode;
+use lifeservice_domain::credit::RecordKind as CreditKind;
 use lifeservice_domain::geo::Datum;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,14 @@ enum Command {
         /// Name recorded in the audit log
         #[arg(long, default_value = "cli")]
         actor: String,
+        /// Credit records: the submitting department's 统一社会信用代码 (every
+        /// row's 数据来源单位 must be it)
+        #[arg(long)]
+        source_dept: Option<String>,
+        /// Credit records: register an unknown credit code as an unregistered
+        /// entity instead of rejecting the row
+        #[arg(long)]
+        register_unknown: bool,
     },
     /// Export outlets or entities (public view: personal data masked)
     Export {
@@ -85,15 +95,19 @@ enum UserCommand {
     /// Add an account; the password is read from LIFESERVICE_PASSWORD or standard input
     Add {
         username: String,
-        /// admin, department or division
+        /// admin, department, division or entity
         #[arg(long)]
         role: String,
-        /// department: service type or major category codes (0101,03); division: a division code
+        /// department: service type or major category codes (0101,03); division: a
+        /// division code; entity: its 统一社会信用代码
         #[arg(long, default_value = "")]
         scope: String,
         /// Display name, e.g. 省民政厅
         #[arg(long)]
         name: Option<String>,
+        /// The agency the account submits credit records for: 统一社会信用代码,名称
+        #[arg(long)]
+        agency: Option<String>,
     },
     /// Create an API token for an account (printed once)
     Token {
@@ -132,6 +146,16 @@ enum ImportKind {
     Communities,
     /// The walking network, from an OpenStreetMap PBF extract
     Osm,
+    /// 行政许可 in the 双公示 layout
+    Licences,
+    /// 行政处罚 in the 双公示 layout
+    Penalties,
+    /// 抽查检查结果
+    Inspections,
+    /// 经营异常名录 and 严重违法失信名单
+    Listings,
+    /// 信用承诺
+    Pledges,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,6 +252,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             crs,
             actor,
+            source_dept,
+            register_unknown,
         } => {
             let datum = match crs {
                 Crs::Wgs84 => Datum::Wgs84,
@@ -240,6 +266,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ImportKind::Outlets => import(&db, RecordKind::Outlets, &file, datum, &actor).await,
                 ImportKind::Communities => import_communities(&db, &file, datum).await,
                 ImportKind::Osm => import_osm(&cli.db, &file),
+                ImportKind::Licences
+                | ImportKind::Penalties
+                | ImportKind::Inspections
+                | ImportKind::Listings
+                | ImportKind::Pledges => {
+                    let kind = match kind {
+                        ImportKind::Licences => CreditKind::Licence,
+                        ImportKind::Penalties => CreditKind::Penalty,
+                        ImportKind::Inspections => CreditKind::Inspection,
+                        ImportKind::Listings => CreditKind::Listing,
+                        _ => CreditKind::Pledge,
+                    };
+                    let source = source_dept.ok_or_else(|| {
+                        anyhow::anyhow!("导入信用记录须用 --source-dept 指定报送部门的统一社会信用代码")
+                    })?;
+                    let options = crate::credit::import::CreditImportOptions {
+                        actor,
+                        submitter: Some(CreditCode::parse(&source).map_err(|e| {
+                            anyhow::anyhow!("--source-dept“{source}”无效：{e}")
+                        })?),
+                        register_unknown,
+                        rules: Default::default(),
+                    };
+                    import_credit(&db, kind, &file, &options).await
+                }
             };
         }
         Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
@@ -332,6 +383,37 @@ fn import_osm(db_url: &str, file: &PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn import_credit(
+    db: &Db,
+    kind: CreditKind,
+    file: &PathBuf,
+    options: &crate::credit::import::CreditImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
+    let table = match Table::read(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let progress = bar(table.approx_rows(), "导入");
+    let started = std::time::Instant::now();
+    let report =
+        match crate::credit::import::import_credit(db, kind, table, options, Some(&progress)).await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                progress.abandon();
+                eprintln!("错误：{}：{e}", file.display());
+                return Ok(ExitCode::from(2));
+            }
+        };
+    progress.finish_and_clear();
+    finish_import(db, crate::credit::fields::plural(kind), file, &bytes, &report, &options.actor, started).await
+}
+
 async fn import_communities(db: &Db, file: &PathBuf, datum: Datum) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
@@ -408,11 +490,24 @@ async fn import(
         }
     };
     progress.finish_and_clear();
+    finish_import(db, kind.as_str(), file, &bytes, &report, actor, started).await
+}
+
+/// Records the run, prints its summary and writes the rejects beside the file.
+async fn finish_import(
+    db: &Db,
+    kind: &str,
+    file: &std::path::Path,
+    bytes: &[u8],
+    report: &crate::registry::import::ImportReport,
+    actor: &str,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
     let file_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    record_run(db, kind, &file_name, &bytes, &report, actor).await?;
+    record_run(db, kind, &file_name, bytes, report, actor).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}（用时{seconds:.1}秒，{:.0}行/秒）",
@@ -425,7 +520,7 @@ async fn import(
             report.ignored_columns.join("、")
         );
     }
-    write_rejects(file, &report)?;
+    write_rejects(file, report)?;
     let imported = report.inserted + report.updated + report.unchanged;
     Ok(if imported > 0 || report.rows == 0 {
         ExitCode::SUCCESS
@@ -441,8 +536,10 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
             role,
             scope,
             name,
+            agency,
         } => {
             let role = Role::parse(&role, &scope).map_err(anyhow::Error::msg)?;
+            let agency = agency.map(|a| parse_agency(&a)).transpose()?;
             let password = match std::env::var("LIFESERVICE_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -453,9 +550,14 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
                 }
             };
             let display = name.unwrap_or_else(|| username.clone());
-            crate::auth::add_user(db, &username, &display, &password, &role)
+            let id = crate::auth::add_user(db, &username, &display, &password, &role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(agency) = &agency {
+                crate::auth::set_agency(db, id, agency)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             println!("已创建账号 {username}（{}）", role.zh());
         }
         UserCommand::Token { username, label } => {
@@ -473,6 +575,18 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `统一社会信用代码,名称`
+fn parse_agency(text: &str) -> anyhow::Result<crate::auth::Agency> {
+    let (code, name) = text
+        .split_once([',', '，'])
+        .ok_or_else(|| anyhow::anyhow!("--agency 应写作“统一社会信用代码,名称”"))?;
+    Ok(crate::auth::Agency {
+        code: CreditCode::parse(code.trim())
+            .map_err(|e| anyhow::anyhow!("--agency 代码“{code}”无效：{e}"))?,
+        name: name.trim().to_string(),
+    })
 }
 
 async fn export(

@@ -4,6 +4,7 @@
 //! JSON API and its pages:
 //!
 //! - [`registry`]: market entities and outlets, Excel/CSV import
+//! - [`credit`]: 双公示 credit records, disclosure windows, credit repair, the credit profile
 //! - [`circle`]: 一刻钟便民生活圈 — coverage, grades and gaps from the access engine
 //! - [`search`]: the Chinese full-text index, derived from the database
 //! - [`portal`]: the public site (layout, home, search, provider and division pages, SVG maps)
@@ -21,6 +22,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod circle;
+pub mod credit;
 pub mod cli;
 pub mod demo;
 pub mod error;

@@ -256,6 +256,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
         let reference = Reference::shipped();
         let division = DivisionCode::parse(&e.division_code).ok();
         let main_county = view.outlets.first().and_then(|o| DivisionCode::parse(&o.county_code).ok());
+        let credit = crate::credit::pages::section(&state, &ctx, &e.credit_code).await?;
         let body = html! {
             p.muted { (l.t("一站式查询", "One-stop profile")) }
             h1 { (e.name) }
@@ -273,7 +274,6 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                         dt { (l.t("成立日期", "Established")) } dd { (e.established.as_deref().unwrap_or("—")) }
                         dt { (l.t("登记状态", "Status")) } dd { (e.status_zh) }
                     }
-                    p.muted { (l.t("信用信息与服务评价将在此处展示。", "Credit records and reviews appear here.")) }
                 }
                 section {
                     @if let Some(county) = &main_county {
@@ -281,6 +281,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                     }
                 }
             }
+            (credit)
             h2 { (l.t("服务网点", "Outlets")) " (" (view.outlets.len()) ")" }
             ul.results { @for o in &view.outlets { (outlet_line(l, o)) } }
         };
