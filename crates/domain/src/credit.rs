@@ -13,7 +13,8 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-pub const SOURCE_NDRC_36: &str = "国家发展改革委《信用修复管理办法》（令第36号，2026年4月1日起施行）";
+pub const SOURCE_NDRC_36: &str =
+    "国家发展改革委《信用修复管理办法》（令第36号，2026年4月1日起施行）";
 pub const SOURCE_SAMR_13: &str = "《市场监督管理行政处罚信息公示规定》第二条、第十三条";
 
 macro_rules! zh_enum {
@@ -263,9 +264,17 @@ impl DisclosureRules {
             return s;
         }
         let c = terms.categories.as_str();
-        let grave = ["吊销", "责令关闭", "限制从业", "限制开展生产经营活动", "行政拘留"];
+        let grave = [
+            "吊销",
+            "责令关闭",
+            "限制从业",
+            "限制开展生产经营活动",
+            "行政拘留",
+        ];
         if grave.iter().any(|g| c.contains(g))
-            || terms.fine_wan_yuan.is_some_and(|f| f >= self.serious_fine_wan)
+            || terms
+                .fine_wan_yuan
+                .is_some_and(|f| f >= self.serious_fine_wan)
         {
             return Severity::Serious;
         }
@@ -287,7 +296,13 @@ impl DisclosureRules {
         } else if terms.market_regulation {
             self.market_window(terms)
         } else if max == 0 {
-            (None, format!("{}失信信息原则上不予公示（{SOURCE_NDRC_36}）", severity.zh()))
+            (
+                None,
+                format!(
+                    "{}失信信息原则上不予公示（{SOURCE_NDRC_36}）",
+                    severity.zh()
+                ),
+            )
         } else {
             let until = last_day(terms.decision_date, max);
             (
@@ -321,7 +336,10 @@ impl DisclosureRules {
         let c = terms.categories.as_str();
         let fine = terms.fine_wan_yuan.unwrap_or(0.0);
         if c.trim() == "警告" && fine == 0.0 {
-            return (None, format!("仅受警告的行政处罚不予公示（{SOURCE_SAMR_13}）"));
+            return (
+                None,
+                format!("仅受警告的行政处罚不予公示（{SOURCE_SAMR_13}）"),
+            );
         }
         let short = only_reprimand_or_fine(c) && fine <= self.market_small_fine_wan;
         let months = if short {
@@ -434,7 +452,10 @@ mod tests {
         assert_eq!(parse_template_date("2024/02/30"), None);
         assert_eq!(parse_template_date("24/02/03"), None);
         assert_eq!(parse_template_date("2024/02/03/01"), None);
-        assert_eq!(ValidUntil::from_date(d("2099/12/31")), ValidUntil::Indefinite);
+        assert_eq!(
+            ValidUntil::from_date(d("2099/12/31")),
+            ValidUntil::Indefinite
+        );
         assert_eq!(ValidUntil::Indefinite.zh(), "长期");
         assert!(ValidUntil::On(d("2030/01/01")) < ValidUntil::Indefinite);
         assert_eq!(ValidUntil::Indefinite.storage(), "2099-12-31");
@@ -444,11 +465,26 @@ mod tests {
     fn licence_states() {
         let today = d("2026-11-27");
         let on = |s: &str| ValidUntil::On(d(s));
-        assert_eq!(LicenceState::on(today, None, ValidUntil::Indefinite), LicenceState::Valid);
-        assert_eq!(LicenceState::on(today, None, on("2026-11-26")), LicenceState::Expired);
-        assert_eq!(LicenceState::on(today, None, on("2026-11-27")), LicenceState::Expiring);
-        assert_eq!(LicenceState::on(today, None, on("2026-12-27")), LicenceState::Expiring);
-        assert_eq!(LicenceState::on(today, None, on("2026-12-28")), LicenceState::Valid);
+        assert_eq!(
+            LicenceState::on(today, None, ValidUntil::Indefinite),
+            LicenceState::Valid
+        );
+        assert_eq!(
+            LicenceState::on(today, None, on("2026-11-26")),
+            LicenceState::Expired
+        );
+        assert_eq!(
+            LicenceState::on(today, None, on("2026-11-27")),
+            LicenceState::Expiring
+        );
+        assert_eq!(
+            LicenceState::on(today, None, on("2026-12-27")),
+            LicenceState::Expiring
+        );
+        assert_eq!(
+            LicenceState::on(today, None, on("2026-12-28")),
+            LicenceState::Valid
+        );
         assert_eq!(
             LicenceState::on(today, Some(d("2026-12-01")), on("2027-12-01")),
             LicenceState::NotYetValid
@@ -459,10 +495,19 @@ mod tests {
     fn severity_is_implied_by_what_was_imposed() {
         let rules = DisclosureRules::default();
         assert_eq!(rules.severity(&terms("警告", None)), Severity::Minor);
-        assert_eq!(rules.severity(&terms("通报批评", Some(0.0))), Severity::Minor);
+        assert_eq!(
+            rules.severity(&terms("通报批评", Some(0.0))),
+            Severity::Minor
+        );
         assert_eq!(rules.severity(&terms("罚款", Some(0.5))), Severity::General);
-        assert_eq!(rules.severity(&terms("罚款;吊销许可证件", Some(1.0))), Severity::Serious);
-        assert_eq!(rules.severity(&terms("罚款", Some(150.0))), Severity::Serious);
+        assert_eq!(
+            rules.severity(&terms("罚款;吊销许可证件", Some(1.0))),
+            Severity::Serious
+        );
+        assert_eq!(
+            rules.severity(&terms("罚款", Some(150.0))),
+            Severity::Serious
+        );
         let mut stated = terms("警告", None);
         stated.severity = Some(Severity::General);
         assert_eq!(rules.severity(&stated), Severity::General);
@@ -472,7 +517,10 @@ mod tests {
     fn windows_follow_ndrc_order_36() {
         let rules = DisclosureRules::default();
         let minor = rules.window(&terms("警告", None));
-        assert_eq!(minor.publish_until, None, "轻微 is not published by default");
+        assert_eq!(
+            minor.publish_until, None,
+            "轻微 is not published by default"
+        );
         assert_eq!(minor.repairable_from, Some(d("2025-03-10")));
 
         let general = rules.window(&terms("罚款", Some(0.5)));
@@ -522,7 +570,9 @@ mod tests {
             Some(d("2025-06-09"))
         );
         assert_eq!(
-            rules.window(&market("罚款;没收违法所得", Some(0.8))).publish_until,
+            rules
+                .window(&market("罚款;没收违法所得", Some(0.8)))
+                .publish_until,
             Some(d("2028-03-09"))
         );
         assert_eq!(
@@ -554,10 +604,19 @@ mod tests {
 
     #[test]
     fn enumerations_parse_terms_and_codes() {
-        assert_eq!(LicenceCategory::parse("核准"), Some(LicenceCategory::Approval));
-        assert_eq!(SubjectCategory::parse("个体工商户"), Some(SubjectCategory::IndividualBusiness));
+        assert_eq!(
+            LicenceCategory::parse("核准"),
+            Some(LicenceCategory::Approval)
+        );
+        assert_eq!(
+            SubjectCategory::parse("个体工商户"),
+            Some(SubjectCategory::IndividualBusiness)
+        );
         assert!(SubjectCategory::NaturalPerson.is_person());
-        assert_eq!(Severity::parse("specific_serious"), Some(Severity::SpecificSerious));
+        assert_eq!(
+            Severity::parse("specific_serious"),
+            Some(Severity::SpecificSerious)
+        );
         assert_eq!(LicenceCategory::parse("特别"), None);
         assert!(LicenceCategory::choices().contains("登记"));
     }

@@ -279,13 +279,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         _ => CreditKind::Pledge,
                     };
                     let source = source_dept.ok_or_else(|| {
-                        anyhow::anyhow!("导入信用记录须用 --source-dept 指定报送部门的统一社会信用代码")
+                        anyhow::anyhow!(
+                            "导入信用记录须用 --source-dept 指定报送部门的统一社会信用代码"
+                        )
                     })?;
                     let options = crate::credit::import::CreditImportOptions {
                         actor,
-                        submitter: Some(CreditCode::parse(&source).map_err(|e| {
-                            anyhow::anyhow!("--source-dept“{source}”无效：{e}")
-                        })?),
+                        submitter: Some(
+                            CreditCode::parse(&source)
+                                .map_err(|e| anyhow::anyhow!("--source-dept“{source}”无效：{e}"))?,
+                        ),
                         register_unknown,
                         rules: Default::default(),
                     };
@@ -347,14 +350,25 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
             "07,0101,0102,0103,0104,0105,0901,1201,1202",
         ),
         ("xiaodian", "小店区（演示）", "division", "140105"),
+        ("shichang", "省市场监管局（演示）", "department", "01,07"),
     ] {
         let role = Role::parse(role, scope).map_err(anyhow::Error::msg)?;
-        crate::auth::add_user(db, username, name, "demo-password-2025", &role)
+        let id = crate::auth::add_user(db, username, name, "demo-password-2025", &role)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some((_, agency)) = crate::demo::demo_agencies()
+            .into_iter()
+            .find(|(u, _)| *u == username)
+        {
+            crate::auth::set_agency(db, id, &agency)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
     }
+    let records = crate::demo::generate_credit(db, crate::demo::DEFAULT_SEED, 20).await?;
+    tracing::info!(records, "synthetic credit records generated");
     tracing::info!(
-        "demo accounts admin, minzheng, shangwu, xiaodian with password demo-password-2025 (demo only)"
+        "demo accounts admin, minzheng, shangwu, shichang, xiaodian with password demo-password-2025 (demo only)"
     );
     Ok(())
 }
@@ -411,7 +425,16 @@ async fn import_credit(
             }
         };
     progress.finish_and_clear();
-    finish_import(db, crate::credit::fields::plural(kind), file, &bytes, &report, &options.actor, started).await
+    finish_import(
+        db,
+        crate::credit::fields::plural(kind),
+        file,
+        &bytes,
+        &report,
+        &options.actor,
+        started,
+    )
+    .await
 }
 
 async fn import_communities(db: &Db, file: &PathBuf, datum: Datum) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@
 //! digits match their county, some with several outlets (一照多址).
 
 use crate::reference::{CountyShape, Reference};
+use crate::registry::import::Table;
 use crate::registry::{DesignationInput, EntityInput, OutletInput, store};
 use crate::storage::Db;
 use geo::{Contains, Point};
@@ -630,4 +631,128 @@ mod tests {
             "some entities have several outlets"
         );
     }
+}
+
+/// Demo agencies: synthetic 统一社会信用代码 (机关, 山西省级), names labelled 演示.
+pub fn demo_agencies() -> [(&'static str, crate::auth::Agency); 3] {
+    let agency = |body: &str, name: &str| crate::auth::Agency {
+        code: CreditCode::from_body(body).expect("valid demo agency code"),
+        name: name.to_string(),
+    };
+    [
+        (
+            "shangwu",
+            agency("11140000MB0000101", "山西省商务厅（演示）"),
+        ),
+        (
+            "minzheng",
+            agency("11140000MB0000102", "山西省民政厅（演示）"),
+        ),
+        (
+            "shichang",
+            agency("11140000MB0000103", "山西省市场监督管理局（演示）"),
+        ),
+    ]
+}
+
+/// Synthetic credit records for every `stride`-th entity, written through the
+/// real import path (template CSV → validation → store), one file per agency
+/// and kind. Returns the number of records stored.
+pub async fn generate_credit(db: &Db, seed: u64, stride: usize) -> anyhow::Result<usize> {
+    use crate::credit::fields::columns;
+    use crate::credit::import::{CreditImportOptions, import_credit};
+    use lifeservice_domain::credit::RecordKind;
+    let entities: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT credit_code, name, kind FROM entities ORDER BY id")
+            .fetch_all(db.pool())
+            .await?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xC4ED17);
+    let today = crate::time::today();
+    let agencies = demo_agencies();
+    let mut stored = 0;
+    for (index, (_, agency)) in agencies.iter().enumerate() {
+        for kind in [
+            RecordKind::Licence,
+            RecordKind::Penalty,
+            RecordKind::Inspection,
+        ] {
+            let cols = columns(kind);
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(cols.iter().map(|c| c.header))?;
+            for (n, (code, name, entity_kind)) in entities
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n % stride == index)
+            {
+                let days_ago = rng.random_range(10..1500_u64);
+                let fine: f64 = rng.random_range(0.1..5.0);
+                let date = (today - chrono::Days::new(days_ago))
+                    .format("%Y/%m/%d")
+                    .to_string();
+                let person = entity_kind == "individual_business";
+                let value = |key: &str| -> String {
+                    match key {
+                        "subject_name" => name.clone(),
+                        "subject_category" => if person {
+                            "个体工商户"
+                        } else {
+                            "法人及非法人组织"
+                        }
+                        .into(),
+                        "credit_code" => code.clone(),
+                        "decision_no" => format!("晋演示{}〔{}〕{n}号", kind.zh(), &date[..4]),
+                        "decision_title" => "行政许可决定书".into(),
+                        "licence_category" => "普通".into(),
+                        "content" => match kind {
+                            RecordKind::Licence => "经营许可（演示）".into(),
+                            _ => "罚款（演示）".into(),
+                        },
+                        "decision_date" | "valid_from" => date.clone(),
+                        "valid_until" => {
+                            if n % 3 == 0 {
+                                "2099/12/31".into()
+                            } else {
+                                (today + chrono::Days::new(n as u64 % 900))
+                                    .format("%Y/%m/%d")
+                                    .to_string()
+                            }
+                        }
+                        "violation_type" => "未按规定明码标价（演示）".into(),
+                        "facts" => "合成数据，非真实处罚".into(),
+                        "basis" => "《价格法》第四十二条".into(),
+                        "penalty_categories" => if n % 4 == 0 {
+                            "警告;罚款"
+                        } else {
+                            "罚款"
+                        }
+                        .into(),
+                        "fine_wan_yuan" => format!("{fine:.1}"),
+                        "inspection_type" => "不定向抽查".into(),
+                        "items" => "经营资质、价格公示（演示）".into(),
+                        "result" => if n % 5 == 0 {
+                            "发现问题已责令整改"
+                        } else {
+                            "未发现问题"
+                        }
+                        .into(),
+                        "authority" | "source_name" => agency.name.clone(),
+                        "authority_code" | "source_code" => agency.code.to_string(),
+                        _ => String::new(),
+                    }
+                };
+                writer.write_record(cols.iter().map(|c| value(c.key)))?;
+            }
+            let table = Table::Csv(String::from_utf8(writer.into_inner()?)?);
+            let options = CreditImportOptions {
+                actor: "demo".into(),
+                submitter: Some(agency.code.clone()),
+                register_unknown: false,
+                rules: Default::default(),
+            };
+            stored += import_credit(db, kind, table, &options, None)
+                .await?
+                .inserted;
+        }
+    }
+    Ok(stored)
 }

@@ -43,7 +43,11 @@ fn csv(kind: RecordKind, rows: &[Vec<(&str, String)>]) -> String {
     out
 }
 
-fn penalty(doc: &str, agency: &str, overrides: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+fn penalty(
+    doc: &str,
+    agency: &str,
+    overrides: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
     let mut row = vec![
         ("subject_name", "山西安心生活服务有限公司".to_string()),
         ("subject_category", "个体工商户".into()),
@@ -88,7 +92,12 @@ async fn department(app: &TestApp, name: &str, agency: &str) -> String {
     token
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
     let response = app
         .client()
         .post(app.url(path))
@@ -113,7 +122,9 @@ async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16,
 }
 
 async fn profile(app: &TestApp, token: Option<&str>) -> Value {
-    let mut request = app.client().get(app.url(&format!("/api/v1/entities/{ENTITY}/credit")));
+    let mut request = app
+        .client()
+        .get(app.url(&format!("/api/v1/entities/{ENTITY}/credit")));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -146,7 +157,11 @@ async fn penalties_are_validated_attributed_windowed_and_repaired() {
             RecordKind::Penalty,
             &[
                 penalty("并小商罚〔2026〕1号", &a, &[]),
-                penalty("并小商罚〔2020〕9号", &a, &[("decision_date", "2020/01/15".into())]),
+                penalty(
+                    "并小商罚〔2020〕9号",
+                    &a,
+                    &[("decision_date", "2020/01/15".into())],
+                ),
                 penalty("R3", &a, &[("credit_code", code("91140105MA0000009"))]),
                 penalty("R4", &a, &[("decision_date", "2099/01/01".into())]),
                 penalty("R5", &a, &[("fine_wan_yuan", "-3".into())]),
@@ -185,27 +200,90 @@ async fn penalties_are_validated_attributed_windowed_and_repaired() {
         assert_eq!(p["fine_wan_yuan"], "2");
         assert_eq!(p["source_department"], "太原市小店区商务局");
         assert!(p["disclosure_until"].as_str().is_some());
-        assert_eq!(p["id_number"].as_str().unwrap().len(), "140105199001011234".len());
+        assert_eq!(
+            p["id_number"].as_str().unwrap().len(),
+            "140105199001011234".len()
+        );
         assert!(!p["id_number"].as_str().unwrap().contains("19900101"));
         assert!(p.get("submitted_by").is_none());
-        assert!(public["summary"].as_str().unwrap().contains("公示期内有1项行政处罚"));
-        assert!(public["summary"].as_str().unwrap().contains("无行政许可记录"));
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("公示期内有1项行政处罚")
+        );
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("无行政许可记录")
+        );
+        // Search can leave out providers with a penalty in its window.
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心&no_penalty=1").await;
+        assert_eq!(hits["total"], 0, "{hits}");
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心").await;
+        assert_eq!(hits["total"], 3, "{hits}");
         // Officers also see the expired one, marked not public.
         let officer = profile(&app, Some(&officer_b)).await;
         assert_eq!(officer["penalties"].as_array().unwrap().len(), 2);
-        assert!(officer["penalties"].as_array().unwrap().iter().any(|p| p["public"] == false));
+        assert!(
+            officer["penalties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["public"] == false)
+        );
 
         // Another department cannot take over a 文书号; its owner corrects it.
-        let (_, report) = post(&app, &officer_b, "/api/v1/credit/penalties", csv(RecordKind::Penalty, &[penalty("并小商罚〔2026〕1号", &b, &[])])).await;
+        let (_, report) = post(
+            &app,
+            &officer_b,
+            "/api/v1/credit/penalties",
+            csv(
+                RecordKind::Penalty,
+                &[penalty("并小商罚〔2026〕1号", &b, &[])],
+            ),
+        )
+        .await;
         assert_eq!(report["rejected_rows"], 1, "{report}");
-        assert!(report["rejects"][0]["reason"].as_str().unwrap().contains("已由其他部门"));
-        let corrected = penalty("并小商罚〔2026〕1号", &a, &[("content", "罚款一万元".into()), ("fine_wan_yuan", "1".into())]);
-        let (_, report) = post(&app, &officer_a, "/api/v1/credit/penalties", csv(RecordKind::Penalty, &[corrected.clone()])).await;
+        assert!(
+            report["rejects"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("已由其他部门")
+        );
+        let corrected = penalty(
+            "并小商罚〔2026〕1号",
+            &a,
+            &[
+                ("content", "罚款一万元".into()),
+                ("fine_wan_yuan", "1".into()),
+            ],
+        );
+        let (_, report) = post(
+            &app,
+            &officer_a,
+            "/api/v1/credit/penalties",
+            csv(RecordKind::Penalty, &[corrected.clone()]),
+        )
+        .await;
         assert_eq!(report["updated"], 1, "{report}");
-        let (_, report) = post(&app, &officer_a, "/api/v1/credit/penalties", csv(RecordKind::Penalty, &[corrected])).await;
-        assert_eq!(report["unchanged"], 1, "re-submitting the same is a no-op: {report}");
+        let (_, report) = post(
+            &app,
+            &officer_a,
+            "/api/v1/credit/penalties",
+            csv(RecordKind::Penalty, &[corrected]),
+        )
+        .await;
+        assert_eq!(
+            report["unchanged"], 1,
+            "re-submitting the same is a no-op: {report}"
+        );
         let p = &profile(&app, None).await["penalties"][0];
-        assert_eq!((p["content"].as_str(), p["version"].as_i64()), (Some("罚款一万元"), Some(2)));
+        assert_eq!(
+            (p["content"].as_str(), p["version"].as_i64()),
+            (Some("罚款一万元"), Some(2))
+        );
         let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credit_record_versions")
             .fetch_one(app.state.db.pool())
             .await
@@ -214,31 +292,72 @@ async fn penalties_are_validated_attributed_windowed_and_repaired() {
         let id = p["id"].as_i64().unwrap();
 
         // Only the source department may withdraw.
-        let (status, _) = post_json(&app, &officer_b, &format!("/api/v1/credit/records/{id}/withdraw"), json!({"reason": "误报"})).await;
+        let (status, _) = post_json(
+            &app,
+            &officer_b,
+            &format!("/api/v1/credit/records/{id}/withdraw"),
+            json!({"reason": "误报"}),
+        )
+        .await;
         assert_eq!(status, 403);
 
         // Credit repair: the entity applies, its source department decides.
         let entity = app.add_user("anxin", "entity", ENTITY).await;
         let path = format!("/api/v1/credit/records/{id}/repairs");
-        let (status, body) = post_json(&app, &entity, &path, json!({"proof": "", "pledge": "守法经营"})).await;
-        assert_eq!((status, body["error"]["field"].as_str()), (400, Some("proof")));
-        let (status, repair) = post_json(&app, &entity, &path, json!({"proof": "罚款已缴纳，票据号0001", "pledge": "今后明码标价，守法经营"})).await;
+        let (status, body) = post_json(
+            &app,
+            &entity,
+            &path,
+            json!({"proof": "", "pledge": "守法经营"}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("proof"))
+        );
+        let (status, repair) = post_json(
+            &app,
+            &entity,
+            &path,
+            json!({"proof": "罚款已缴纳，票据号0001", "pledge": "今后明码标价，守法经营"}),
+        )
+        .await;
         assert_eq!(status, 200, "{repair}");
         let decision = format!("/api/v1/credit/repairs/{}/decision", repair["id"]);
         let (status, _) = post_json(&app, &officer_b, &decision, json!({"approve": true})).await;
         assert_eq!(status, 403, "only the source department decides");
-        let (status, body) = post_json(&app, &officer_a, &decision, json!({"approve": false})).await;
-        assert_eq!((status, body["error"]["field"].as_str()), (400, Some("reason")));
+        let (status, body) =
+            post_json(&app, &officer_a, &decision, json!({"approve": false})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("reason"))
+        );
         let (status, body) = post_json(&app, &officer_a, &decision, json!({"approve": true})).await;
         assert_eq!((status, body["state"].as_str()), (200, Some("approved")));
         let public = profile(&app, None).await;
-        assert!(public["penalties"].as_array().unwrap().is_empty(), "{public}");
-        assert!(public["summary"].as_str().unwrap().contains("公示期内无行政处罚记录"));
+        assert!(
+            public["penalties"].as_array().unwrap().is_empty(),
+            "{public}"
+        );
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("公示期内无行政处罚记录")
+        );
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心&no_penalty=1").await;
+        assert_eq!(
+            hits["total"], 3,
+            "a repaired penalty no longer counts: {hits}"
+        );
         let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE object_type IN ('credit_record', 'credit_repair')")
             .fetch_one(app.state.db.pool())
             .await
             .unwrap();
-        assert!(audited >= 4, "correction, application, approval and repair are audited: {audited}");
+        assert!(
+            audited >= 4,
+            "correction, application, approval and repair are audited: {audited}"
+        );
         app.cleanup().await;
     }
 }
@@ -278,13 +397,31 @@ async fn licences_round_trip_through_the_exchange_export() {
             ],
         )
         // Half-width parentheses and XLSX-style headers are accepted alike.
-        .replace("（", "(").replace("）", ")");
+        .replace("（", "(")
+        .replace("）", ")");
         let (_, report) = post(&app, &officer, "/api/v1/credit/licences", file).await;
-        assert_eq!((report["inserted"].as_u64(), report["rejected_rows"].as_u64()), (Some(2), Some(1)), "{report}");
-        assert!(report["rejects"][0]["reason"].as_str().unwrap().contains("早于有效期自"));
+        assert_eq!(
+            (
+                report["inserted"].as_u64(),
+                report["rejected_rows"].as_u64()
+            ),
+            (Some(2), Some(1)),
+            "{report}"
+        );
+        assert!(
+            report["rejects"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("早于有效期自")
+        );
 
         let public = profile(&app, None).await;
-        let states: Vec<&str> = public["licences"].as_array().unwrap().iter().map(|l| l["licence_state"].as_str().unwrap()).collect();
+        let states: Vec<&str> = public["licences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["licence_state"].as_str().unwrap())
+            .collect();
         assert_eq!(states, ["valid", "expired"]);
         assert_eq!(public["licences"][0]["valid_until"], "长期");
 
@@ -309,16 +446,34 @@ async fn licences_round_trip_through_the_exchange_export() {
         let (_, report) = post(&other, &officer2, "/api/v1/credit/licences", export).await;
         assert_eq!(report["inserted"], 2, "{report}");
         let strip = |v: &Value| {
-            v["licences"].as_array().unwrap().iter().map(|l| {
-                let mut l = l.clone();
-                for k in ["id", "updated_at"] { l.as_object_mut().unwrap().remove(k); }
-                l
-            }).collect::<Vec<_>>()
+            v["licences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let mut l = l.clone();
+                    for k in ["id", "updated_at"] {
+                        l.as_object_mut().unwrap().remove(k);
+                    }
+                    l
+                })
+                .collect::<Vec<_>>()
         };
         assert_eq!(strip(&profile(&other, None).await), strip(&public));
 
-        let page = app.client().get(app.url(&format!("/entities/{ENTITY}"))).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains("信用信息") && page.contains("晋食许1号") && page.contains("长期"), "provider page shows credit");
+        let page = app
+            .client()
+            .get(app.url(&format!("/entities/{ENTITY}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("信用信息") && page.contains("晋食许1号") && page.contains("长期"),
+            "provider page shows credit"
+        );
         other.cleanup().await;
         app.cleanup().await;
     }
@@ -330,19 +485,32 @@ async fn unknown_entities_are_rejected_or_registered_as_placeholders() {
     let agency = code("11140105MB0000004");
     let officer = department(&app, "jianguan", &agency).await;
     let stranger = code("91140105MA0000077");
-    let file = csv(RecordKind::Penalty, &[penalty("X1", &agency, &[("credit_code", stranger.clone())])]);
+    let file = csv(
+        RecordKind::Penalty,
+        &[penalty("X1", &agency, &[("credit_code", stranger.clone())])],
+    );
     let (_, report) = post(&app, &officer, "/api/v1/credit/penalties", file.clone()).await;
     assert_eq!(report["rejected_rows"], 1);
-    let (_, report) = post(&app, &officer, "/api/v1/credit/penalties?register_unknown=true", file).await;
+    let (_, report) = post(
+        &app,
+        &officer,
+        "/api/v1/credit/penalties?register_unknown=true",
+        file,
+    )
+    .await;
     assert_eq!(report["inserted"], 1, "{report}");
-    let unregistered: i64 = sqlx::query_scalar("SELECT unregistered FROM entities WHERE credit_code = $1")
-        .bind(stranger)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let unregistered: i64 =
+        sqlx::query_scalar("SELECT unregistered FROM entities WHERE credit_code = $1")
+            .bind(stranger)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(unregistered, 1);
     let (status, body) = app.get_json("/api/v1/credit/templates/penalties").await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app.get_json("/api/v1/credit/templates/fines").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }

@@ -286,10 +286,12 @@ async fn principal_by_user(
 fn agency_of(row: &sqlx::any::AnyRow) -> AppResult<Option<Agency>> {
     let code: Option<String> = row.try_get("agency_code")?;
     let name: Option<String> = row.try_get("agency_name")?;
-    Ok(match (code.and_then(|c| CreditCode::parse(&c).ok()), name) {
-        (Some(code), Some(name)) => Some(Agency { code, name }),
-        _ => None,
-    })
+    Ok(
+        match (code.and_then(|c| CreditCode::parse(&c).ok()), name) {
+            (Some(code), Some(name)) => Some(Agency { code, name }),
+            _ => None,
+        },
+    )
 }
 
 /// Links an account to the agency it acts for.
@@ -301,8 +303,18 @@ pub async fn set_agency(db: &Db, user_id: i64, agency: &Agency) -> AppResult<()>
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    let after = serde_json::json!({"agency_code": agency.code.to_string(), "agency_name": agency.name});
-    crate::audit::record(&mut tx, "system", "update", "user", &user_id.to_string(), None, Some(after)).await?;
+    let after =
+        serde_json::json!({"agency_code": agency.code.to_string(), "agency_name": agency.name});
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "update",
+        "user",
+        &user_id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,11 +3,10 @@
 
 use super::{Principal, Role, SESSION_COOKIE, User, verify_csrf};
 use crate::app::AppState;
+use crate::credit::fields::{kind_from_plural, plural as credit_plural};
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
-use crate::credit::fields::{kind_from_plural, plural as credit_plural};
 use crate::registry::fields::RecordKind;
-use lifeservice_domain::credit::RecordKind as CreditKind;
 use crate::registry::import::{
     ImportOptions, ImportReport, Table, import_table, record_run, template_csv,
 };
@@ -16,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use lifeservice_domain::credit::RecordKind as CreditKind;
 use lifeservice_domain::geo::Datum;
 use maud::{Markup, html};
 use serde::Deserialize;

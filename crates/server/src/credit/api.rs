@@ -53,7 +53,14 @@ pub async fn load_profile(
         .await?
         .ok_or_else(|| AppError::not_found(format!("统一社会信用代码“{code}”未登记")))?;
     drop(conn);
-    profile::load(&state.db, entity.id, &entity.credit_code, &entity.name, viewer).await
+    profile::load(
+        &state.db,
+        entity.id,
+        &entity.credit_code,
+        &entity.name,
+        viewer,
+    )
+    .await
 }
 
 async fn get_profile(
@@ -80,7 +87,10 @@ fn parse_kind(kind: &str) -> AppResult<RecordKind> {
 
 async fn template(Path(kind): Path<String>) -> AppResult<Response> {
     let kind = parse_kind(&kind)?;
-    Ok(csv_response(template_csv(kind), &format!("{}-template.csv", plural(kind))))
+    Ok(csv_response(
+        template_csv(kind),
+        &format!("{}-template.csv", plural(kind)),
+    ))
 }
 
 fn csv_response(body: String, file_name: &str) -> Response {
@@ -100,9 +110,7 @@ fn csv_response(body: String, file_name: &str) -> Response {
 /// The department a principal submits for; see [`CreditImportOptions::submitter`].
 pub fn submitter_of(principal: &Principal) -> AppResult<Option<CreditCode>> {
     match (&principal.role, &principal.agency) {
-        (Role::Entity(_), _) => Err(AppError::Forbidden(
-            "市场主体账号不能报送信用记录".into(),
-        )),
+        (Role::Entity(_), _) => Err(AppError::Forbidden("市场主体账号不能报送信用记录".into())),
         (_, Some(agency)) => Ok(Some(agency.code.clone())),
         (Role::Admin, None) => Ok(None),
         (_, None) => Err(AppError::Forbidden(
@@ -161,9 +169,13 @@ async fn submit(
 ) -> AppResult<Json<ImportReport>> {
     let kind = parse_kind(&kind)?;
     if body.is_empty() {
-        return Err(AppError::field("file", "请求体为空：请提交CSV或XLSX文件内容"));
+        return Err(AppError::field(
+            "file",
+            "请求体为空：请提交CSV或XLSX文件内容",
+        ));
     }
-    let (report, _) = run_import(&state, &user, kind, "api", &body, params.register_unknown).await?;
+    let (report, _) =
+        run_import(&state, &user, kind, "api", &body, params.register_unknown).await?;
     Ok(Json(report))
 }
 

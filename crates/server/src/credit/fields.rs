@@ -1,12 +1,12 @@
 //! The 双公示 data items of each record kind, as the national templates
 //! write their headers, and the parsing of one row into a [`CreditRow`].
 
+use chrono::NaiveDate;
 use lifeservice_domain::CreditCode;
 use lifeservice_domain::credit::{
     DisclosureRules, LicenceCategory, ListKind, PenaltyTerms, RecordKind, Severity,
     SubjectCategory, ValidUntil, Window, parse_template_date,
 };
-use chrono::NaiveDate;
 
 /// How a column's text is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,12 @@ const fn col(key: &'static str, header: &'static str, required: bool, ty: Ty) ->
 /// The subject block shared by every kind.
 const SUBJECT: [Column; 6] = [
     col("subject_name", "行政相对人名称", true, Ty::Text),
-    col("subject_category", "行政相对人类别", true, Ty::SubjectCategory),
+    col(
+        "subject_category",
+        "行政相对人类别",
+        true,
+        Ty::SubjectCategory,
+    ),
     col("credit_code", "统一社会信用代码", false, Ty::Text),
     col("legal_rep", "法定代表人", false, Ty::Text),
     col("id_type", "证件类型", false, Ty::Text),
@@ -57,7 +62,12 @@ const SUBJECT: [Column; 6] = [
 
 const SOURCE: [Column; 3] = [
     col("source_name", "数据来源单位", true, Ty::Text),
-    col("source_code", "数据来源单位统一社会信用代码", false, Ty::Code),
+    col(
+        "source_code",
+        "数据来源单位统一社会信用代码",
+        false,
+        Ty::Code,
+    ),
     col("remarks", "备注", false, Ty::Text),
 ];
 
@@ -81,7 +91,12 @@ const PENALTY: [Column; 15] = [
     col("violation_type", "违法行为类型", true, Ty::Text),
     col("facts", "违法事实", true, Ty::Text),
     col("basis", "处罚依据", true, Ty::Text),
-    col("penalty_categories", "处罚类别", true, Ty::PenaltyCategories),
+    col(
+        "penalty_categories",
+        "处罚类别",
+        true,
+        Ty::PenaltyCategories,
+    ),
     col("content", "处罚内容", true, Ty::Text),
     col("fine_wan_yuan", "罚款金额（万元）", false, Ty::Amount),
     col(
@@ -90,9 +105,19 @@ const PENALTY: [Column; 15] = [
         false,
         Ty::Amount,
     ),
-    col("suspended_licence", "暂扣或吊销证照名称及编号", false, Ty::Text),
+    col(
+        "suspended_licence",
+        "暂扣或吊销证照名称及编号",
+        false,
+        Ty::Text,
+    ),
     col("decision_date", "处罚决定日期", true, Ty::Date),
-    col("penalty_valid_until", "处罚有效期", false, Ty::DateOrIndefinite),
+    col(
+        "penalty_valid_until",
+        "处罚有效期",
+        false,
+        Ty::DateOrIndefinite,
+    ),
     col("disclosure_until", "公示截止期", false, Ty::Date),
     col("authority", "处罚机关", true, Ty::Text),
     col("authority_code", "处罚机关统一社会信用代码", true, Ty::Code),
@@ -107,7 +132,12 @@ const INSPECTION: [Column; 7] = [
     col("decision_date", "检查日期", true, Ty::Date),
     col("result", "检查结果", true, Ty::Text),
     col("authority", "检查实施机关", true, Ty::Text),
-    col("authority_code", "检查实施机关统一社会信用代码", true, Ty::Code),
+    col(
+        "authority_code",
+        "检查实施机关统一社会信用代码",
+        true,
+        Ty::Code,
+    ),
 ];
 
 const LISTING: [Column; 8] = [
@@ -116,7 +146,12 @@ const LISTING: [Column; 8] = [
     col("reason", "列入原因", true, Ty::Text),
     col("decision_date", "列入日期", true, Ty::Date),
     col("authority", "列入决定机关", true, Ty::Text),
-    col("authority_code", "列入决定机关统一社会信用代码", true, Ty::Code),
+    col(
+        "authority_code",
+        "列入决定机关统一社会信用代码",
+        true,
+        Ty::Code,
+    ),
     col("removed_on", "移出日期", false, Ty::Date),
     col("removal_reason", "移出原因", false, Ty::Text),
 ];
@@ -127,7 +162,12 @@ const PLEDGE: [Column; 6] = [
     col("content", "承诺内容", true, Ty::Text),
     col("decision_date", "承诺日期", true, Ty::Date),
     col("authority", "承诺受理单位", true, Ty::Text),
-    col("authority_code", "承诺受理单位统一社会信用代码", true, Ty::Code),
+    col(
+        "authority_code",
+        "承诺受理单位统一社会信用代码",
+        true,
+        Ty::Code,
+    ),
 ];
 
 /// The 处罚类别 of the national penalty template.
@@ -157,12 +197,7 @@ pub fn columns(kind: RecordKind) -> Vec<Column> {
         RecordKind::Listing => &LISTING,
         RecordKind::Pledge => &PLEDGE,
     };
-    SUBJECT
-        .iter()
-        .chain(own)
-        .chain(&SOURCE)
-        .copied()
-        .collect()
+    SUBJECT.iter().chain(own).chain(&SOURCE).copied().collect()
 }
 
 /// Header comparison ignores spaces and the width of parentheses.
@@ -275,7 +310,12 @@ pub fn parse_row(
             Err(reason) => errors.push(err(column, reason)),
         }
     }
-    let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let header = |key: &str| cols.iter().find(|c| c.key == key).map_or("", |c| c.header);
 
     let category = get("subject_category").and_then(SubjectCategory::parse);
@@ -345,18 +385,27 @@ pub fn parse_row(
         _ => until("valid_until"),
     };
     let decision_date = date("decision_date");
-    check_order(kind, decision_date, valid_from, valid_until, header, &mut errors);
+    check_order(
+        kind,
+        decision_date,
+        valid_from,
+        valid_until,
+        header,
+        &mut errors,
+    );
 
     let window = match (kind, decision_date) {
-        (RecordKind::Penalty, Some(decision_date)) => Some(ctx.rules.window(&PenaltyTerms {
-            decision_date,
-            categories: get("penalty_categories").unwrap_or_default().to_string(),
-            fine_wan_yuan: get("fine_wan_yuan").and_then(|f| f.parse().ok()),
-            severity: get("severity").and_then(Severity::parse),
-            market_regulation: get("authority")
-                .is_some_and(|a| a.contains("市场监督管理") || a.contains("市场监管")),
-            stated_until: date("disclosure_until"),
-        })),
+        (RecordKind::Penalty, Some(decision_date)) => Some(
+            ctx.rules.window(&PenaltyTerms {
+                decision_date,
+                categories: get("penalty_categories").unwrap_or_default().to_string(),
+                fine_wan_yuan: get("fine_wan_yuan").and_then(|f| f.parse().ok()),
+                severity: get("severity").and_then(Severity::parse),
+                market_regulation: get("authority")
+                    .is_some_and(|a| a.contains("市场监督管理") || a.contains("市场监管")),
+                stated_until: date("disclosure_until"),
+            }),
+        ),
         _ => None,
     };
 
@@ -443,10 +492,30 @@ fn normalise(column: &Column, text: &str, today: NaiveDate) -> Result<String, St
             Ok(_) => Err(format!("“{name}”不能为负数：{text}")),
             Err(_) => Err(format!("“{name}”“{text}”应为数字（单位：万元）")),
         },
-        Ty::SubjectCategory => enumerated(SubjectCategory::parse(text).map(|c| c.zh()), name, text, &SubjectCategory::choices()),
-        Ty::LicenceCategory => enumerated(LicenceCategory::parse(text).map(|c| c.zh()), name, text, &LicenceCategory::choices()),
-        Ty::Severity => enumerated(Severity::parse(text).map(|c| c.zh()), name, text, &Severity::choices()),
-        Ty::ListKind => enumerated(ListKind::parse(text).map(|c| c.zh()), name, text, &ListKind::choices()),
+        Ty::SubjectCategory => enumerated(
+            SubjectCategory::parse(text).map(|c| c.zh()),
+            name,
+            text,
+            &SubjectCategory::choices(),
+        ),
+        Ty::LicenceCategory => enumerated(
+            LicenceCategory::parse(text).map(|c| c.zh()),
+            name,
+            text,
+            &LicenceCategory::choices(),
+        ),
+        Ty::Severity => enumerated(
+            Severity::parse(text).map(|c| c.zh()),
+            name,
+            text,
+            &Severity::choices(),
+        ),
+        Ty::ListKind => enumerated(
+            ListKind::parse(text).map(|c| c.zh()),
+            name,
+            text,
+            &ListKind::choices(),
+        ),
         Ty::PenaltyCategories => {
             let parts: Vec<&str> = text
                 .split(['；', ';', '、', ',', '，'])
@@ -464,7 +533,12 @@ fn normalise(column: &Column, text: &str, today: NaiveDate) -> Result<String, St
     }
 }
 
-fn enumerated(found: Option<&str>, name: &str, text: &str, choices: &str) -> Result<String, String> {
+fn enumerated(
+    found: Option<&str>,
+    name: &str,
+    text: &str,
+    choices: &str,
+) -> Result<String, String> {
     found
         .map(str::to_string)
         .ok_or_else(|| format!("未知的“{name}”“{text}”，可选：{choices}"))
@@ -513,7 +587,11 @@ mod tests {
                     .iter()
                     .find(|(k, _)| *k == c.key)
                     .map(|(_, v)| v.to_string())
-                    .or_else(|| base.iter().find(|(k, _)| *k == c.key).map(|(_, v)| v.clone()))
+                    .or_else(|| {
+                        base.iter()
+                            .find(|(k, _)| *k == c.key)
+                            .map(|(_, v)| v.clone())
+                    })
                     .unwrap_or_default()
             })
             .collect();
@@ -534,7 +612,11 @@ mod tests {
     }
 
     fn reasons(overrides: &[(&str, &str)]) -> Vec<String> {
-        parse(overrides).unwrap_err().into_iter().map(|e| format!("{}: {}", e.header, e.reason)).collect()
+        parse(overrides)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.header, e.reason))
+            .collect()
     }
 
     #[test]
@@ -549,10 +631,15 @@ mod tests {
 
     #[test]
     fn each_bad_cell_gets_its_own_reason() {
-        assert!(reasons(&[("valid_until", "2025/02/01")])[0].starts_with("有效期至: 有效期至（2025-02-01）早于"));
+        assert!(
+            reasons(&[("valid_until", "2025/02/01")])[0]
+                .starts_with("有效期至: 有效期至（2025-02-01）早于")
+        );
         assert!(reasons(&[("decision_date", "2027/01/01")])[0].contains("晚于今天"));
         assert!(reasons(&[("licence_category", "特别")])[0].contains("可选：普通、特许"));
-        assert!(reasons(&[("authority_code", "12345")])[0].starts_with("许可机关统一社会信用代码: "));
+        assert!(
+            reasons(&[("authority_code", "12345")])[0].starts_with("许可机关统一社会信用代码: ")
+        );
         assert!(reasons(&[("credit_code", "")])[0].contains("须填写统一社会信用代码"));
         assert!(reasons(&[("source_code", AGENCY)])[0].contains("不是有效的统一社会信用代码"));
         let other = valid_code("11140000MB0000009");
@@ -604,9 +691,16 @@ mod tests {
         values[fine] = "-1".into();
         assert!(run(&values).unwrap_err()[0].reason.contains("不能为负数"));
         values[fine] = "0.5".into();
-        let categories = cols.iter().position(|c| c.key == "penalty_categories").unwrap();
+        let categories = cols
+            .iter()
+            .position(|c| c.key == "penalty_categories")
+            .unwrap();
         values[categories] = "罚款;打板子".into();
-        assert!(run(&values).unwrap_err()[0].reason.contains("未知的处罚类别“打板子”"));
+        assert!(
+            run(&values).unwrap_err()[0]
+                .reason
+                .contains("未知的处罚类别“打板子”")
+        );
     }
 
     #[test]
@@ -615,7 +709,10 @@ mod tests {
             normalise_header("罚款金额（万元）"),
             normalise_header("罚款金额(万元) ")
         );
-        let headers: Vec<_> = columns(RecordKind::Penalty).iter().map(|c| c.header).collect();
+        let headers: Vec<_> = columns(RecordKind::Penalty)
+            .iter()
+            .map(|c| c.header)
+            .collect();
         assert!(headers.contains(&"没收违法所得、没收非法财物的金额（万元）"));
         assert_eq!(columns(RecordKind::Licence).len(), 6 + 12 + 3);
     }

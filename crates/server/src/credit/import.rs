@@ -96,7 +96,10 @@ fn header_positions(
     cols: &[Column],
     header: &[String],
 ) -> Result<(Vec<Option<usize>>, Vec<String>), ImportError> {
-    let normalised: Vec<String> = header.iter().map(|h| normalise_header(h.trim_start_matches('\u{feff}'))).collect();
+    let normalised: Vec<String> = header
+        .iter()
+        .map(|h| normalise_header(h.trim_start_matches('\u{feff}')))
+        .collect();
     let positions: Vec<Option<usize>> = cols
         .iter()
         .map(|c| {
@@ -136,7 +139,8 @@ fn parse_lines(
     let mut chunk = Vec::with_capacity(CHUNK);
     for (index, cells) in table.cells().enumerate().skip(1) {
         let row = index + 1;
-        let cells = cells.map_err(|e| ImportError::Unreadable(format!("第{row}行无法解析：{e}")))?;
+        let cells =
+            cells.map_err(|e| ImportError::Unreadable(format!("第{row}行无法解析：{e}")))?;
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -203,8 +207,9 @@ async fn write_batch(
             Some(code) => match entity_ids.get(code.as_str()) {
                 Some(id) => Some(*id),
                 None if options.register_unknown => {
-                    let id = store::insert_placeholder_entity(&mut tx, code, &record.subject_name, &now)
-                        .await?;
+                    let id =
+                        store::insert_placeholder_entity(&mut tx, code, &record.subject_name, &now)
+                            .await?;
                     entity_ids.insert(code.to_string(), id);
                     Some(id)
                 }

@@ -51,7 +51,10 @@ pub fn profile_view(l: Lang, p: &CreditProfile) -> Markup {
 fn kind_title(l: Lang, kind: RecordKind) -> &'static str {
     match kind {
         RecordKind::Licence => l.t("行政许可", "Licences"),
-        RecordKind::Penalty => l.t("行政处罚（公示期内）", "Penalties (within disclosure period)"),
+        RecordKind::Penalty => l.t(
+            "行政处罚（公示期内）",
+            "Penalties (within disclosure period)",
+        ),
         RecordKind::Inspection => l.t("抽查检查结果", "Inspections"),
         RecordKind::Listing => l.t("经营异常名录、严重违法失信名单", "Lists"),
         RecordKind::Pledge => l.t("信用承诺", "Credit pledges"),
@@ -159,7 +162,8 @@ async fn desk(State(state): State<AppState>, ctx: Ctx) -> Response {
         let l = ctx.lang;
         let body = match &user.role {
             Role::Entity(code) => {
-                let profile = load_profile(&state, code.as_str(), super::profile::Viewer::Public).await?;
+                let profile =
+                    load_profile(&state, code.as_str(), super::profile::Viewer::Public).await?;
                 entity_desk(l, &user, &profile)
             }
             _ => officer_desk(l, &user, &repair::pending_for(&state.db, &user).await?),
@@ -170,7 +174,11 @@ async fn desk(State(state): State<AppState>, ctx: Ctx) -> Response {
     render(&ctx, result)
 }
 
-fn officer_desk(l: Lang, user: &Principal, pending: &[(repair::RepairApplication, super::CreditRecord)]) -> Markup {
+fn officer_desk(
+    l: Lang,
+    user: &Principal,
+    pending: &[(repair::RepairApplication, super::CreditRecord)],
+) -> Markup {
     html! {
         h1 { (l.t("信用信息报送与修复", "Credit desk")) }
         p { @match &user.agency {
@@ -267,7 +275,9 @@ async fn apply(
 ) -> Response {
     act(&ctx, &form.csrf, async |user| {
         let repair_id = repair::apply(&state.db, user, id, &form.proof, &form.pledge).await?;
-        Ok(format!("修复申请已提交（编号{repair_id}），请等待报送部门审核"))
+        Ok(format!(
+            "修复申请已提交（编号{repair_id}），请等待报送部门审核"
+        ))
     })
     .await
 }
@@ -289,7 +299,11 @@ async fn decide(
     act(&ctx, &form.csrf, async |user| {
         repair::decide(&state.db, user, id, form.approve, &form.reason).await?;
         state.refresh_index().await;
-        Ok(if form.approve { "已同意修复，该记录停止公示".to_string() } else { "已不予修复".to_string() })
+        Ok(if form.approve {
+            "已同意修复，该记录停止公示".to_string()
+        } else {
+            "已不予修复".to_string()
+        })
     })
     .await
 }

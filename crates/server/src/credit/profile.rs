@@ -2,13 +2,13 @@
 //! today, masked for the public, with a plain-language summary; officers
 //! also see what is no longer public, marked as such.
 
-use super::store;
 use super::CreditRecord;
+use super::store;
 use crate::error::AppResult;
-use crate::storage::{Backend, Db, placeholders};
+use crate::storage::Db;
 use lifeservice_domain::credit::{LicenceState, RecordKind, ValidUntil, parse_template_date};
 use serde::Serialize;
-use sqlx::{Any, AnyConnection};
+use sqlx::AnyConnection;
 
 /// A record as a profile shows it: its items, and what the day makes of it.
 #[derive(Debug, Clone, Serialize)]
@@ -51,7 +51,13 @@ pub async fn load(
 ) -> AppResult<CreditProfile> {
     let mut conn = db.pool().acquire().await?;
     let records = store::records_of_entity(&mut conn, entity_id).await?;
-    Ok(build(records, credit_code, name, viewer, crate::time::today()))
+    Ok(build(
+        records,
+        credit_code,
+        name,
+        viewer,
+        crate::time::today(),
+    ))
 }
 
 pub fn build(
@@ -82,7 +88,8 @@ pub fn build(
                 .fields
                 .insert("disclosure_until".into(), until.clone());
         }
-        let licence_state = (record.kind == RecordKind::Licence).then(|| licence_state(&record, today));
+        let licence_state =
+            (record.kind == RecordKind::Licence).then(|| licence_state(&record, today));
         let record = match viewer {
             Viewer::Public => record.public(),
             Viewer::Officer => record,
@@ -125,20 +132,26 @@ pub fn summary(p: &CreditProfile) -> String {
     };
     let mut parts = Vec::new();
     let valid = state_count(LicenceState::Valid) + state_count(LicenceState::Expiring);
-    parts.push(match (valid, state_count(LicenceState::Expiring), state_count(LicenceState::Expired)) {
-        (0, _, 0) => "无行政许可记录".to_string(),
-        (v, 0, 0) => format!("有{v}项有效行政许可"),
-        (v, e, x) => {
-            let mut s = format!("有{v}项有效行政许可");
-            if e > 0 {
-                s.push_str(&format!("（其中{e}项30日内到期）"));
+    parts.push(
+        match (
+            valid,
+            state_count(LicenceState::Expiring),
+            state_count(LicenceState::Expired),
+        ) {
+            (0, _, 0) => "无行政许可记录".to_string(),
+            (v, 0, 0) => format!("有{v}项有效行政许可"),
+            (v, e, x) => {
+                let mut s = format!("有{v}项有效行政许可");
+                if e > 0 {
+                    s.push_str(&format!("（其中{e}项30日内到期）"));
+                }
+                if x > 0 {
+                    s.push_str(&format!("，{x}项已过期"));
+                }
+                s
             }
-            if x > 0 {
-                s.push_str(&format!("，{x}项已过期"));
-            }
-            s
-        }
-    });
+        },
+    );
     parts.push(match public(&p.penalties) {
         0 => "公示期内无行政处罚记录".to_string(),
         n => format!("公示期内有{n}项行政处罚"),
@@ -165,34 +178,13 @@ pub fn summary(p: &CreditProfile) -> String {
     format!("{}：{}。", p.name, parts.join("；"))
 }
 
-/// Appends the entities and their outlets to the change feed, so that search
-/// follows their credit standing.
+/// Appends the entities to the change feed; the search index re-reads them
+/// and their outlets, so that search follows their credit standing.
 pub async fn record_entity_changes(
     conn: &mut AnyConnection,
     entity_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
-    if entity_ids.is_empty() {
-        return Ok(());
-    }
-    let mut outlet_ids = Vec::new();
-    for chunk in entity_ids.chunks(500) {
-        let sql = format!(
-            "SELECT id FROM outlets WHERE entity_id IN ({})",
-            in_params(Backend::of(conn), chunk.len())
-        );
-        let mut query = sqlx::query_scalar::<Any, i64>(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        outlet_ids.extend(query.fetch_all(&mut *conn).await?);
-    }
-    crate::registry::store::record_changes(conn, "entity", entity_ids).await?;
-    crate::registry::store::record_changes(conn, "outlet", &outlet_ids).await
-}
-
-fn in_params(backend: Backend, n: usize) -> String {
-    let list = placeholders(backend, 1, n);
-    list[1..list.len() - 1].to_string()
+    crate::registry::store::record_changes(conn, "entity", entity_ids).await
 }
 
 #[cfg(test)]
@@ -245,18 +237,36 @@ mod tests {
     fn expired_penalties_leave_the_public_view_on_the_day_after() {
         let mut penalty = record(RecordKind::Penalty, &[("id_number", "140105199001011234")]);
         penalty.publish_until = Some("2026-11-27".into());
-        let on_last_day = build(vec![penalty.clone()], "C", "某店", Viewer::Public, day("2026-11-27"));
+        let on_last_day = build(
+            vec![penalty.clone()],
+            "C",
+            "某店",
+            Viewer::Public,
+            day("2026-11-27"),
+        );
         assert_eq!(on_last_day.penalties.len(), 1);
         let shown = &on_last_day.penalties[0].record;
         assert_eq!(shown.fields["disclosure_until"], "2026-11-27");
         assert!(!shown.fields["id_number"].contains("19900101"), "ID masked");
         assert!(shown.submitted_by.is_empty());
 
-        let next_day = build(vec![penalty.clone()], "C", "某店", Viewer::Public, day("2026-11-28"));
+        let next_day = build(
+            vec![penalty.clone()],
+            "C",
+            "某店",
+            Viewer::Public,
+            day("2026-11-28"),
+        );
         assert!(next_day.penalties.is_empty());
         assert!(next_day.summary.contains("公示期内无行政处罚记录"));
 
-        let officer = build(vec![penalty], "C", "某店", Viewer::Officer, day("2026-11-28"));
+        let officer = build(
+            vec![penalty],
+            "C",
+            "某店",
+            Viewer::Officer,
+            day("2026-11-28"),
+        );
         assert_eq!(officer.penalties.len(), 1);
         assert!(!officer.penalties[0].public);
         assert_eq!(officer.penalties[0].record.submitted_by, "officer");
@@ -269,20 +279,43 @@ mod tests {
         let mut gone = record(RecordKind::Licence, &[]);
         gone.valid_until = Some("2026-01-10".into());
         let long = record(RecordKind::Licence, &[]);
-        let p = build(vec![soon, gone, long], "C", "某店", Viewer::Public, day("2026-11-27"));
-        let states: Vec<_> = p.licences.iter().map(|r| r.licence_state.unwrap()).collect();
+        let p = build(
+            vec![soon, gone, long],
+            "C",
+            "某店",
+            Viewer::Public,
+            day("2026-11-27"),
+        );
+        let states: Vec<_> = p
+            .licences
+            .iter()
+            .map(|r| r.licence_state.unwrap())
+            .collect();
         assert_eq!(
             states,
-            [LicenceState::Expiring, LicenceState::Expired, LicenceState::Valid]
+            [
+                LicenceState::Expiring,
+                LicenceState::Expired,
+                LicenceState::Valid
+            ]
         );
-        assert!(p.summary.contains("有2项有效行政许可（其中1项30日内到期），1项已过期"));
+        assert!(
+            p.summary
+                .contains("有2项有效行政许可（其中1项30日内到期），1项已过期")
+        );
     }
 
     #[test]
     fn withdrawn_and_repaired_records_are_not_public() {
         let mut withdrawn = record(RecordKind::Inspection, &[]);
         withdrawn.state = RecordState::Withdrawn;
-        let p = build(vec![withdrawn], "C", "某店", Viewer::Public, day("2026-11-27"));
+        let p = build(
+            vec![withdrawn],
+            "C",
+            "某店",
+            Viewer::Public,
+            day("2026-11-27"),
+        );
         assert!(p.inspections.is_empty());
     }
 }

@@ -67,7 +67,16 @@ pub async fn withdraw(db: &Db, principal: &Principal, id: i64, reason: &str) -> 
             message: format!("该记录当前状态为“{}”，不能撤回", record.state.zh()),
         });
     }
-    change_state(db, principal, &record, &existing, RecordState::Withdrawn, "withdraw", reason).await
+    change_state(
+        db,
+        principal,
+        &record,
+        &existing,
+        RecordState::Withdrawn,
+        "withdraw",
+        reason,
+    )
+    .await
 }
 
 async fn change_state(
@@ -116,7 +125,9 @@ pub async fn apply(
         _ => false,
     };
     if !owns {
-        return Err(AppError::Forbidden("只有该市场主体本身可以申请信用修复".into()));
+        return Err(AppError::Forbidden(
+            "只有该市场主体本身可以申请信用修复".into(),
+        ));
     }
     if record.state != RecordState::Active {
         return Err(AppError::Conflict {
@@ -223,7 +234,16 @@ pub async fn decide(
     .await?;
     tx.commit().await?;
     if approve {
-        change_state(db, principal, &record, &existing, RecordState::Repaired, "repair", "信用修复申请获批").await?;
+        change_state(
+            db,
+            principal,
+            &record,
+            &existing,
+            RecordState::Repaired,
+            "repair",
+            "信用修复申请获批",
+        )
+        .await?;
     }
     Ok(())
 }
@@ -255,7 +275,10 @@ pub async fn by_id(db: &Db, id: i64) -> AppResult<RepairApplication> {
 }
 
 /// Pending applications on records of the principal's agency (all for an admin).
-pub async fn pending_for(db: &Db, principal: &Principal) -> AppResult<Vec<(RepairApplication, CreditRecord)>> {
+pub async fn pending_for(
+    db: &Db,
+    principal: &Principal,
+) -> AppResult<Vec<(RepairApplication, CreditRecord)>> {
     let agency = principal.agency.as_ref().map(|a| a.code.to_string());
     if agency.is_none() && !principal.is_admin() {
         return Ok(Vec::new());

@@ -143,7 +143,11 @@ pub async fn insert_records(
                 .bind(row.valid_from.map(|d| d.to_string()))
                 .bind(row.valid_until.map(|d| d.storage()))
                 .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
-                .bind(window.and_then(|w| w.repairable_from).map(|d| d.to_string()))
+                .bind(
+                    window
+                        .and_then(|w| w.repairable_from)
+                        .map(|d| d.to_string()),
+                )
                 .bind(window.map(|w| w.severity.code()))
                 .bind(RecordState::Active.code())
                 .bind(1_i64)
@@ -305,6 +309,32 @@ pub async fn records_of_entity(
     .fetch_all(conn)
     .await?;
     rows.iter().map(record_from_row).collect()
+}
+
+/// The last public day of each entity's active penalties, where it has any.
+pub async fn penalty_until_by_entity(
+    conn: &mut AnyConnection,
+    entity_ids: &[i64],
+) -> Result<HashMap<i64, chrono::NaiveDate>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in entity_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT entity_id, MAX(publish_until) AS until FROM credit_records WHERE kind = 'penalty' AND state = 'active' \
+             AND publish_until IS NOT NULL AND entity_id IN ({}) GROUP BY entity_id",
+            in_list(conn, 0, chunk.len())
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            let until: String = r.try_get("until")?;
+            if let Ok(day) = chrono::NaiveDate::parse_from_str(&until, "%Y-%m-%d") {
+                found.insert(r.try_get("entity_id")?, day);
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn first_placeholder(conn: &AnyConnection) -> &'static str {

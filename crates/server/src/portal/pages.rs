@@ -161,6 +161,7 @@ pub async fn search(
                         option value=(d) selected { (reference.full_name(d)) }
                     }
                 } }
+                label { input type="checkbox" name="no_penalty" value="1" checked[params.query.no_penalty_on.is_some()]; " " (l.t("公示期内无行政处罚", "No penalty in disclosure period")) }
                 button type="submit" { (l.t("筛选", "Filter")) }
             }
             @if let Some(d) = &params.query.division {
