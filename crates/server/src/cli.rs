@@ -78,6 +78,18 @@ enum Command {
     },
     /// Rebuild the search index from the database (stop the server first)
     Reindex,
+    /// Copy every table to another (empty) database, verified by row counts and checksums
+    MigrateData {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// A consistent backup of the live database given by --db (SQLite file, or pg_dump custom format)
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Manage accounts
     User {
         #[command(subcommand)]
@@ -224,8 +236,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .index_dir
         .clone()
         .unwrap_or_else(|| default_index_dir(&cli.db));
-    if let Command::Access { command } = cli.command {
-        return access(command);
+    match cli.command {
+        Command::Access { command } => return access(command),
+        Command::MigrateData { from, to } => return migrate_data(&from, &to).await,
+        _ => {}
     }
     let db = Db::open(&cli.db).await?;
     match cli.command {
@@ -303,6 +317,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bar.finish();
             println!("已生成合成数据：{entities}个市场主体，{outlets}个服务网点（种子{seed}）");
         }
+        Command::Backup { out } => {
+            crate::transfer::backup(&db, &cli.db, &out).await?;
+            println!("已备份到 {}", out.display());
+        }
         Command::Reindex => {
             let search = SearchIndex::open(&index_dir)?;
             let total =
@@ -313,8 +331,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("索引已重建：{indexed}个在营服务网点");
         }
         Command::User { command } => user(&db, command).await?,
-        Command::Access { .. } => unreachable!("handled above"),
+        Command::Access { .. } | Command::MigrateData { .. } => unreachable!("handled above"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_data(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    let (from, to) = (Db::open(from).await?, Db::open(to).await?);
+    let bar = bar(0, "迁移");
+    let sums = crate::transfer::migrate_data(&from, &to, Some(&bar)).await?;
+    bar.finish_and_clear();
+    println!("| 表 | 行数 | SHA-256 |\n|---|---|---|");
+    for s in &sums {
+        println!("| {} | {} | {} |", s.table, s.rows, s.sha256);
+    }
+    println!("迁移完成：{}张表的行数和校验和一致", sums.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,7 @@
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
 //! - [`demo`]: the reproducible synthetic dataset
 //!
-//! Cross-cutting: [`storage`] (the one layer SQLite and PostgreSQL pass
+//! Cross-cutting: [`transfer`] (migrate-data between backends, backups), [`storage`] (the one layer SQLite and PostgreSQL pass
 //! through), [`error`] (one error type, mapped once to HTTP), [`app`] (state
 //! and router), [`cli`].
 
@@ -33,3 +33,4 @@ pub mod registry;
 pub mod search;
 pub mod storage;
 pub mod time;
+pub mod transfer;

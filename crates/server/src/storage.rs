@@ -197,7 +197,7 @@ impl Db {
 }
 
 /// Splits our own `schema=` parameter off a PostgreSQL URL.
-fn split_schema(url: &str) -> (String, Option<String>) {
+pub(crate) fn split_schema(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_string(), None);
     };

@@ -148,6 +148,7 @@ async fn reference_data_and_openapi() {
     assert_eq!(status, 200);
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
+    assert!(spec["paths"]["/api/v1/entities/{code}/credit"]["get"].is_object());
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }

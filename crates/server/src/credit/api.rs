@@ -34,6 +34,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/credit/repairs/{id}/decision", post(decide_repair))
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_profile,
+    rules,
+    template,
+    submit,
+    withdraw,
+    apply_repair,
+    decide_repair,
+    export
+))]
+pub struct CreditApi;
+
 /// Officers see every record with its provenance; everyone else the public view.
 pub fn viewer_of(user: Option<&Principal>) -> Viewer {
     match user.map(|u| &u.role) {
@@ -63,6 +76,8 @@ pub async fn load_profile(
     .await
 }
 
+/// The one-stop credit profile: licences, penalties in their window, inspections, listings, pledges and a summary.
+#[utoipa::path(get, path = "/api/v1/entities/{code}/credit", tag = "credit", responses((status = 200, body = Value), (status = 404, body = Value)))]
 async fn get_profile(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -73,6 +88,8 @@ async fn get_profile(
     ))
 }
 
+/// The disclosure-window rules in force, with their sources.
+#[utoipa::path(get, path = "/api/v1/credit/rules", tag = "credit", responses((status = 200, body = Value)))]
 async fn rules() -> Json<Value> {
     Json(json!({"disclosure": DisclosureRules::default().describe()}))
 }
@@ -85,6 +102,8 @@ fn parse_kind(kind: &str) -> AppResult<RecordKind> {
     })
 }
 
+/// The 双公示 template (CSV header row) of a kind: licences, penalties, inspections, listings, pledges.
+#[utoipa::path(get, path = "/api/v1/credit/templates/{kind}", tag = "credit", responses((status = 200, content_type = "text/csv", body = String)))]
 async fn template(Path(kind): Path<String>) -> AppResult<Response> {
     let kind = parse_kind(&kind)?;
     Ok(csv_response(
@@ -160,6 +179,8 @@ struct SubmitParams {
     register_unknown: bool,
 }
 
+/// Submits a CSV or XLSX body of one kind as the signed-in department; returns the per-row report.
+#[utoipa::path(post, path = "/api/v1/credit/{kind}", tag = "credit", params(("register_unknown" = Option<bool>, Query, description = "未登记主体登记为占位主体")), request_body(content = String, content_type = "text/csv"), responses((status = 200, body = Value), (status = 401, body = Value), (status = 403, body = Value)))]
 async fn submit(
     State(state): State<AppState>,
     User(user): User,
@@ -184,6 +205,8 @@ pub struct ReasonBody {
     pub reason: String,
 }
 
+/// Withdraws a record (source department only); `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/credit/records/{id}/withdraw", tag = "credit", request_body = Value, responses((status = 200, body = Value), (status = 403, body = Value)))]
 async fn withdraw(
     State(state): State<AppState>,
     User(user): User,
@@ -201,6 +224,8 @@ pub struct RepairBody {
     pub pledge: String,
 }
 
+/// Applies for credit repair of a penalty (the entity's own account); `{"proof", "pledge"}`.
+#[utoipa::path(post, path = "/api/v1/credit/records/{id}/repairs", tag = "credit", request_body = Value, responses((status = 200, body = Value), (status = 400, body = Value)))]
 async fn apply_repair(
     State(state): State<AppState>,
     User(user): User,
@@ -218,6 +243,8 @@ pub struct DecisionBody {
     pub reason: String,
 }
 
+/// Decides a repair application (source department only); `{"approve", "reason"}`.
+#[utoipa::path(post, path = "/api/v1/credit/repairs/{id}/decision", tag = "credit", request_body = Value, responses((status = 200, body = Value), (status = 403, body = Value)))]
 async fn decide_repair(
     State(state): State<AppState>,
     User(user): User,
@@ -232,6 +259,8 @@ async fn decide_repair(
 /// The exchange export for the provincial credit information sharing
 /// platform: the public records of a kind in the 双公示 layout, or with
 /// `since`, every record changed since then, each marked 公示 or 停止公示.
+/// The exchange export in the 双公示 layout; with `since`, every record changed since then, marked 公示/停止公示.
+#[utoipa::path(get, path = "/api/v1/credit/export", tag = "credit", params(("kind" = String, Query), ("format" = Option<String>, Query, description = "csv, xlsx or json"), ("since" = Option<String>, Query)), responses((status = 200, body = Value)))]
 async fn export(
     State(state): State<AppState>,
     User(_user): User,

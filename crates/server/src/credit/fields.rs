@@ -7,6 +7,7 @@ use lifeservice_domain::credit::{
     DisclosureRules, LicenceCategory, ListKind, PenaltyTerms, RecordKind, Severity,
     SubjectCategory, ValidUntil, Window, parse_template_date,
 };
+use sha2::{Digest, Sha256};
 
 /// How a column's text is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,6 +260,10 @@ pub struct CreditRow {
     pub window: Option<Window>,
     /// Every non-empty item, normalised (dates ISO), in template order.
     pub fields: Vec<(&'static str, String)>,
+    /// The items as a JSON object: the stored and exported form.
+    pub fields_json: String,
+    /// SHA-256 of `fields_json`: re-submitting an unchanged record is a no-op.
+    pub content_hash: String,
 }
 
 impl CreditRow {
@@ -268,16 +273,14 @@ impl CreditRow {
             .find(|(k, _)| *k == key)
             .map(|(_, v)| v.as_str())
     }
+}
 
-    /// The items as a JSON object, the stored and exported form.
-    pub fn fields_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    }
+fn to_json(fields: &[(&'static str, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 /// What a row is checked against besides its own cells.
@@ -410,20 +413,26 @@ pub fn parse_row(
     };
 
     match (errors.is_empty(), category, source_code, decision_date) {
-        (true, Some(subject_category), Some(source_code), Some(decision_date)) => Ok(CreditRow {
-            kind,
-            doc_no: get("decision_no").unwrap_or_default().to_string(),
-            subject_name: get("subject_name").unwrap_or_default().to_string(),
-            subject_category,
-            credit_code,
-            source_name: get("source_name").unwrap_or_default().to_string(),
-            source_code,
-            decision_date,
-            valid_from,
-            valid_until,
-            window,
-            fields,
-        }),
+        (true, Some(subject_category), Some(source_code), Some(decision_date)) => {
+            let fields_json = to_json(&fields);
+            let content_hash = format!("{:x}", Sha256::digest(fields_json.as_bytes()));
+            Ok(CreditRow {
+                kind,
+                doc_no: get("decision_no").unwrap_or_default().to_string(),
+                subject_name: get("subject_name").unwrap_or_default().to_string(),
+                subject_category,
+                credit_code,
+                source_name: get("source_name").unwrap_or_default().to_string(),
+                source_code,
+                decision_date,
+                valid_from,
+                valid_until,
+                window,
+                fields,
+                fields_json,
+                content_hash,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -626,7 +635,7 @@ mod tests {
         assert_eq!(row.get("decision_date"), Some("2025-03-01"));
         assert_eq!(row.valid_until, Some(ValidUntil::Indefinite));
         assert_eq!(row.get("valid_until"), Some("长期"));
-        assert!(row.fields_json().contains("\"licence_category\":\"普通\""));
+        assert!(row.fields_json.contains("\"licence_category\":\"普通\""));
     }
 
     #[test]

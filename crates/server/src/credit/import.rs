@@ -11,7 +11,6 @@ use crate::registry::import::{ImportError, ImportReport, Table};
 use crate::storage::Db;
 use lifeservice_domain::CreditCode;
 use lifeservice_domain::credit::{DisclosureRules, RecordKind};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per database transaction.
@@ -223,13 +222,9 @@ async fn write_batch(
                 }
             },
         };
-        let fields_json = record.fields_json();
-        let content_hash = format!("{:x}", Sha256::digest(fields_json.as_bytes()));
         let new = NewRecord {
             row: record,
             entity_id,
-            fields_json,
-            content_hash,
         };
         match existing.get(&record.doc_no) {
             None => inserts.push(new),
@@ -241,7 +236,7 @@ async fn write_batch(
                     record.doc_no, old.source_code
                 ),
             ),
-            Some(old) if old.content_hash == new.content_hash && old.state == "active" => {}
+            Some(old) if old.content_hash == record.content_hash && old.state == "active" => {}
             Some(old) => updates.push((old, new)),
         }
     }
@@ -255,7 +250,7 @@ async fn write_batch(
             "credit_record",
             &old.id.to_string(),
             serde_json::from_str(&old.fields_json).ok(),
-            serde_json::from_str(&new.fields_json).ok(),
+            serde_json::from_str(&new.row.fields_json).ok(),
         )
         .await?;
     }

@@ -108,8 +108,6 @@ pub async fn insert_placeholder_entity(
 pub struct NewRecord<'a> {
     pub row: &'a CreditRow,
     pub entity_id: Option<i64>,
-    pub fields_json: String,
-    pub content_hash: String,
 }
 
 pub async fn insert_records(
@@ -151,8 +149,8 @@ pub async fn insert_records(
                 .bind(window.map(|w| w.severity.code()))
                 .bind(RecordState::Active.code())
                 .bind(1_i64)
-                .bind(r.fields_json.as_str())
-                .bind(r.content_hash.as_str())
+                .bind(row.fields_json.as_str())
+                .bind(row.content_hash.as_str())
                 .bind(now)
                 .bind(now);
         }
@@ -192,8 +190,8 @@ pub async fn update_record(
     .bind(window.map(|w| w.severity.code()))
     .bind(RecordState::Active.code())
     .bind(old.version + 1)
-    .bind(new.fields_json.as_str())
-    .bind(new.content_hash.as_str())
+    .bind(row.fields_json.as_str())
+    .bind(row.content_hash.as_str())
     .bind(now)
     .bind(old.id)
     .execute(conn)
