@@ -114,15 +114,26 @@ pub fn default_index_dir(db_url: &str) -> PathBuf {
     }
 }
 
-/// Follows the change feed: polls every half second (other processes' writes)
-/// and wakes at once on this process's own writes.
+/// Follows the change feed. It wakes at once on this process's own writes
+/// and, on PostgreSQL, on other processes' writes (LISTEN/NOTIFY), polling
+/// only as a fallback; on SQLite other processes' writes are polled for
+/// every half second.
 pub fn spawn_index_follower(state: AppState) {
+    let poll = match state.db.backend() {
+        crate::storage::Backend::Sqlite => Duration::from_millis(500),
+        crate::storage::Backend::Postgres => Duration::from_secs(10),
+    };
+    let listener = state.clone();
+    tokio::spawn(async move {
+        let wakeup = listener.index_wakeup.clone();
+        listener.db.listen_for_changes(|| wakeup.notify_one()).await;
+    });
     tokio::spawn(async move {
         loop {
             state.refresh_index().await;
             tokio::select! {
                 _ = state.index_wakeup.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(poll) => {}
             }
         }
     });
@@ -133,6 +144,7 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     spawn_index_follower(state.clone());
+    crate::jobs::spawn_scheduler(state.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -12,6 +12,7 @@
 //! - [`audit`]: the append-only log of every write
 //! - [`reference`]: divisions and county boundaries shipped in the binary
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
+//! - [`jobs`]: scheduled jobs, exactly once per period across processes
 //! - [`demo`]: the reproducible synthetic dataset
 //!
 //! Cross-cutting: [`transfer`] (migrate-data between backends, backups), [`storage`] (the one layer SQLite and PostgreSQL pass
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod credit;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod plan;
 pub mod portal;
 pub mod reference;

@@ -19,6 +19,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL: the server URL without our `schema=` parameter, for LISTEN.
+    listen_url: Option<String>,
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
@@ -33,7 +35,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_credit.sql"),
         include_str!("../migrations/postgres/0002_credit.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_jobs.sql"),
+        include_str!("../migrations/postgres/0004_jobs.sql"),
+    ),
 ];
+
+/// The PostgreSQL channel writers notify after appending to `changes`.
+pub const CHANGES_CHANNEL: &str = "lifeservice_changes";
 
 /// Default database location, relative to the working directory.
 pub const DEFAULT_DB: &str = "sqlite:lifeservice-data/lifeservice.db";
@@ -116,11 +126,13 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
+            listen_url: None,
         })
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         let (base, schema) = split_schema(url);
+        let listen_url = Some(base.clone());
         if let Some(schema) = &schema {
             anyhow::ensure!(
                 schema
@@ -154,6 +166,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Postgres,
+            listen_url,
         })
     }
 
@@ -163,6 +176,30 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Calls `wake` whenever another process appends to the change feed
+    /// (PostgreSQL LISTEN on [`CHANGES_CHANNEL`]); returns at once on SQLite,
+    /// whose followers poll. Reconnects after a lost connection.
+    pub async fn listen_for_changes(&self, wake: impl Fn()) {
+        let Some(url) = &self.listen_url else { return };
+        loop {
+            match sqlx::postgres::PgListener::connect(url).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
+                        tracing::warn!(error = %e, "LISTEN failed");
+                    } else {
+                        // A reconnect may have missed notifications: catch up once.
+                        wake();
+                        while listener.recv().await.is_ok() {
+                            wake();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "change listener cannot connect"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {

@@ -514,3 +514,29 @@ async fn unknown_entities_are_rejected_or_registered_as_placeholders() {
         (404, Some("not_found"))
     );
 }
+
+#[tokio::test]
+async fn the_expiry_job_stamps_penalties_whose_window_ended() {
+    let app = spawn_app(common::Backend::Sqlite).await;
+    with_registry(&app).await;
+    let agency = code("11140105MB0000005");
+    let officer = department(&app, "jianguan", &agency).await;
+    let file = csv(RecordKind::Penalty, &[penalty("E1", &agency, &[])]);
+    let (_, report) = post(&app, &officer, "/api/v1/credit/penalties", file).await;
+    assert_eq!(report["inserted"], 1, "{report}");
+    let mut conn = app.state.db.pool().acquire().await.unwrap();
+    let now = lifeservice::time::now();
+    let soon = lifeservice::credit::store::stamp_expired(&mut conn, now + chrono::Days::new(30))
+        .await
+        .unwrap();
+    assert!(soon.starts_with("0 "), "still public in a month: {soon}");
+    let later = now + chrono::Days::new(400);
+    let outcome = lifeservice::credit::store::stamp_expired(&mut conn, later)
+        .await
+        .unwrap();
+    assert!(outcome.starts_with("1 "), "{outcome}");
+    let again = lifeservice::credit::store::stamp_expired(&mut conn, later)
+        .await
+        .unwrap();
+    assert!(again.starts_with("0 "), "idempotent: {again}");
+}

@@ -309,6 +309,36 @@ pub async fn records_of_entity(
     rows.iter().map(record_from_row).collect()
 }
 
+/// Stamps penalties whose window ended before `today` and that were not
+/// changed since, so that the incremental export reports them as no longer
+/// public and the index refreshes their entities. Idempotent; catches up
+/// after days without a run.
+pub async fn stamp_expired(
+    conn: &mut AnyConnection,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> anyhow::Result<String> {
+    let today = now.date_naive().to_string();
+    let entities: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT DISTINCT entity_id FROM credit_records WHERE kind = 'penalty' AND state = 'active' \
+         AND publish_until < $1 AND substr(updated_at, 1, 10) <= publish_until",
+    )
+    .bind(today.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    let stamped = sqlx::query(
+        "UPDATE credit_records SET updated_at = $1 WHERE kind = 'penalty' AND state = 'active' \
+         AND publish_until < $2 AND substr(updated_at, 1, 10) <= publish_until",
+    )
+    .bind(now.to_rfc3339())
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let entities: Vec<i64> = entities.into_iter().flatten().collect();
+    super::profile::record_entity_changes(conn, &entities).await?;
+    Ok(format!("{stamped} penalties left public view"))
+}
+
 /// The last public day of each entity's active penalties, where it has any.
 pub async fn penalty_until_by_entity(
     conn: &mut AnyConnection,
