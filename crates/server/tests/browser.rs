@@ -248,17 +248,24 @@ impl Browser {
         self.find(css).await.text().await.unwrap()
     }
 
-    /// Clicks and waits for the page to change to one whose path starts with `to`.
+    /// Clicks and waits for the browser to leave the current page for one
+    /// whose path starts with `to`.
     async fn click_to(&self, element: Element, to: &str) {
+        let before = self.here().await;
         element.click().await.unwrap();
-        self.wait_path(to).await;
+        self.wait_for(to, Some(&before)).await;
     }
 
+    /// Waits until the current page's path starts with `to`.
     async fn wait_path(&self, to: &str) {
+        self.wait_for(to, None).await;
+    }
+
+    async fn wait_for(&self, to: &str, leaving: Option<&str>) {
         let started = Instant::now();
         loop {
             let here = self.here().await;
-            if here.starts_with(to) {
+            if here.starts_with(to) && leaving != Some(here.as_str()) {
                 break;
             }
             assert!(
@@ -266,6 +273,17 @@ impl Browser {
                 "expected to reach {to}, still on {here}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The new document is complete (a click may return before it is).
+        while !matches!(
+            self.client.execute("return document.readyState", vec![]).await,
+            Ok(state) if state == json!("complete")
+        ) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{to} never loaded"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -291,6 +309,12 @@ impl Browser {
     /// Full-page screenshots of the current page at desktop and phone widths,
     /// named `{name}-desktop.png` and `{name}-phone.png`.
     async fn shots(&self, name: &str) {
+        // No focus ring left over from the keyboard walk in the pictures.
+        self.js(
+            "if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await;
         for (label, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
             self.resize(size).await;
             // The window is taller than the viewport by the browser's own frame.
@@ -421,9 +445,18 @@ impl Browser {
             "switch label on {here}"
         );
         switch.click().await.unwrap();
-        self.wait_path(&here).await;
+        let started = Instant::now();
+        while !matches!(
+            self.client.execute("return document.readyState === 'complete' ? document.body.classList.contains('elder') : null", vec![]).await,
+            Ok(elder) if elder == json!(on)
+        ) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "body.elder is not {on} after switching on {here}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert_eq!(self.here().await, here, "the switch comes back to the page");
-        assert_eq!(self.elder_mode().await, on, "body.elder after switching");
     }
 }
 
@@ -674,6 +707,10 @@ async fn officer_uploads_excel_and_sees_accepted_and_rejected_rows() {
     assert!(rejects[2][2].contains("无权限"), "{rejects:?}");
     b.check_page("import result").await;
     b.shots("officer-import-result").await;
+    b.goto("/admin/import").await;
+    b.switch_elder_mode(true).await;
+    b.check_page("import form with history, elder mode").await;
+    b.shots("elder-officer-import").await;
 
     // The accepted rows are on the portal.
     let portal = b.find("a[href='/search']").await;
