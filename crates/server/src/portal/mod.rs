@@ -81,18 +81,28 @@ async fn switch_mode(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let on = q.get("elder").map(String::as_str) == Some("1");
-    let back = q
+    // Non-ASCII bytes are percent-encoded for the Location header.
+    let back: String = q
         .get("back")
         .map(String::as_str)
         .filter(|b| is_local_path(b))
-        .unwrap_or("/");
+        .unwrap_or("/")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_graphic() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     let cookie = format!(
         "{ELDER_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         if on { "1" } else { "0" }
     );
     (
         [(header::SET_COOKIE, cookie)],
-        axum::response::Redirect::to(back),
+        axum::response::Redirect::to(&back),
     )
         .into_response()
 }
