@@ -53,20 +53,22 @@ fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
     None
 }
 
-/// Where test artefacts go: `$LIFESERVICE_ARTIFACTS`, else beside the test
-/// binary in the cargo target directory (`<target>/browser-artifacts`).
-fn artefacts_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("LIFESERVICE_ARTIFACTS") {
-        return PathBuf::from(dir);
-    }
+/// The cargo target directory the test binary runs from
+/// (`<target>/debug/deps/browser-HASH`).
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // <target>/debug/deps/browser-HASH
-    let target = exe
-        .ancestors()
+    exe.ancestors()
         .nth(3)
         .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir);
-    target.join("browser-artifacts")
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Where test artefacts go: `$LIFESERVICE_ARTIFACTS`, else
+/// `<target>/browser-artifacts`.
+fn artefacts_dir() -> PathBuf {
+    std::env::var_os("LIFESERVICE_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("browser-artifacts"))
 }
 
 /// axe-core (npm, MPL-2.0; not vendored: `.ci/run` installs it under the
@@ -77,12 +79,7 @@ fn axe_source() -> Option<&'static str> {
     AXE.get_or_init(|| {
         let path = std::env::var_os("LIFESERVICE_AXE")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                artefacts_dir()
-                    .parent()
-                    .unwrap_or(Path::new("."))
-                    .join("axe/node_modules/axe-core/axe.min.js")
-            });
+            .unwrap_or_else(|| target_dir().join("axe/node_modules/axe-core/axe.min.js"));
         match std::fs::read_to_string(&path) {
             Ok(source) => Some(source),
             Err(e) if std::env::var_os("CI").is_some() => {
@@ -269,7 +266,7 @@ impl Browser {
                 break;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < Duration::from_secs(30),
                 "expected to reach {to}, still on {here}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -451,7 +448,7 @@ impl Browser {
             Ok(elder) if elder == json!(on)
         ) {
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < Duration::from_secs(30),
                 "body.elder is not {on} after switching on {here}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -771,6 +768,35 @@ async fn life_circle_page_shows_map_and_gaps() {
     );
     b.check_page("life circle gaps, elder mode").await;
     b.shots("elder-circle-gaps").await;
+    b.close().await;
+}
+
+/// The other public pages pass the same checks in both modes.
+#[tokio::test]
+async fn other_public_pages_pass_the_checks() {
+    let app = spawn_app(Backend::Sqlite).await;
+    seed_outlets(&app).await;
+    let Some(b) = Browser::start(&app, true).await else {
+        return;
+    };
+    let pages = [
+        "/divisions/14",
+        "/divisions/140105",
+        "/service-types",
+        "/plan",
+        "/plan/tasks/1",
+        "/circles",
+        "/outlets/999999",
+    ];
+    for elder in [false, true] {
+        for path in pages {
+            b.goto(path).await;
+            if b.elder_mode().await != elder {
+                b.switch_elder_mode(elder).await;
+            }
+            b.check_page(path).await;
+        }
+    }
     b.close().await;
 }
 
