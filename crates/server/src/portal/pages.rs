@@ -71,7 +71,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             div.layout2 {
                 section {
                     h2 { (l.t("全省服务网点分布", "Outlets across Shanxi")) }
-                    (map::choropleth(&Reference::province(), |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets")))
+                    (map::choropleth(&Reference::province(), |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"), !ctx.elder))
                 }
                 section {
                     h2 { (l.t("各市", "Cities")) }
@@ -176,7 +176,7 @@ pub async fn search(
                 @if let Some(county) = &county {
                     section {
                         h2 { (l.t("地图", "Map")) }
-                        (map::county_map(county, &page.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
+                        (map::county_map(county, &page.items.iter().map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                     }
                 }
             }
@@ -240,7 +240,7 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
             (synthetic_notice(l, o.synthetic))
             div.layout2 {
                 section { (outlet_facts(l, &o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
-                section { (map::county_map(&county, &[MapPoint::outlet(&o)])) }
+                section { (map::county_map(&county, &[MapPoint::outlet(&o)], !ctx.elder)) }
             }
         };
         Ok((o.name.clone(), body))
@@ -278,7 +278,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                 }
                 section {
                     @if let Some(county) = &main_county {
-                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(MapPoint::outlet).collect::<Vec<_>>()))
+                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                     }
                 }
             }
@@ -319,10 +319,10 @@ pub async fn division(
             div.layout2 {
                 section {
                     @match d.level {
-                        Level::Province | Level::City => { (map::choropleth(&code, |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"))) },
+                        Level::Province | Level::City => { (map::choropleth(&code, |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"), !ctx.elder)) },
                         _ => {
                             @if let Some(county) = code.ancestor(Level::County) {
-                                (map::county_map(&county, &sample.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
+                                (map::county_map(&county, &sample.items.iter().map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                             }
                         },
                     }
