@@ -776,6 +776,10 @@ async fn life_circle_page_shows_map_and_gaps() {
 async fn other_public_pages_pass_the_checks() {
     let app = spawn_app(Backend::Sqlite).await;
     seed_outlets(&app).await;
+    // Licences, penalties and inspections on the provider's credit section.
+    lifeservice::demo::generate_credit(&app.state.db, 1, 1)
+        .await
+        .unwrap();
     let Some(b) = Browser::start(&app, true).await else {
         return;
     };
@@ -786,6 +790,8 @@ async fn other_public_pages_pass_the_checks() {
         "/plan",
         "/plan/tasks/1",
         "/circles",
+        "/credit",
+        "/entities/91350200776049653A",
         "/outlets/999999",
     ];
     for elder in [false, true] {
