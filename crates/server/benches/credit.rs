@@ -24,6 +24,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// `wrk` for `seconds` on `url`; returns requests per second and the p99 line.
 fn wrk(url: &str, seconds: u32) -> Option<(f64, String)> {
+    if seconds == 0 {
+        return None;
+    }
     let out = Command::new("wrk")
         .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", url])
         .output()

@@ -116,7 +116,7 @@ impl Db {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy timeout lets a CLI
                     // import and the server share the file.
-                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;")
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;")
                         .await?;
                     Ok(())
                 })
