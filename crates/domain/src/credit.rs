@@ -3,11 +3,11 @@
 //! windows that decide how long a penalty stays public.
 //!
 //! Sources of the rules, as the UI shows them:
-//! - [`SOURCE_NDRC_36`]: 国家发展改革委《信用修复管理办法》(令第36号，2026-04-01施行)
+//! - [`SOURCE_NDRC_36`] — 国家发展改革委《信用修复管理办法》(令第36号，2026-04-01施行)
 //!   第二章 — 轻微失信信息原则上不予公示，确有必要的最长不超过3个月，法定责任履行完毕即可申请修复；
 //!   一般失信信息最短公示3个月、最长1年；严重失信信息最短1年、最长3年；期限自文书认定之日起算；
 //!   最短公示期届满后方可申请修复，最长公示期届满后自动停止公示。
-//! - [`SOURCE_SAMR_13`]: 《市场监督管理行政处罚信息公示规定》(2021) 第二条、第十三条 — 仅受警告的不予公示；
+//! - [`SOURCE_SAMR_13`] — 《市场监督管理行政处罚信息公示规定》(2021) 第二条、第十三条 — 仅受警告的不予公示；
 //!   仅受通报批评或较低数额罚款的，届满三个月停止公示；其他届满三年停止公示。
 
 use chrono::{Months, NaiveDate};
@@ -420,7 +420,7 @@ fn last_day(start: NaiveDate, months: u32) -> NaiveDate {
 }
 
 fn months_zh(months: u32) -> String {
-    if months % 12 == 0 && months > 0 {
+    if months.is_multiple_of(12) && months > 0 {
         format!("{}年", months / 12)
     } else {
         format!("{months}个月")

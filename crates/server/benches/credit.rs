@@ -65,13 +65,13 @@ fn main() -> anyhow::Result<()> {
         let db_path = dir.path().join("bench.db");
         let db = Db::open(&format!("sqlite:{}", db_path.display())).await?;
         lifeservice::demo::generate(&db, outlets, 7, None).await?;
-        let subjects = lifeservice::demo::credit_subjects(&db).await?;
-        let [(_, agency), ..] = lifeservice::demo::demo_agencies();
+        let subjects = lifeservice::credit::demo::credit_subjects(&db).await?;
+        let [(_, agency), ..] = lifeservice::credit::demo::demo_agencies();
 
         let csv = dir.path().join("penalties.csv");
         let started = Instant::now();
         let file = std::io::BufWriter::new(std::fs::File::create(&csv)?);
-        lifeservice::demo::write_credit_csv(file, RecordKind::Penalty, &subjects, &agency, (0, records, 1), 7)?;
+        lifeservice::credit::demo::write_credit_csv(file, RecordKind::Penalty, &subjects, &agency, (0, records, 1), 7)?;
         println!(
             "generated {records} penalties over {} entities in {:.1} s ({} MB)",
             subjects.len(),

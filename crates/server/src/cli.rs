@@ -387,7 +387,7 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
         let id = crate::auth::add_user(db, username, name, "demo-password-2025", &role)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if let Some((_, agency)) = crate::demo::demo_agencies()
+        if let Some((_, agency)) = crate::credit::demo::demo_agencies()
             .into_iter()
             .find(|(u, _)| *u == username)
         {
@@ -396,7 +396,7 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
-    let records = crate::demo::generate_credit(db, crate::demo::DEFAULT_SEED, 20).await?;
+    let records = crate::credit::demo::generate_credit(db, crate::demo::DEFAULT_SEED, 20).await?;
     tracing::info!(records, "synthetic credit records generated");
     tracing::info!(
         "demo accounts admin, minzheng, shangwu, shichang, xiaodian with password demo-password-2025 (demo only)"

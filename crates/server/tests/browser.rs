@@ -777,7 +777,7 @@ async fn other_public_pages_pass_the_checks() {
     let app = spawn_app(Backend::Sqlite).await;
     seed_outlets(&app).await;
     // Licences, penalties and inspections on the provider's credit section.
-    lifeservice::demo::generate_credit(&app.state.db, 1, 1)
+    lifeservice::credit::demo::generate_credit(&app.state.db, 1, 1)
         .await
         .unwrap();
     let Some(b) = Browser::start(&app, true).await else {

@@ -264,7 +264,7 @@ async fn penalties_are_validated_attributed_windowed_and_repaired() {
             &app,
             &officer_a,
             "/api/v1/credit/penalties",
-            csv(RecordKind::Penalty, &[corrected.clone()]),
+            csv(RecordKind::Penalty, std::slice::from_ref(&corrected)),
         )
         .await;
         assert_eq!(report["updated"], 1, "{report}");

@@ -20,7 +20,7 @@ async fn populated(app: &common::TestApp) {
     import_table(&app.state.db, RecordKind::Outlets, table, &options, None)
         .await
         .unwrap();
-    lifeservice::demo::generate_credit(&app.state.db, 1, 1)
+    lifeservice::credit::demo::generate_credit(&app.state.db, 1, 1)
         .await
         .unwrap();
     app.add_user("officer", "division", "140105").await;
