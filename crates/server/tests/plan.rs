@@ -51,3 +51,84 @@ async fn plan_tasks_with_units_and_live_indicators() {
     let missing = reqwest::get(app.url("/plan/tasks/99")).await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn assessment_scores_and_ranks_cities_and_counties() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        lifeservice::demo::generate(&app.state.db, 2000, 3, None)
+            .await
+            .unwrap();
+        lifeservice::credit::demo::generate_credit(&app.state.db, 3, 5)
+            .await
+            .unwrap();
+        let (status, body) = app.get_json("/api/v1/plan/assessment?level=city").await;
+        assert_eq!(status, 200, "{body}");
+        let areas = body["areas"].as_array().unwrap();
+        assert_eq!(areas.len(), 11, "Shanxi's 11 cities");
+        let scores: Vec<f64> = areas.iter().map(|a| a["score"].as_f64().unwrap()).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "ranked: {scores:?}"
+        );
+        assert_eq!(areas[0]["rank"], 1);
+        let taiyuan = areas.iter().find(|a| a["code"] == "1401").unwrap();
+        let credit = taiyuan["values"]["credit"].as_f64().unwrap();
+        assert!(
+            credit > 0.5 && credit < 1.0,
+            "some entities have penalties: {credit}"
+        );
+        // The score is the weighted mean of the criteria it has data for.
+        let criteria = body["criteria"].as_array().unwrap();
+        let (sum, weight) = criteria.iter().fold((0.0, 0.0), |(s, w), c| {
+            match taiyuan["values"][c["id"].as_str().unwrap()].as_f64() {
+                Some(v) => (
+                    s + v * c["weight"].as_f64().unwrap(),
+                    w + c["weight"].as_f64().unwrap(),
+                ),
+                None => (s, w),
+            }
+        });
+        assert!((taiyuan["score"].as_f64().unwrap() - 100.0 * sum / weight).abs() < 0.06);
+
+        let (_, counties) = app
+            .get_json("/api/v1/plan/assessment?level=county&weights=credit:0,entities:1")
+            .await;
+        assert!(counties["areas"].as_array().unwrap().len() > 100);
+        let (status, bad) = app
+            .get_json("/api/v1/plan/assessment?weights=speed:1")
+            .await;
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (400, Some("weights"))
+        );
+        let xlsx = reqwest::get(app.url("/api/v1/plan/assessment?level=city&format=xlsx"))
+            .await
+            .unwrap();
+        assert!(
+            xlsx.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("spreadsheetml")
+        );
+        assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+        let csv = reqwest::get(app.url("/api/v1/plan/assessment?level=city&format=csv"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            csv.contains("排名,区划代码,地区,得分") && csv.contains("太原市"),
+            "{csv}"
+        );
+        let page = reqwest::get(app.url("/plan/assessment?level=county"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("计分方法") && page.contains("<svg"));
+        app.cleanup().await;
+    }
+}

@@ -2,11 +2,14 @@
 //! (shipped as data in `lifeservice_domain::plan`), and the indicators the
 //! platform computes from its own records rather than from reports.
 
+pub mod assessment;
+
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, render};
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use lifeservice_domain::plan::{Indicator, Plan, Task};
@@ -24,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/plan", get(plan_page))
         .route("/plan/tasks/{number}", get(task_page))
         .route("/api/v1/plan/tasks", get(tasks_api))
+        .route("/plan/assessment", get(assessment_page))
+        .route("/api/v1/plan/assessment", get(assessment_api))
 }
 
 /// A value computed from the platform's own data, with how.
@@ -204,6 +209,125 @@ async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::
     ))
 }
 
+async fn run_assessment(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> AppResult<assessment::Assessment> {
+    let level = assessment::parse_level(params.get("level").map(String::as_str))?;
+    let criteria = assessment::weights(params.get("weights").map(String::as_str))?;
+    assessment::assess(state, level, criteria).await
+}
+
+/// `GET /api/v1/plan/assessment?level=city|county[&weights=entities:0.4,…][&format=json|csv|xlsx]`
+async fn assessment_api(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let result = run_assessment(&state, &params).await?;
+    let name = format!("assessment-{}-{}", result.level, crate::time::today());
+    match params.get("format").map_or("json", String::as_str) {
+        "json" => Ok(Json(result).into_response()),
+        "csv" => {
+            let (headers, rows) = result.rows();
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(&headers).map_err(anyhow::Error::from)?;
+            for row in &rows {
+                writer.write_record(row).map_err(anyhow::Error::from)?;
+            }
+            let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut body = "\u{feff}".as_bytes().to_vec();
+            body.extend(bytes);
+            Ok(download(
+                body,
+                "text/csv; charset=utf-8",
+                &format!("{name}.csv"),
+            ))
+        }
+        "xlsx" => {
+            let (headers, rows) = result.rows();
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, headers.iter().map(String::as_str))
+                .map_err(anyhow::Error::from)?;
+            for (r, row) in rows.iter().enumerate() {
+                sheet
+                    .write_row(r as u32 + 1, 0, row.iter().map(String::as_str))
+                    .map_err(anyhow::Error::from)?;
+            }
+            let bytes = book.save_to_buffer().map_err(anyhow::Error::from)?;
+            Ok(download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{name}.xlsx"),
+            ))
+        }
+        other => Err(AppError::field(
+            "format",
+            format!("未知的格式“{other}”，应为 json、csv 或 xlsx"),
+        )),
+    }
+}
+
+fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn assessment_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let a = run_assessment(&state, &params).await?;
+        let scores: HashMap<&str, f64> = a.areas.iter().map(|s| (s.code.as_str(), s.score)).collect();
+        let digits = if a.level == "city" { 4 } else { 6 };
+        let map = crate::portal::map::choropleth(
+            &lifeservice_domain::DivisionCode::parse("14").map_err(|e| anyhow::anyhow!("{e}"))?,
+            |county| scores.get(&county.as_str()[..digits.min(county.as_str().len())]).map_or(0, |s| s.round() as i64),
+            "得分",
+            true,
+        );
+        let query = |level: &str| format!("level={level}{}", params.get("weights").map_or(String::new(), |w| format!("&weights={w}")));
+        let body = html! {
+            p.muted { a href="/plan" { "行动方案" } " › 绩效考核" }
+            h1 { "生活性服务业发展绩效考核（" (if a.level == "city" { "设区市" } else { "县（市、区）" }) "）" }
+            p { a href="/plan/assessment?level=city" { "按市" } " · " a href="/plan/assessment?level=county" { "按县（市、区）" }
+                " · " a href=(format!("/api/v1/plan/assessment?{}&format=xlsx", query(a.level))) { "导出Excel" }
+                " · " a href=(format!("/api/v1/plan/assessment?{}&format=csv", query(a.level))) { "导出CSV" } }
+            h2 { "计分方法" }
+            p { (a.method) }
+            table {
+                thead { tr { th { "分项" } th { "依据" } th { "权重" } th { "计算公式" } } }
+                tbody { @for c in &a.criteria { tr { td { (c.name) } td { (c.basis) } td { (c.weight) } td { (c.formula) } } } }
+            }
+            p.muted { "权重可通过参数调整，如 ?weights=entities:0.4,credit:0.1。分项值由平台数据实时计算；演示数据为合成数据。" }
+            (map)
+            h2 { "排名" }
+            table {
+                thead { tr { th { "排名" } th { "地区" } th { "得分" } @for c in &a.criteria { th { (c.name) } } } }
+                tbody { @for s in &a.areas { tr {
+                    td { (s.rank) } td { a href=(format!("/divisions/{}", s.code)) { (s.name) } } td { (format!("{:.1}", s.score)) }
+                    @for c in &a.criteria { td { @match s.values.get(c.id) { Some(v) => { (format!("{:.0}%", v * 100.0)) }, None => { "无数据" } } } }
+                } } }
+            }
+        };
+        Ok(("绩效考核".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
 fn indicator_table(indicators: &[IndicatorView]) -> Markup {
     html! {
         table {
@@ -237,6 +361,7 @@ async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
         let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
         let body = html! {
             h1 { (plan.title) }
+            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } }
             p.muted { "任务、责任单位和量化目标取自方案原文（已清理原文中的错误字符）；“当前值”由平台数据计算，公式见各指标。" }
             h2 { "总体目标" }
             (indicator_table(&overall))
