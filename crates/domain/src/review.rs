@@ -75,7 +75,10 @@ impl Rating {
     }
 
     pub fn from_value(v: i64) -> Option<Rating> {
-        Rating::ALL.iter().copied().find(|r| i64::from(r.value()) == v)
+        Rating::ALL
+            .iter()
+            .copied()
+            .find(|r| i64::from(r.value()) == v)
     }
 
     /// 差评: 不满意 or 非常不满意.
@@ -139,9 +142,7 @@ pub fn validate_text(text: &str) -> Result<String, String> {
         return Err(format!("评价内容不能为空（至少{MIN_TEXT_CHARS}个字）"));
     }
     if n > MAX_TEXT_CHARS {
-        return Err(format!(
-            "评价内容过长：{n}个字，最多{MAX_TEXT_CHARS}个字"
-        ));
+        return Err(format!("评价内容过长：{n}个字，最多{MAX_TEXT_CHARS}个字"));
     }
     if trimmed
         .chars()
@@ -430,8 +431,8 @@ impl BurstRule {
     /// `recent`: reviews in the window (including the new one); `baseline`:
     /// reviews in the baseline period before the window.
     pub fn is_burst(&self, recent: u64, baseline: u64) -> bool {
-        let windows = (f64::from(self.baseline_days) * 24.0 / f64::from(self.window_hours.max(1)))
-            .max(1.0);
+        let windows =
+            (f64::from(self.baseline_days) * 24.0 / f64::from(self.window_hours.max(1))).max(1.0);
         let usual = baseline as f64 / windows;
         recent as f64 > f64::from(self.min_count) && recent as f64 > self.factor * usual
     }
@@ -449,10 +450,17 @@ pub fn normalize_mobile(input: &str) -> Result<String, String> {
         .filter(|c| !matches!(c, ' ' | '-'))
         .collect();
     let b = digits.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && digits.chars().all(|c| c.is_ascii_digit()) {
+    if b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && digits.chars().all(|c| c.is_ascii_digit())
+    {
         Ok(digits)
     } else {
-        Err(format!("手机号码“{}”无效，应为11位大陆手机号", input.trim()))
+        Err(format!(
+            "手机号码“{}”无效，应为11位大陆手机号",
+            input.trim()
+        ))
     }
 }
 
@@ -507,7 +515,11 @@ mod tests {
         assert_eq!(Rating::from_value(0), None);
         assert_eq!(Rating::from_value(6), None);
         assert_eq!(Rating::parse("基本满意"), Some(Rating::Fair));
-        let bad: Vec<u8> = Rating::ALL.iter().filter(|r| r.is_bad()).map(|r| r.value()).collect();
+        let bad: Vec<u8> = Rating::ALL
+            .iter()
+            .filter(|r| r.is_bad())
+            .map(|r| r.value())
+            .collect();
         assert_eq!(bad, vec![2, 1]);
         assert_eq!(Rating::Dissatisfied.zh(), "不满意");
     }
@@ -568,8 +580,16 @@ mod tests {
         assert_eq!(rectify, d(2026, 10, 27));
         assert!(is_overdue(d(2026, 10, 8), None, d(2026, 10, 9)));
         assert!(!is_overdue(d(2026, 10, 8), None, d(2026, 10, 8)));
-        assert!(is_overdue(d(2026, 10, 8), Some(d(2026, 10, 9)), d(2026, 10, 9)));
-        assert!(!is_overdue(d(2026, 10, 8), Some(d(2026, 10, 8)), d(2027, 1, 1)));
+        assert!(is_overdue(
+            d(2026, 10, 8),
+            Some(d(2026, 10, 9)),
+            d(2026, 10, 9)
+        ));
+        assert!(!is_overdue(
+            d(2026, 10, 8),
+            Some(d(2026, 10, 8)),
+            d(2027, 1, 1)
+        ));
     }
 
     #[test]
@@ -601,8 +621,14 @@ mod tests {
 
     #[test]
     fn duplicates() {
-        assert!(near_duplicate("服务很好，师傅很专业，准时上门！", "服务很好,师傅很专业,准时上门"));
-        assert!(!near_duplicate("服务很好，师傅很专业，准时上门", "价格太贵了，态度也不好"));
+        assert!(near_duplicate(
+            "服务很好，师傅很专业，准时上门！",
+            "服务很好,师傅很专业,准时上门"
+        ));
+        assert!(!near_duplicate(
+            "服务很好，师傅很专业，准时上门",
+            "价格太贵了，态度也不好"
+        ));
         assert!(near_duplicate("GOOD service", "good  service!"));
     }
 
@@ -619,7 +645,10 @@ mod tests {
 
     #[test]
     fn identity() {
-        assert_eq!(normalize_mobile("+86 138-1234-5678").unwrap(), "13812345678");
+        assert_eq!(
+            normalize_mobile("+86 138-1234-5678").unwrap(),
+            "13812345678"
+        );
         assert!(normalize_mobile("12812345678").is_err());
         assert!(normalize_mobile("1381234567").is_err());
         assert!(normalize_mobile("1381234567a").is_err());

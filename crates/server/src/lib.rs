@@ -11,6 +11,7 @@
 //! - [`audit`]: the append-only log of every write
 //! - [`reference`]: divisions and county boundaries shipped in the binary
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
+//! - [`reviews`]: service quality reviews (好差评), rectification cases, quality index
 //! - [`demo`]: the reproducible synthetic dataset
 //!
 //! Cross-cutting: [`storage`] (the one layer SQLite and PostgreSQL pass
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod portal;
 pub mod reference;
 pub mod registry;
+pub mod reviews;
 pub mod search;
 pub mod storage;
 pub mod time;

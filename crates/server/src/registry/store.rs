@@ -390,6 +390,7 @@ fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
         synthetic: r.try_get::<i64, _>("synthetic")? != 0,
         designations: Vec::new(),
         distance_m: None,
+        quality: None,
     })
 }
 
