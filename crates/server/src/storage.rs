@@ -22,11 +22,18 @@ pub struct Db {
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_registry.sql"),
-    include_str!("../migrations/postgres/0001_registry.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_registry.sql"),
+        include_str!("../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_reviews.sql"),
+        include_str!("../migrations/postgres/0003_reviews.sql"),
+    ),
+];
 
 /// Default database location, relative to the working directory.
 pub const DEFAULT_DB: &str = "sqlite:lifeservice-data/lifeservice.db";

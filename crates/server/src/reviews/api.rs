@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for Reviewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let MaybeReviewer(r) = MaybeReviewer::from_request_parts(parts, state).await?;
-        let r = r.ok_or_else(|| AppError::Forbidden("请先用手机号和验证码登录后再评价".into()))?;
+        let r = r.ok_or(AppError::Unauthenticated)?;
         if let Some(expected) = &r.csrf
             && parts.method != axum::http::Method::GET
             && parts.uri.path().starts_with("/api/")
