@@ -566,7 +566,7 @@ async fn reviews_cases_appeals_and_quality() {
 async fn b_code(app: &TestApp, outlet: i64) -> String {
     let token = app
         .add_user(
-            &format!("r{}", lifeservice::auth::new_token()[..6].to_string()),
+            &format!("r{}", &lifeservice::auth::new_token()[..6]),
             "admin",
             "",
         )
@@ -768,4 +768,63 @@ async fn web_form_signs_in_and_submits_with_csrf() {
         .await
         .unwrap();
     assert_eq!(channel, "qr");
+}
+
+#[tokio::test]
+async fn demo_reviews_seed_consistent_totals() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        lifeservice::demo::generate(&app.state.db, 300, 5, None)
+            .await
+            .unwrap();
+        let written = lifeservice::reviews::demo::generate(
+            &app.state.db,
+            &app.state.reviews,
+            3000,
+            5,
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(written, 3000);
+        let pool = app.state.db.pool();
+        // The seeded running totals equal a recount of the rows.
+        let recount: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT CAST(outlet_id AS TEXT), COUNT(*), CAST(SUM(rating) AS BIGINT), CAST(SUM(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) AS BIGINT) FROM reviews WHERE status = 'published' GROUP BY outlet_id ORDER BY 1",
+        )
+        .fetch_all(pool).await.unwrap();
+        let totals: Vec<(String, i64, i64, i64)> = sqlx::query_as("SELECT key, n, rating_sum, bad FROM quality_totals WHERE scope = 'outlet' ORDER BY key")
+            .fetch_all(pool).await.unwrap();
+        assert_eq!(recount, totals, "{backend:?}");
+        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_cases")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews WHERE rating <= 2")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(cases, bad);
+        assert!(bad > 0 && bad < 3000);
+        // New reviews go on after the seeded ids (PostgreSQL sequences were moved).
+        let sender = Arc::new(MemorySender::default());
+        app.state.reviews.set_sender(sender.clone());
+        let token = sign_in(&app, &sender, "13812345678").await;
+        let outlet: i64 = sqlx::query_scalar("SELECT outlet_id FROM reviews ORDER BY id LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{outlet}/reviews"),
+            Some(&token),
+            json!({"rating": 3, "text": "演示之后的一条新评价"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{backend:?} {b}");
+        let (_, page) = get(&app, &format!("/api/v1/outlets/{outlet}/reviews"), None).await;
+        assert_eq!(page["items"][0]["id"], b["id"]);
+        app.cleanup().await;
+    }
 }

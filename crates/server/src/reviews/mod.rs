@@ -18,6 +18,7 @@
 //! same on an entity's behalf; every such write is audited under their name.
 
 pub mod api;
+pub mod demo;
 pub mod pages;
 pub mod store;
 
