@@ -550,6 +550,9 @@ async fn reviews_cases_appeals_and_quality() {
             .await
             .unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let (_, spec) = get(&app, "/api/openapi.json", None).await;
+        assert!(spec["paths"]["/api/v1/outlets/{id}/reviews"]["post"].is_object());
+        assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
         let dash = reqwest::get(app.url("/quality"))
             .await
             .unwrap()

@@ -65,7 +65,9 @@ pub fn routes() -> Router<AppState> {
 struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::reviews::api::openapi());
+    Json(doc)
 }
 
 async fn healthz(State(state): State<AppState>) -> AppResult<Json<Value>> {

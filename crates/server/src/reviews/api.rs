@@ -227,7 +227,7 @@ impl FromRequestParts<AppState> for Actor {
 // ---------------------------------------------------------------------------
 // Sign-in
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     pub phone: String,
@@ -243,7 +243,7 @@ pub async fn request_code(state: &AppState, phone: &str, ip: &str) -> AppResult<
     limiters.code_ip.check(ip)?;
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     let expires = (crate::time::now() + chrono::Duration::minutes(CODE_MINUTES)).to_rfc3339();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     sqlx::query("INSERT INTO reviewer_codes (phone_key, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)")
         .bind(pk.clone())
         .bind(sha256_hex(&format!("{pk}:{code}")))
@@ -266,6 +266,7 @@ pub async fn request_code(state: &AppState, phone: &str, ip: &str) -> AppResult<
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v1/reviewer/code", request_body = CodeBody, tag = "reviews", responses((status = 200, description = "验证码已发送（内置发送器写入服务器日志）"), (status = 400, description = "手机号无效"), (status = 429, description = "过于频繁")))]
 async fn send_code(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -277,7 +278,7 @@ async fn send_code(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
     pub phone: String,
@@ -293,7 +294,7 @@ pub async fn verify_code(
     let mobile = normalize_mobile(phone).map_err(|e| AppError::field("phone", e))?;
     let key = state.reviews.key(&state.db).await?;
     let pk = phone_key(&key, &mobile);
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let row = sqlx::query("SELECT id, code_hash, expires_at, attempts FROM reviewer_codes WHERE phone_key = $1 AND used = 0 ORDER BY id DESC LIMIT 1")
         .bind(pk.clone())
         .fetch_optional(&mut *tx)
@@ -373,6 +374,7 @@ pub fn reviewer_cookie(token: &str) -> String {
     )
 }
 
+#[utoipa::path(post, path = "/api/v1/reviewer/session", request_body = SignInBody, tag = "reviews", responses((status = 200, description = "{token, csrf, reviewer}：token 用作 Authorization: Bearer rv_…"), (status = 400, description = "验证码错误或失效")))]
 async fn sign_in(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignInBody>,
@@ -389,7 +391,7 @@ async fn sign_in(
 // ---------------------------------------------------------------------------
 // Submitting
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
     pub rating: i64,
@@ -414,7 +416,7 @@ pub async fn submit_review(
     ip: &str,
 ) -> AppResult<ReviewView> {
     let config = state.reviews.config();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let outlet = store::outlet_ref(&mut tx, outlet_id).await?;
     if !outlet.open {
         return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
@@ -646,6 +648,7 @@ async fn moderation_hold(
     Ok(None)
 }
 
+#[utoipa::path(post, path = "/api/v1/outlets/{id}/reviews", request_body = ReviewBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = ReviewView), (status = 400, description = "等级、内容、分项、凭证或日期无效"), (status = 401, description = "未登录评价人"), (status = 404, description = "网点不存在"), (status = 409, description = "一次一评 / 凭证已使用"), (status = 429, description = "频率限制")))]
 async fn create_review(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -701,6 +704,7 @@ pub async fn quality_for(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("quality missing")))
 }
 
+#[utoipa::path(get, path = "/api/v1/outlets/{id}/reviews", tag = "reviews", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query)), responses((status = 200, description = "{outlet_id, quality, items: [ReviewView]}"), (status = 404, description = "网点不存在")))]
 async fn list_reviews(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -716,6 +720,7 @@ async fn list_reviews(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/outlets/{id}/quality", tag = "reviews", responses((status = 200, body = Quality)))]
 async fn outlet_quality(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -728,7 +733,7 @@ async fn outlet_quality(
 // ---------------------------------------------------------------------------
 // Receipts, replies
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReceiptBody {
     count: Option<i64>,
@@ -741,6 +746,7 @@ fn receipt_code() -> String {
         .collect()
 }
 
+#[utoipa::path(post, path = "/api/v1/outlets/{id}/receipts", request_body = ReceiptBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "{codes: [...]} 服务凭证")))]
 async fn issue_receipts(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -752,7 +758,7 @@ async fn issue_receipts(
     if !(1..=500).contains(&count) {
         return Err(AppError::field("count", "一次可生成1至500个服务凭证"));
     }
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let outlet = store::outlet_ref(&mut tx, id).await?;
     actor.may_act_for(&outlet)?;
     let now = crate::time::now_text();
@@ -780,12 +786,13 @@ async fn issue_receipts(
     Ok(Json(json!({"outlet_id": id, "codes": codes})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TextBody {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/reply", request_body = TextBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = ReviewView), (status = 409, description = "已回复过")))]
 async fn reply(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -795,7 +802,7 @@ async fn reply(
     let id = parse_id(&id, "评价")?;
     let text = rules::validate_text(&body.text)
         .map_err(|e| AppError::field("text", e.replace("评价", "回复")))?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -849,7 +856,7 @@ async fn get_review(
 // ---------------------------------------------------------------------------
 // Appeals and moderation
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AppealBody {
     /// `malicious` (恶意评价) or `mistaken` (错评误评).
@@ -857,6 +864,7 @@ struct AppealBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/appeal", request_body = AppealBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "申诉已提交"), (status = 409, description = "已申诉过")))]
 async fn appeal(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -876,7 +884,7 @@ async fn appeal(
     };
     let reason = rules::validate_text(&body.reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "申诉理由")))?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -955,7 +963,7 @@ async fn unpublish(conn: &mut sqlx::AnyConnection, facts: &ReviewFacts) -> AppRe
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     /// Appeals: `uphold` (remove the review) or `reject`. Moderation: `publish` or `remove`.
@@ -963,6 +971,7 @@ struct DecisionBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/appeals/{id}/decision", request_body = DecisionBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "决定及理由"), (status = 403, description = "非该服务类型的主管部门")))]
 async fn decide_appeal(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -972,7 +981,7 @@ async fn decide_appeal(
     let id = parse_id(&id, "申诉")?;
     let reason = rules::validate_text(&body.reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "决定理由")))?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let row = sqlx::query("SELECT review_id, decision FROM review_appeals WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -1040,7 +1049,7 @@ async fn moderate(
     let id = parse_id(&id, "评价")?;
     let reason = rules::validate_text(&body.reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "审核理由")))?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let officer = actor.department_for(&facts.service_type)?.clone();
     if facts.status != "held" {
@@ -1115,6 +1124,7 @@ struct RevealQuery {
 }
 
 /// The audited officer view: who wrote a review. Every look is logged with its reason.
+#[utoipa::path(get, path = "/api/v1/reviews/{id}/reviewer", tag = "reviews", params(("reason" = String, Query, description = "查看理由（记入审计日志）")), security(("bearer" = [])), responses((status = 200, description = "评价人手机号（审计）")))]
 async fn reveal_reviewer(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -1129,7 +1139,7 @@ async fn reveal_reviewer(
             "查看评价人身份须说明理由（至少4个字），该操作将被记录",
         ));
     }
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let officer = actor.department_for(&facts.service_type)?.clone();
     let row = sqlx::query("SELECT pseudonym, contact_sealed FROM reviewers WHERE id = $1")
@@ -1175,6 +1185,7 @@ fn may_see_case(actor: &Actor, c: &CaseView) -> bool {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/review-cases", tag = "reviews", params(("open" = Option<bool>, Query)), security(("bearer" = [])), responses((status = 200, body = [CaseView])))]
 async fn list_cases(
     State(state): State<AppState>,
     actor: Actor,
@@ -1214,7 +1225,7 @@ async fn get_case(
     Ok(Json(c))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
     note: String,
@@ -1231,7 +1242,7 @@ async fn case_step(
     let note = rules::validate_text(note)
         .map_err(|e| AppError::field("note", e.replace("评价内容", "处理说明")))?;
     let today = crate::time::today();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let case = store::case_by_id(&mut tx, id, today).await?;
     let outlet = store::outlet_ref(&mut tx, case.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -1302,7 +1313,7 @@ async fn case_rectify(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpBody {
     pub rating: i64,
@@ -1328,7 +1339,7 @@ pub async fn follow_up(
         None => None,
     };
     let today = crate::time::today();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let case = store::case_by_id(&mut tx, id, today).await?;
     let facts = store::review_facts(&mut tx, case.review_id).await?;
     if facts.reviewer_id != reviewer.id {
@@ -1368,6 +1379,7 @@ pub async fn follow_up(
     Ok(after)
 }
 
+#[utoipa::path(post, path = "/api/v1/review-cases/{id}/follow-up", request_body = FollowUpBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = CaseView)))]
 async fn case_follow_up(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -1399,7 +1411,7 @@ async fn issue_entity_token(
     }
     let code = lifeservice_domain::CreditCode::parse(&code)
         .map_err(|e| AppError::field("credit_code", e.to_string()))?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = super::begin_write(&state.db).await?;
     let entity = crate::registry::store::entity_by_code(&mut tx, code.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(format!("统一社会信用代码为{code}的市场主体未登记")))?;
@@ -1442,6 +1454,7 @@ struct RankQuery {
     by: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/quality/rankings", tag = "reviews", params(("by" = Option<String>, Query, description = "type | county | city | department")), responses((status = 200, description = "{by, items, indicator: 实名差评回访整改率}")))]
 async fn rankings(
     State(state): State<AppState>,
     Query(q): Query<RankQuery>,
@@ -1479,4 +1492,42 @@ pub async fn quality_batch(
 ) -> AppResult<HashMap<i64, Quality>> {
     let config = state.reviews.config();
     store::quality_of(&state.db, &config, outlets).await
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        send_code,
+        sign_in,
+        create_review,
+        list_reviews,
+        outlet_quality,
+        issue_receipts,
+        reply,
+        appeal,
+        decide_appeal,
+        reveal_reviewer,
+        list_cases,
+        case_follow_up,
+        rankings
+    ),
+    components(schemas(
+        ReviewView,
+        Quality,
+        CaseView,
+        CodeBody,
+        SignInBody,
+        ReviewBody,
+        TextBody,
+        AppealBody,
+        DecisionBody,
+        FollowUpBody,
+        ReceiptBody
+    ))
+)]
+struct ReviewsDoc;
+
+/// The reviews part of `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ReviewsDoc as utoipa::OpenApi>::openapi()
 }

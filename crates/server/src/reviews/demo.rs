@@ -7,7 +7,7 @@
 //! generated rows; from then on every write updates them incrementally.
 
 use super::ReviewService;
-use super::store::{Delta, bump, departments_for};
+use super::store::{Delta, add_totals, departments_for};
 use crate::storage::{Backend, Db, placeholders};
 use chrono::{Days, NaiveDate};
 use lifeservice_domain::ServiceType;
@@ -336,13 +336,22 @@ pub async fn generate(
     }
 
     // Seed the running totals once from what was generated.
-    let mut tx = db.pool().begin().await?;
-    let mut keys: Vec<&usize> = totals.keys().collect();
-    keys.sort();
-    for ti in keys {
+    let mut rows: HashMap<(&str, String), Delta> = HashMap::new();
+    for (ti, d) in &totals {
         let t = &targets[*ti];
-        bump(&mut tx, t.id, &t.service_type, &t.county, totals[ti]).await?;
+        for key in [
+            ("outlet", t.id.to_string()),
+            ("type", t.service_type.clone()),
+            ("county", t.county.clone()),
+        ] {
+            *rows.entry(key).or_default() += *d;
+        }
     }
+    let mut rows: Vec<(&str, String, Delta)> =
+        rows.into_iter().map(|((s, k), d)| (s, k, d)).collect();
+    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut tx = db.pool().begin().await?;
+    add_totals(&mut tx, &rows).await?;
     crate::audit::record(
         &mut tx,
         "system",

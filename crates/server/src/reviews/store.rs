@@ -49,32 +49,58 @@ pub async fn bump(
     county: &str,
     delta: Delta,
 ) -> Result<(), sqlx::Error> {
-    let backend = Backend::of(conn);
-    let sql = format!(
-        "INSERT INTO quality_totals (scope, key, n, rating_sum, bad, cases, rectified, on_time, followed) VALUES {} \
-         ON CONFLICT (scope, key) DO UPDATE SET n = quality_totals.n + excluded.n, rating_sum = quality_totals.rating_sum + excluded.rating_sum, \
-         bad = quality_totals.bad + excluded.bad, cases = quality_totals.cases + excluded.cases, rectified = quality_totals.rectified + excluded.rectified, \
-         on_time = quality_totals.on_time + excluded.on_time, followed = quality_totals.followed + excluded.followed",
-        placeholders(backend, 3, 9)
-    );
-    let mut q = sqlx::query(&sql);
-    for (scope, key) in [
-        ("outlet", outlet_id.to_string()),
-        ("type", service_type.to_string()),
-        ("county", county.to_string()),
-    ] {
-        q = q
-            .bind(scope)
-            .bind(key)
-            .bind(delta.n)
-            .bind(delta.rating_sum)
-            .bind(delta.bad)
-            .bind(delta.cases)
-            .bind(delta.rectified)
-            .bind(delta.on_time)
-            .bind(delta.followed);
+    add_totals(
+        conn,
+        &[
+            ("outlet", outlet_id.to_string(), delta),
+            ("type", service_type.to_string(), delta),
+            ("county", county.to_string(), delta),
+        ],
+    )
+    .await
+}
+
+impl std::ops::AddAssign for Delta {
+    fn add_assign(&mut self, o: Delta) {
+        self.n += o.n;
+        self.rating_sum += o.rating_sum;
+        self.bad += o.bad;
+        self.cases += o.cases;
+        self.rectified += o.rectified;
+        self.on_time += o.on_time;
+        self.followed += o.followed;
     }
-    q.execute(conn).await?;
+}
+
+/// Adds deltas to `(scope, key)` rows of the running totals, creating them as needed.
+pub async fn add_totals(
+    conn: &mut AnyConnection,
+    rows: &[(&str, String, Delta)],
+) -> Result<(), sqlx::Error> {
+    let backend = Backend::of(conn);
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO quality_totals (scope, key, n, rating_sum, bad, cases, rectified, on_time, followed) VALUES {} \
+             ON CONFLICT (scope, key) DO UPDATE SET n = quality_totals.n + excluded.n, rating_sum = quality_totals.rating_sum + excluded.rating_sum, \
+             bad = quality_totals.bad + excluded.bad, cases = quality_totals.cases + excluded.cases, rectified = quality_totals.rectified + excluded.rectified, \
+             on_time = quality_totals.on_time + excluded.on_time, followed = quality_totals.followed + excluded.followed",
+            placeholders(backend, chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (scope, key, d) in chunk {
+            q = q
+                .bind(scope.to_string())
+                .bind(key.clone())
+                .bind(d.n)
+                .bind(d.rating_sum)
+                .bind(d.bad)
+                .bind(d.cases)
+                .bind(d.rectified)
+                .bind(d.on_time)
+                .bind(d.followed);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -655,20 +681,30 @@ pub async fn cases(
 /// returns how many were escalated now.
 pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
     let day = today.to_string();
-    let mut tx = db.pool().begin().await?;
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM review_cases WHERE escalated_on IS NULL AND \
-         ((status IN ('open', 'contacted') AND rectify_due < $1) OR (status = 'open' AND contact_due < $1)) ORDER BY id",
+         ((status IN ('open', 'contacted') AND rectify_due < $1) OR (status = 'open' AND contact_due < $1)) ORDER BY id LIMIT 10000",
     )
     .bind(day.clone())
-    .fetch_all(&mut *tx)
+    .fetch_all(db.pool())
     .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = super::begin_write(db).await?;
+    let mut escalated = 0;
     for id in &ids {
-        sqlx::query("UPDATE review_cases SET escalated_on = $1 WHERE id = $2")
-            .bind(day.clone())
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE review_cases SET escalated_on = $1 WHERE id = $2 AND escalated_on IS NULL",
+        )
+        .bind(day.clone())
+        .bind(*id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            continue;
+        }
+        escalated += 1;
         crate::audit::record(
             &mut tx,
             "system",
@@ -681,7 +717,7 @@ pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
         .await?;
     }
     tx.commit().await?;
-    Ok(ids.len())
+    Ok(escalated)
 }
 
 // ---------------------------------------------------------------------------
