@@ -18,7 +18,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 /// Reviews `serve --demo` generates over its 20,000 outlets.
-pub const DEMO_REVIEWS: usize = 60_000;
+pub const DEMO_REVIEWS: usize = 40_000;
 
 const GOOD: &[&str] = &[
     "服务很好，非常满意，下次还来",

@@ -830,3 +830,86 @@ pub async fn province_totals(db: &Db) -> AppResult<Totals> {
     }
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn quality_from_running_totals() {
+        let t = Totals {
+            n: 4,
+            rating_sum: 14,
+            bad: 1,
+            cases: 1,
+            rectified: 1,
+            on_time: 0,
+            followed: 1,
+        };
+        let q = Quality::from_totals(t, 4.0, 5.0);
+        assert_eq!(q.score, Some(3.78)); // (5×4 + 14) / 9 = 3.777…
+        assert_eq!(q.bad_share, Some(0.25));
+        assert_eq!(q.rectified_share, Some(1.0));
+        assert_eq!(q.on_time_share, Some(0.0));
+        assert!(q.formula.ends_with("= 3.78"), "{}", q.formula);
+        let empty = Quality::from_totals(Totals::default(), 4.0, 5.0);
+        assert_eq!((empty.score, empty.bad_share), (None, None));
+        let mut types = HashMap::new();
+        assert_eq!(prior_of(&types, "0101"), NEUTRAL_PRIOR);
+        types.insert("0101".to_string(), t);
+        assert_eq!(prior_of(&types, "0101"), 3.5);
+    }
+
+    #[test]
+    fn deltas_add_and_reverse() {
+        let mut d = Delta::review(2, 1);
+        assert_eq!((d.n, d.rating_sum, d.bad), (1, 2, 1));
+        d += Delta::review(2, -1);
+        assert_eq!(d, Delta::default());
+    }
+
+    #[test]
+    fn overdue_steps() {
+        let mut c = CaseView {
+            id: 1,
+            review_id: 1,
+            outlet_id: 1,
+            outlet_name: String::new(),
+            entity_id: 1,
+            service_type: "0101".into(),
+            county_code: "140105".into(),
+            departments: String::new(),
+            status: "open".into(),
+            opened_on: "2026-11-27".into(),
+            contact_due: "2026-11-30".into(),
+            rectify_due: "2026-12-18".into(),
+            contacted_on: None,
+            contact_note: None,
+            rectified_on: None,
+            rectify_note: None,
+            followed_on: None,
+            follow_rating: None,
+            follow_note: None,
+            escalated_on: None,
+            overdue: None,
+        };
+        assert_eq!(c.overdue_as_of(day("2026-11-30")), None);
+        assert_eq!(
+            c.overdue_as_of(day("2026-12-01")).as_deref(),
+            Some("逾期未联系")
+        );
+        c.contacted_on = Some("2026-11-30".into());
+        c.status = "contacted".into();
+        assert_eq!(c.overdue_as_of(day("2026-12-01")), None);
+        assert_eq!(
+            c.overdue_as_of(day("2026-12-19")).as_deref(),
+            Some("逾期未整改")
+        );
+        c.status = "rectified".into();
+        assert_eq!(c.overdue_as_of(day("2027-01-01")), None);
+    }
+}
