@@ -13,6 +13,8 @@
 //! - [`entity`] — market entity kinds, statuses and outlet designations
 //! - [`privacy`] — masking of personal data for public views
 //! - [`plan`] — the action plan itself: tasks, responsible units, quantitative targets
+//! - [`review`] — service quality reviews (好差评): ratings, aspects, working-day deadlines,
+//!   the Bayesian quality score, duplicate and burst rules, reviewer pseudonyms
 
 pub mod circle;
 pub mod credit;
@@ -22,6 +24,7 @@ pub mod entity;
 pub mod geo;
 pub mod plan;
 pub mod privacy;
+pub mod review;
 pub mod service;
 
 pub use credit_code::{CreditCode, CreditCodeError};

@@ -26,6 +26,7 @@ pub struct AppState {
     pub index_wakeup: Arc<Notify>,
     pub login_limiter: Arc<RateLimiter>,
     pub circles: CircleService,
+    pub reviews: crate::reviews::ReviewService,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
@@ -35,6 +36,7 @@ impl AppState {
             db,
             search,
             circles,
+            reviews: Default::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
             county_counts: Arc::default(),
@@ -76,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::circle::pages::routes())
         .merge(crate::credit::api::routes())
         .merge(crate::credit::pages::routes())
+        .merge(crate::reviews::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

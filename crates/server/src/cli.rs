@@ -75,6 +75,9 @@ enum Command {
         outlets: usize,
         #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
         seed: u64,
+        /// Also generate this many synthetic reviews (好差评) over the outlets
+        #[arg(long, default_value_t = 0)]
+        reviews: usize,
     },
     /// Rebuild the search index from the database (stop the server first)
     Reindex,
@@ -311,11 +314,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
         }
         Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
-        Command::Demo { outlets, seed } => {
+        Command::Demo {
+            outlets,
+            seed,
+            reviews,
+        } => {
             let bar = bar(outlets as u64, "生成演示数据");
             let (entities, outlets) = crate::demo::generate(&db, outlets, seed, Some(&bar)).await?;
             bar.finish();
             println!("已生成合成数据：{entities}个市场主体，{outlets}个服务网点（种子{seed}）");
+            if reviews > 0 {
+                let review_bar = self::bar(reviews as u64, "生成演示评价");
+                let service = crate::reviews::ReviewService::default();
+                let written = crate::reviews::demo::generate(
+                    &db,
+                    &service,
+                    reviews,
+                    seed,
+                    true,
+                    Some(&review_bar),
+                )
+                .await?;
+                review_bar.finish();
+                println!("已生成合成评价：{written}条");
+            }
         }
         Command::Backup { out } => {
             crate::transfer::backup(&db, &cli.db, &out).await?;
@@ -401,6 +423,16 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
     tracing::info!(
         "demo accounts admin, minzheng, shangwu, shichang, xiaodian with password demo-password-2025 (demo only)"
     );
+    let reviews = crate::reviews::demo::generate(
+        db,
+        &crate::reviews::ReviewService::default(),
+        crate::reviews::demo::DEMO_REVIEWS,
+        crate::demo::DEFAULT_SEED,
+        true,
+        None,
+    )
+    .await?;
+    tracing::info!(reviews, "synthetic reviews (好差评) generated");
     Ok(())
 }
 

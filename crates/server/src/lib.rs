@@ -13,6 +13,7 @@
 //! - [`reference`]: divisions and county boundaries shipped in the binary
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
 //! - [`jobs`]: scheduled jobs, exactly once per period across processes
+//! - [`reviews`]: service quality reviews (好差评), rectification cases, quality index
 //! - [`demo`]: the reproducible synthetic dataset
 //!
 //! Cross-cutting: [`transfer`] (migrate-data between backends, backups), [`storage`] (the one layer SQLite and PostgreSQL pass
@@ -32,6 +33,7 @@ pub mod plan;
 pub mod portal;
 pub mod reference;
 pub mod registry;
+pub mod reviews;
 pub mod search;
 pub mod storage;
 pub mod time;

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0002_credit.sql"),
     ),
     (
+        3,
+        include_str!("../migrations/sqlite/0003_reviews.sql"),
+        include_str!("../migrations/postgres/0003_reviews.sql"),
+    ),
+    (
         4,
         include_str!("../migrations/sqlite/0004_jobs.sql"),
         include_str!("../migrations/postgres/0004_jobs.sql"),

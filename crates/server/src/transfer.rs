@@ -23,6 +23,17 @@ pub const TABLES: &[(&str, &str)] = &[
     ("credit_records", "id"),
     ("credit_record_versions", "record_id, version"),
     ("credit_repairs", "id"),
+    ("job_runs", "job, period"),
+    ("review_settings", "name"),
+    ("reviewers", "id"),
+    ("reviewer_codes", "id"),
+    ("reviewer_sessions", "token_hash"),
+    ("entity_tokens", "token_hash"),
+    ("review_receipts", "code"),
+    ("reviews", "id"),
+    ("review_cases", "id"),
+    ("review_appeals", "id"),
+    ("quality_totals", "scope, key"),
 ];
 
 /// Rows per INSERT while copying.

@@ -234,6 +234,7 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
         let id: i64 = id.parse().map_err(|_| AppError::not_found("服务网点不存在"))?;
         let o = load_outlet(&state, id).await?.public();
         let county = DivisionCode::parse(&o.county_code).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let quality = crate::reviews::pages::outlet_block(&state, &ctx, &o).await?;
         let body = html! {
             p.muted { a href=(format!("/entities/{}", o.entity_code)) { (o.entity_name) } " › " (l.t("服务网点", "Outlet")) }
             h1 { (o.name) }
@@ -242,6 +243,7 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
                 section { (outlet_facts(l, &o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
                 section { (map::county_map(&county, &[MapPoint::outlet(&o)], !ctx.elder)) }
             }
+            (quality)
         };
         Ok((o.name.clone(), body))
     }

@@ -67,6 +67,7 @@ struct ApiDoc;
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::credit::api::CreditApi::openapi());
+    doc.merge(crate::reviews::api::openapi());
     Json(doc)
 }
 
@@ -194,6 +195,9 @@ pub struct OutletPage {
 
 /// Runs an outlet search and loads the hits, in rank order, public view.
 pub async fn run_outlet_search(state: &AppState, params: &SearchParams) -> AppResult<OutletPage> {
+    if params.query.sort == crate::search::Sort::Quality {
+        return run_quality_search(state, params).await;
+    }
     let hits = state.search.search(&params.query)?;
     let ids: Vec<i64> = hits.hits.iter().map(|h| h.id).collect();
     let mut outlets = store::outlets_by_ids(&mut *state.db.pool().acquire().await?, &ids).await?;
@@ -203,12 +207,83 @@ pub async fn run_outlet_search(state: &AppState, params: &SearchParams) -> AppRe
     {
         outlet.distance_m = hit.distance_m.map(|d| (d * 10.0).round() / 10.0);
     }
+    with_quality(state, &mut outlets).await?;
     Ok(OutletPage {
         total: hits.total,
         page: params.page,
         per_page: params.per_page,
         items: outlets.into_iter().map(Outlet::public).collect(),
     })
+}
+
+/// How many matching outlets `sort=quality` ranks (by relevance, or by
+/// distance with `near`): the best rated among the nearest 1,000.
+pub const QUALITY_CANDIDATES: usize = 1000;
+
+/// `sort=quality`: candidates from the index, re-ranked by their quality
+/// score (unrated last), then by review count, then by the index's order.
+async fn run_quality_search(state: &AppState, params: &SearchParams) -> AppResult<OutletPage> {
+    let mut query = params.query.clone();
+    query.sort = if query.near.is_some() {
+        crate::search::Sort::Distance
+    } else {
+        crate::search::Sort::Relevance
+    };
+    query.offset = 0;
+    query.limit = QUALITY_CANDIDATES;
+    let hits = state.search.search(&query)?;
+    let ids: Vec<i64> = hits.hits.iter().map(|h| h.id).collect();
+    let types = crate::reviews::store::outlet_types(&state.db, &ids).await?;
+    let quality = crate::reviews::api::quality_batch(state, &types).await?;
+    let mut ranked: Vec<(usize, &crate::search::Hit)> = hits.hits.iter().enumerate().collect();
+    ranked.sort_by(|(ia, a), (ib, b)| {
+        let (qa, qb) = (quality.get(&a.id), quality.get(&b.id));
+        let score = |q: Option<&crate::reviews::store::Quality>| {
+            q.and_then(|q| q.score).unwrap_or(f64::NEG_INFINITY)
+        };
+        let count = |q: Option<&crate::reviews::store::Quality>| q.map(|q| q.count).unwrap_or(0);
+        score(qb)
+            .total_cmp(&score(qa))
+            .then(count(qb).cmp(&count(qa)))
+            .then(ia.cmp(ib))
+    });
+    let page: Vec<&crate::search::Hit> = ranked
+        .into_iter()
+        .skip(params.query.offset)
+        .take(params.per_page)
+        .map(|(_, h)| h)
+        .collect();
+    let page_ids: Vec<i64> = page.iter().map(|h| h.id).collect();
+    let mut outlets =
+        store::outlets_by_ids(&mut *state.db.pool().acquire().await?, &page_ids).await?;
+    let distances: HashMap<i64, Option<f64>> = page.iter().map(|h| (h.id, h.distance_m)).collect();
+    for o in &mut outlets {
+        o.distance_m = distances
+            .get(&o.id)
+            .copied()
+            .flatten()
+            .map(|d| (d * 10.0).round() / 10.0);
+        o.quality = quality.get(&o.id).cloned();
+    }
+    Ok(OutletPage {
+        total: hits.total.min(QUALITY_CANDIDATES),
+        page: params.page,
+        per_page: params.per_page,
+        items: outlets.into_iter().map(Outlet::public).collect(),
+    })
+}
+
+/// Fills each outlet's quality index from the running totals.
+pub async fn with_quality(state: &AppState, outlets: &mut [Outlet]) -> AppResult<()> {
+    let keys: Vec<(i64, String)> = outlets
+        .iter()
+        .map(|o| (o.id, o.service_type.clone()))
+        .collect();
+    let mut quality = crate::reviews::api::quality_batch(state, &keys).await?;
+    for o in outlets {
+        o.quality = quality.remove(&o.id);
+    }
+    Ok(())
 }
 
 /// Full-text search of outlets with filters; `near=LAT,LON` sorts by distance.
@@ -218,7 +293,7 @@ pub async fn run_outlet_search(state: &AppState, params: &SearchParams) -> AppRe
     ("type" = Option<String>, Query, description = "服务类型代码或名称"),
     ("major" = Option<String>, Query, description = "服务大类 01-12"),
     ("near" = Option<String>, Query, description = "纬度,经度"),
-    ("radius_m" = Option<f64>, Query), ("sort" = Option<String>, Query, description = "relevance | distance"),
+    ("radius_m" = Option<f64>, Query), ("sort" = Option<String>, Query, description = "relevance | distance | quality（好差评评分，配合 near 即“附近评分最高”）"),
     ("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query)),
     responses((status = 200, body = OutletPage), (status = 400, body = ErrorBody)))]
 async fn search_outlets(
@@ -245,7 +320,9 @@ async fn get_outlet(
     let id: i64 = id
         .parse()
         .map_err(|_| AppError::field("id", format!("网点编号“{id}”应为整数")))?;
-    Ok(Json(load_outlet(&state, id).await?.public()))
+    let mut outlet = load_outlet(&state, id).await?;
+    with_quality(&state, std::slice::from_mut(&mut outlet)).await?;
+    Ok(Json(outlet.public()))
 }
 
 #[derive(Serialize, ToSchema)]

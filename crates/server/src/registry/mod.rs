@@ -101,6 +101,9 @@ pub struct Outlet {
     /// Distance from the `near` point of a search, in metres.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_m: Option<f64>,
+    /// The quality index (好差评), filled by `reviews` where shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::reviews::store::Quality>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -395,6 +395,7 @@ fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
         synthetic: r.try_get::<i64, _>("synthetic")? != 0,
         designations: Vec::new(),
         distance_m: None,
+        quality: None,
     })
 }
 

@@ -70,6 +70,9 @@ pub enum Sort {
     #[default]
     Relevance,
     Distance,
+    /// Best rated first (reviews): the index returns candidates by relevance
+    /// or distance, which `registry::api::run_outlet_search` re-ranks.
+    Quality,
 }
 
 #[derive(Debug, Clone)]

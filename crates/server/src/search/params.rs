@@ -120,10 +120,11 @@ impl SearchParams {
             Some("distance") => {
                 return Err(AppError::field("sort", "按距离排序需要提供 near=纬度,经度"));
             }
+            Some("quality") => Sort::Quality,
             Some(other) => {
                 return Err(AppError::field(
                     "sort",
-                    format!("未知的排序方式“{other}”，应为 relevance 或 distance"),
+                    format!("未知的排序方式“{other}”，应为 relevance、distance 或 quality"),
                 ));
             }
         };

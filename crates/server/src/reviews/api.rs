@@ -1,0 +1,1535 @@
+//! The reviews API under `/api/v1`: reviewer sign-in, submitting and listing
+//! reviews, receipts, replies, cases, appeals, moderation, the audited
+//! reviewer view and rankings.
+
+use super::store::{self, CaseView, Delta, OutletRef, Quality, ReviewFacts, ReviewView};
+use super::{ReviewConfig, sha256_hex};
+use crate::app::AppState;
+use crate::auth::{MaybeUser, Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::registry::api::ApiJson;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use lifeservice_domain::review::{
+    self as rules, Rating, aspects_for, near_duplicate, normalize_mobile, phone_key, pseudonym,
+};
+use lifeservice_domain::{DivisionCode, ServiceType};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+pub const REVIEWER_COOKIE: &str = "ls_reviewer";
+const REVIEWER_SESSION_DAYS: i64 = 30;
+const CODE_MINUTES: i64 = 10;
+const MAX_CODE_ATTEMPTS: i64 = 5;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reviewer/code", post(send_code))
+        .route("/api/v1/reviewer/session", post(sign_in))
+        .route(
+            "/api/v1/outlets/{id}/reviews",
+            get(list_reviews).post(create_review),
+        )
+        .route("/api/v1/outlets/{id}/quality", get(outlet_quality))
+        .route("/api/v1/outlets/{id}/receipts", post(issue_receipts))
+        .route("/api/v1/reviews/held", get(list_held))
+        .route("/api/v1/reviews/{id}", get(get_review))
+        .route("/api/v1/reviews/{id}/reply", post(reply))
+        .route("/api/v1/reviews/{id}/appeal", post(appeal))
+        .route("/api/v1/reviews/{id}/moderation", post(moderate))
+        .route("/api/v1/reviews/{id}/reviewer", get(reveal_reviewer))
+        .route("/api/v1/appeals/{id}/decision", post(decide_appeal))
+        .route("/api/v1/review-cases", get(list_cases))
+        .route("/api/v1/review-cases/{id}", get(get_case))
+        .route("/api/v1/review-cases/{id}/contact", post(case_contact))
+        .route("/api/v1/review-cases/{id}/rectify", post(case_rectify))
+        .route("/api/v1/review-cases/{id}/follow-up", post(case_follow_up))
+        .route(
+            "/api/v1/entities/{code}/review-tokens",
+            post(issue_entity_token),
+        )
+        .route("/api/v1/quality/rankings", get(rankings))
+}
+
+fn parse_id(s: &str, what: &str) -> AppResult<i64> {
+    s.parse()
+        .map_err(|_| AppError::field("id", format!("{what}编号“{s}”应为整数")))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+// ---------------------------------------------------------------------------
+// Identities
+
+/// A signed-in reviewer (phone + one-time code).
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub id: i64,
+    pub pseudonym: String,
+    /// Present for cookie sessions: forms and API calls must echo it.
+    pub csrf: Option<String>,
+}
+
+pub async fn reviewer_by_token(
+    state: &AppState,
+    token: &str,
+    with_csrf: bool,
+) -> AppResult<Option<Reviewer>> {
+    let row = sqlx::query(
+        "SELECT s.reviewer_id, s.csrf_token, s.expires_at, v.pseudonym FROM reviewer_sessions s JOIN reviewers v ON v.id = s.reviewer_id WHERE s.token_hash = $1",
+    )
+    .bind(sha256_hex(token))
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expires: String = row.try_get("expires_at")?;
+    if !chrono::DateTime::parse_from_rfc3339(&expires).is_ok_and(|e| e > crate::time::now()) {
+        return Ok(None);
+    }
+    Ok(Some(Reviewer {
+        id: row.try_get("reviewer_id")?,
+        pseudonym: row.try_get("pseudonym")?,
+        csrf: with_csrf.then(|| row.try_get("csrf_token")).transpose()?,
+    }))
+}
+
+/// The reviewer of a request, if signed in (`Bearer rv_…` or the reviewer cookie).
+pub struct MaybeReviewer(pub Option<Reviewer>);
+
+impl FromRequestParts<AppState> for MaybeReviewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        if let Some(token) = bearer(parts).filter(|t| t.starts_with("rv_")) {
+            return Ok(MaybeReviewer(reviewer_by_token(state, token, false).await?));
+        }
+        match crate::auth::cookie_value(parts, REVIEWER_COOKIE) {
+            Some(token) => Ok(MaybeReviewer(reviewer_by_token(state, token, true).await?)),
+            None => Ok(MaybeReviewer(None)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let MaybeReviewer(r) = MaybeReviewer::from_request_parts(parts, state).await?;
+        let r = r.ok_or(AppError::Unauthenticated)?;
+        if let Some(expected) = &r.csrf
+            && parts.method != axum::http::Method::GET
+            && parts.uri.path().starts_with("/api/")
+        {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(expected.as_str()) {
+                return Err(AppError::Forbidden(
+                    "表单已失效（CSRF校验失败），请刷新页面后重试".into(),
+                ));
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// Who acts for an entity: the entity itself (an entity token) or an officer.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Entity { entity_id: i64, label: String },
+    Officer(Principal),
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Entity { entity_id, label } => format!("entity:{entity_id}:{label}"),
+            Actor::Officer(p) => p.actor(),
+        }
+    }
+
+    /// May act for the outlet's entity: its own token, or an officer in scope.
+    pub fn may_act_for(&self, outlet: &OutletRef) -> AppResult<()> {
+        match self {
+            Actor::Entity { entity_id, .. } if *entity_id == outlet.entity_id => Ok(()),
+            Actor::Entity { .. } => Err(AppError::Forbidden("无权限：该网点不属于本主体".into())),
+            Actor::Officer(p) => officer_in_scope(p, &outlet.service_type, &outlet.division_code),
+        }
+    }
+
+    /// A department (or admin) deciding on the outlet's service type.
+    pub fn department_for(&self, service_type: &str) -> AppResult<&Principal> {
+        let Actor::Officer(p) = self else {
+            return Err(AppError::Forbidden("仅主管部门可以作出决定".into()));
+        };
+        match &p.role {
+            Role::Admin => Ok(p),
+            Role::Department(_) => {
+                let stype = ServiceType::parse(service_type)
+                    .ok_or_else(|| anyhow::anyhow!("stored type invalid"))?;
+                let any = DivisionCode::parse("14").map_err(|e| anyhow::anyhow!("{e}"))?;
+                p.may_write_outlet(stype, &any)
+                    .map_err(AppError::Forbidden)?;
+                Ok(p)
+            }
+            Role::Division(_) | Role::Entity(_) => Err(AppError::Forbidden(
+                "仅该服务类型的主管部门可以作出决定".into(),
+            )),
+        }
+    }
+}
+
+fn officer_in_scope(p: &Principal, service_type: &str, division: &str) -> AppResult<()> {
+    let stype =
+        ServiceType::parse(service_type).ok_or_else(|| anyhow::anyhow!("stored type invalid"))?;
+    let division = DivisionCode::parse(division).map_err(|e| anyhow::anyhow!("{e}"))?;
+    p.may_write_outlet(stype, &division)
+        .map_err(AppError::Forbidden)
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        if let Some(token) = bearer(parts).filter(|t| t.starts_with("ent_")) {
+            let row =
+                sqlx::query("SELECT entity_id, label FROM entity_tokens WHERE token_hash = $1")
+                    .bind(sha256_hex(token))
+                    .fetch_optional(state.db.pool())
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
+            return Ok(Actor::Entity {
+                entity_id: row.try_get("entity_id")?,
+                label: row.try_get("label")?,
+            });
+        }
+        let crate::auth::User(p) = crate::auth::User::from_request_parts(parts, state).await?;
+        Ok(Actor::Officer(p))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    pub phone: String,
+}
+
+/// Sends a one-time code (six digits, ten minutes) through the configured sender.
+pub async fn request_code(state: &AppState, phone: &str, ip: &str) -> AppResult<()> {
+    let mobile = normalize_mobile(phone).map_err(|e| AppError::field("phone", e))?;
+    let key = state.reviews.key(&state.db).await?;
+    let pk = phone_key(&key, &mobile);
+    let limiters = state.reviews.limiters();
+    limiters.code_phone.check(&pk)?;
+    limiters.code_ip.check(ip)?;
+    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+    let expires = (crate::time::now() + chrono::Duration::minutes(CODE_MINUTES)).to_rfc3339();
+    let mut tx = super::begin_write(&state.db).await?;
+    sqlx::query("INSERT INTO reviewer_codes (phone_key, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(pk.clone())
+        .bind(sha256_hex(&format!("{pk}:{code}")))
+        .bind(expires)
+        .bind(crate::time::now_text())
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut tx,
+        "reviewer",
+        "send_code",
+        "reviewer_code",
+        &pk[..16],
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    state.reviews.sender().send(&mobile, &code)?;
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/reviewer/code", request_body = CodeBody, tag = "reviews", responses((status = 200, description = "验证码已发送（内置发送器写入服务器日志）"), (status = 400, description = "手机号无效"), (status = 429, description = "过于频繁")))]
+async fn send_code(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> AppResult<Json<Value>> {
+    request_code(&state, &body.phone, &addr.ip().to_string()).await?;
+    Ok(Json(
+        json!({"sent": true, "expires_in_s": CODE_MINUTES * 60}),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    pub phone: String,
+    pub code: String,
+}
+
+/// Checks a code; returns `(token, csrf, reviewer)`.
+pub async fn verify_code(
+    state: &AppState,
+    phone: &str,
+    code: &str,
+) -> AppResult<(String, String, Reviewer)> {
+    let mobile = normalize_mobile(phone).map_err(|e| AppError::field("phone", e))?;
+    let key = state.reviews.key(&state.db).await?;
+    let pk = phone_key(&key, &mobile);
+    let mut tx = super::begin_write(&state.db).await?;
+    let row = sqlx::query("SELECT id, code_hash, expires_at, attempts FROM reviewer_codes WHERE phone_key = $1 AND used = 0 ORDER BY id DESC LIMIT 1")
+        .bind(pk.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(AppError::field("code", "请先获取验证码"));
+    };
+    let code_id: i64 = row.try_get("id")?;
+    let expires: String = row.try_get("expires_at")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    if attempts >= MAX_CODE_ATTEMPTS
+        || !chrono::DateTime::parse_from_rfc3339(&expires).is_ok_and(|e| e > crate::time::now())
+    {
+        return Err(AppError::field("code", "验证码已失效，请重新获取"));
+    }
+    let expected: String = row.try_get("code_hash")?;
+    if sha256_hex(&format!("{pk}:{}", code.trim())) != expected {
+        sqlx::query("UPDATE reviewer_codes SET attempts = attempts + 1 WHERE id = $1")
+            .bind(code_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Err(AppError::field("code", "验证码错误"));
+    }
+    sqlx::query("UPDATE reviewer_codes SET used = 1 WHERE id = $1")
+        .bind(code_id)
+        .execute(&mut *tx)
+        .await?;
+    let name = pseudonym(&key, &pk);
+    sqlx::query("INSERT INTO reviewers (phone_key, pseudonym, contact_sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (phone_key) DO NOTHING")
+        .bind(pk.clone())
+        .bind(name.clone())
+        .bind(super::seal_contact(&key, &mobile))
+        .bind(crate::time::now_text())
+        .execute(&mut *tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM reviewers WHERE phone_key = $1")
+        .bind(pk)
+        .fetch_one(&mut *tx)
+        .await?;
+    let token = format!("rv_{}", crate::auth::new_token());
+    let csrf = crate::auth::new_token();
+    let expires = (crate::time::now() + chrono::Duration::days(REVIEWER_SESSION_DAYS)).to_rfc3339();
+    sqlx::query("INSERT INTO reviewer_sessions (token_hash, reviewer_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(sha256_hex(&token))
+        .bind(id)
+        .bind(csrf.clone())
+        .bind(expires)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut tx,
+        &format!("reviewer:{id}"),
+        "sign_in",
+        "reviewer",
+        &id.to_string(),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        token,
+        csrf.clone(),
+        Reviewer {
+            id,
+            pseudonym: name,
+            csrf: Some(csrf),
+        },
+    ))
+}
+
+pub fn reviewer_cookie(token: &str) -> String {
+    format!(
+        "{REVIEWER_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        REVIEWER_SESSION_DAYS * 86400
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/reviewer/session", request_body = SignInBody, tag = "reviews", responses((status = 200, description = "{token, csrf, reviewer}：token 用作 Authorization: Bearer rv_…"), (status = 400, description = "验证码错误或失效")))]
+async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> AppResult<Response> {
+    let (token, csrf, reviewer) = verify_code(&state, &body.phone, &body.code).await?;
+    let mut response =
+        Json(json!({"token": token, "csrf": csrf, "reviewer": reviewer.pseudonym})).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&reviewer_cookie(&token)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------
+// Submitting
+
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    pub rating: i64,
+    #[serde(default)]
+    pub aspects: BTreeMap<String, i64>,
+    pub text: String,
+    /// A service receipt code (服务凭证): the review is marked verified.
+    pub receipt: Option<String>,
+    /// The service date (default today); one review per outlet per occasion.
+    pub service_date: Option<String>,
+    /// `api` (default), `web` or `qr`.
+    pub channel: Option<String>,
+}
+
+/// Validates, moderates and stores a review; updates the index and opens a
+/// case for a published bad review, all in one transaction.
+pub async fn submit_review(
+    state: &AppState,
+    reviewer: &Reviewer,
+    outlet_id: i64,
+    body: ReviewBody,
+    ip: &str,
+) -> AppResult<ReviewView> {
+    let config = state.reviews.config();
+    let mut tx = super::begin_write(&state.db).await?;
+    let outlet = store::outlet_ref(&mut tx, outlet_id).await?;
+    if !outlet.open {
+        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
+    }
+    let rating = Rating::from_value(body.rating).ok_or_else(|| {
+        AppError::field(
+            "rating",
+            format!(
+                "评价等级“{}”无效，应为1（非常不满意）至5（非常满意）",
+                body.rating
+            ),
+        )
+    })?;
+    let text = rules::validate_text(&body.text).map_err(|e| AppError::field("text", e))?;
+    let allowed = outlet.major().map(aspects_for).unwrap_or_default();
+    for (k, v) in &body.aspects {
+        let aspect = rules::Aspect::parse(k)
+            .filter(|a| allowed.contains(a))
+            .ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|a| a.code()).collect();
+                AppError::field(
+                    "aspects",
+                    format!("该类服务不评价“{k}”，可评价：{}", names.join(", ")),
+                )
+            })?;
+        if !(1..=5).contains(v) {
+            return Err(AppError::field(
+                "aspects",
+                format!("“{}”的评分应为1至5", aspect.zh()),
+            ));
+        }
+    }
+    let aspects: BTreeMap<&str, i64> = body
+        .aspects
+        .iter()
+        .filter_map(|(k, v)| rules::Aspect::parse(k).map(|a| (a.code(), *v)))
+        .collect();
+    let channel = match body.channel.as_deref() {
+        None | Some("api") => "api",
+        Some("web") => "web",
+        Some("qr") => "qr",
+        Some(other) => {
+            return Err(AppError::field(
+                "channel",
+                format!("未知的渠道“{other}”，应为 api、web 或 qr"),
+            ));
+        }
+    };
+    let today = crate::time::today();
+    let (occasion, receipt) = match body
+        .receipt
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        Some(code) => {
+            let code = code.to_ascii_uppercase();
+            let row =
+                sqlx::query("SELECT outlet_id, review_id FROM review_receipts WHERE code = $1")
+                    .bind(code.clone())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| AppError::field("receipt", format!("服务凭证“{code}”无效")))?;
+            if row.try_get::<i64, _>("outlet_id")? != outlet.id {
+                return Err(AppError::field("receipt", "该服务凭证不属于此服务网点"));
+            }
+            if row.try_get::<Option<i64>, _>("review_id")?.is_some() {
+                return Err(AppError::Conflict {
+                    field: Some("receipt".into()),
+                    message: "该服务凭证已被使用，不能重复评价".into(),
+                });
+            }
+            (format!("receipt:{code}"), Some(code))
+        }
+        None => {
+            let date = match body
+                .service_date
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+            {
+                Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    AppError::field("service_date", format!("服务日期“{d}”应为 YYYY-MM-DD"))
+                })?,
+                None => today,
+            };
+            if date > today || (today - date).num_days() > 90 {
+                return Err(AppError::field(
+                    "service_date",
+                    "服务日期应在近90天内且不晚于今天",
+                ));
+            }
+            (format!("date:{date}"), None)
+        }
+    };
+
+    let limiters = state.reviews.limiters();
+    limiters.account.check(&reviewer.id.to_string())?;
+    limiters.ip.check(ip)?;
+    limiters.outlet.check(&outlet.id.to_string())?;
+
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
+    )
+    .bind(reviewer.id)
+    .bind(outlet.id)
+    .bind(occasion.clone())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if existing.is_some() {
+        return Err(one_per_occasion());
+    }
+
+    let hold = moderation_hold(&mut tx, &config, &outlet, reviewer.id, &text).await?;
+    let status = if hold.is_some() { "held" } else { "published" };
+    let now = crate::time::now_text();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO reviews (outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, hold_reason, service_type, county_code, ip, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(outlet.id)
+    .bind(reviewer.id)
+    .bind(occasion)
+    .bind(i64::from(rating.value()))
+    .bind(serde_json::to_string(&aspects).unwrap_or_else(|_| "{}".into()))
+    .bind(text)
+    .bind(i64::from(receipt.is_some()))
+    .bind(channel)
+    .bind(status)
+    .bind(hold.clone())
+    .bind(outlet.service_type.clone())
+    .bind(outlet.county_code.clone())
+    .bind(ip.to_string())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => one_per_occasion(),
+        other => other,
+    })?;
+    if let Some(code) = &receipt {
+        let used = sqlx::query(
+            "UPDATE review_receipts SET review_id = $1 WHERE code = $2 AND review_id IS NULL",
+        )
+        .bind(id)
+        .bind(code.clone())
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            return Err(AppError::Conflict {
+                field: Some("receipt".into()),
+                message: "该服务凭证已被使用，不能重复评价".into(),
+            });
+        }
+    }
+    let facts = store::review_facts(&mut tx, id).await?;
+    if hold.is_none() {
+        store::publish(&mut tx, &config, &facts, outlet.entity_id, today).await?;
+    }
+    let view = store::review_by_id(&mut tx, id).await?;
+    crate::audit::record(
+        &mut tx,
+        &format!("reviewer:{}", reviewer.id),
+        "create",
+        "review",
+        &id.to_string(),
+        None,
+        Some(serde_json::to_value(&view).unwrap_or(Value::Null)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+fn one_per_occasion() -> AppError {
+    AppError::Conflict {
+        field: Some("occasion".into()),
+        message: "您已评价过该网点的本次服务（一次一评）".into(),
+    }
+}
+
+/// Why a new review must wait for a moderator: a near-duplicate of a recent
+/// text (same outlet or same reviewer), or a burst of reviews at the outlet.
+async fn moderation_hold(
+    conn: &mut sqlx::AnyConnection,
+    config: &ReviewConfig,
+    outlet: &OutletRef,
+    reviewer_id: i64,
+    text: &str,
+) -> AppResult<Option<String>> {
+    let recent: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(outlet.id)
+    .bind(config.duplicate_window)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mine: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM reviews WHERE reviewer_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(reviewer_id)
+    .bind(config.duplicate_window)
+    .fetch_all(&mut *conn)
+    .await?;
+    if recent.iter().chain(&mine).any(|b| near_duplicate(b, text)) {
+        return Ok(Some("疑似重复内容".into()));
+    }
+    let now = crate::time::now();
+    let fmt =
+        |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let window_start = now - chrono::Duration::hours(i64::from(config.burst.window_hours));
+    let baseline_start =
+        window_start - chrono::Duration::days(i64::from(config.burst.baseline_days));
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS recent, \
+         COALESCE(SUM(CASE WHEN created_at < $2 THEN 1 ELSE 0 END), 0) AS baseline \
+         FROM reviews WHERE outlet_id = $1 AND created_at >= $3",
+    )
+    .bind(outlet.id)
+    .bind(fmt(window_start))
+    .bind(fmt(baseline_start))
+    .fetch_one(&mut *conn)
+    .await?;
+    let recent: i64 = row.try_get("recent")?;
+    let baseline: i64 = row.try_get("baseline")?;
+    if config.burst.is_burst(recent as u64 + 1, baseline as u64) {
+        return Ok(Some("评价量突增，待人工审核".into()));
+    }
+    Ok(None)
+}
+
+#[utoipa::path(post, path = "/api/v1/outlets/{id}/reviews", request_body = ReviewBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = ReviewView), (status = 400, description = "等级、内容、分项、凭证或日期无效"), (status = 401, description = "未登录评价人"), (status = 404, description = "网点不存在"), (status = 409, description = "一次一评 / 凭证已使用"), (status = 429, description = "频率限制")))]
+async fn create_review(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    reviewer: Reviewer,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> AppResult<Json<ReviewView>> {
+    let id = parse_id(&id, "网点")?;
+    Ok(Json(
+        submit_review(&state, &reviewer, id, body, &addr.ip().to_string()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+fn paging(q: &PageQuery) -> AppResult<(i64, i64)> {
+    let page: i64 = match q.page.as_deref() {
+        None => 1,
+        Some(p) => p
+            .parse()
+            .map_err(|_| AppError::field("page", format!("页码“{p}”应为数字")))?,
+    };
+    let per: i64 = match q.per_page.as_deref() {
+        None => 20,
+        Some(p) => p
+            .parse()
+            .map_err(|_| AppError::field("per_page", format!("每页条数“{p}”应为数字")))?,
+    };
+    if !(1..=10_000).contains(&page) {
+        return Err(AppError::field("page", "页码应在1至10000之间"));
+    }
+    if !(1..=100).contains(&per) {
+        return Err(AppError::field("per_page", "每页条数应在1至100之间"));
+    }
+    Ok(((page - 1) * per, per))
+}
+
+/// The quality of one outlet.
+pub async fn quality_for(
+    state: &AppState,
+    outlet_id: i64,
+    service_type: &str,
+) -> AppResult<Quality> {
+    let config = state.reviews.config();
+    let mut q =
+        store::quality_of(&state.db, &config, &[(outlet_id, service_type.to_string())]).await?;
+    q.remove(&outlet_id)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("quality missing")))
+}
+
+#[utoipa::path(get, path = "/api/v1/outlets/{id}/reviews", tag = "reviews", params(("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query)), responses((status = 200, description = "{outlet_id, quality, items: [ReviewView]}"), (status = 404, description = "网点不存在")))]
+async fn list_reviews(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id, "网点")?;
+    let (offset, limit) = paging(&q)?;
+    let outlet = store::outlet_ref(&mut *state.db.pool().acquire().await?, id).await?;
+    let quality = quality_for(&state, id, &outlet.service_type).await?;
+    let items = store::published_reviews(&state.db, id, offset, limit).await?;
+    Ok(Json(
+        json!({"outlet_id": id, "quality": quality, "items": items}),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/outlets/{id}/quality", tag = "reviews", responses((status = 200, body = Quality)))]
+async fn outlet_quality(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<Quality>> {
+    let id = parse_id(&id, "网点")?;
+    let outlet = store::outlet_ref(&mut *state.db.pool().acquire().await?, id).await?;
+    Ok(Json(quality_for(&state, id, &outlet.service_type).await?))
+}
+
+// ---------------------------------------------------------------------------
+// Receipts, replies
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReceiptBody {
+    count: Option<i64>,
+}
+
+fn receipt_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    (0..10)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[utoipa::path(post, path = "/api/v1/outlets/{id}/receipts", request_body = ReceiptBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "{codes: [...]} 服务凭证")))]
+async fn issue_receipts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<ReceiptBody>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id, "网点")?;
+    let count = body.count.unwrap_or(1);
+    if !(1..=500).contains(&count) {
+        return Err(AppError::field("count", "一次可生成1至500个服务凭证"));
+    }
+    let mut tx = super::begin_write(&state.db).await?;
+    let outlet = store::outlet_ref(&mut tx, id).await?;
+    actor.may_act_for(&outlet)?;
+    let now = crate::time::now_text();
+    let codes: Vec<String> = (0..count).map(|_| receipt_code()).collect();
+    for code in &codes {
+        sqlx::query("INSERT INTO review_receipts (code, outlet_id, issued_by, issued_at) VALUES ($1, $2, $3, $4)")
+            .bind(code.clone())
+            .bind(id)
+            .bind(actor.label())
+            .bind(now.clone())
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::audit::record(
+        &mut tx,
+        &actor.label(),
+        "issue_receipts",
+        "outlet",
+        &id.to_string(),
+        None,
+        Some(json!({"count": count})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({"outlet_id": id, "codes": codes})))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TextBody {
+    text: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/reply", request_body = TextBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = ReviewView), (status = 409, description = "已回复过")))]
+async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<TextBody>,
+) -> AppResult<Json<ReviewView>> {
+    let id = parse_id(&id, "评价")?;
+    let text = rules::validate_text(&body.text)
+        .map_err(|e| AppError::field("text", e.replace("评价", "回复")))?;
+    let mut tx = super::begin_write(&state.db).await?;
+    let facts = store::review_facts(&mut tx, id).await?;
+    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
+    actor.may_act_for(&outlet)?;
+    if facts.status == "removed" {
+        return Err(AppError::invalid("该评价已被移除，不能回复"));
+    }
+    let done = sqlx::query("UPDATE reviews SET reply = $1, reply_by = $2, reply_at = $3 WHERE id = $4 AND reply IS NULL")
+        .bind(text.clone())
+        .bind(actor.label())
+        .bind(crate::time::now_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(AppError::Conflict {
+            field: Some("text".into()),
+            message: "每条评价只能回复一次，已回复过".into(),
+        });
+    }
+    crate::audit::record(
+        &mut tx,
+        &actor.label(),
+        "reply",
+        "review",
+        &id.to_string(),
+        None,
+        Some(json!({"reply": text})),
+    )
+    .await?;
+    let view = store::review_by_id(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+async fn get_review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    MaybeUser(user): MaybeUser,
+) -> AppResult<Json<ReviewView>> {
+    let id = parse_id(&id, "评价")?;
+    let mut view = store::review_by_id(&mut *state.db.pool().acquire().await?, id).await?;
+    if view.status != "published" && user.is_none() {
+        return Err(AppError::not_found(format!("评价{id}不存在")));
+    }
+    if user.is_none() {
+        view.status_reason = None;
+    }
+    Ok(Json(view))
+}
+
+// ---------------------------------------------------------------------------
+// Appeals and moderation
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AppealBody {
+    /// `malicious` (恶意评价) or `mistaken` (错评误评).
+    kind: String,
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/appeal", request_body = AppealBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "申诉已提交"), (status = 409, description = "已申诉过")))]
+async fn appeal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<AppealBody>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id, "评价")?;
+    let kind = match body.kind.as_str() {
+        "malicious" | "恶意评价" => "malicious",
+        "mistaken" | "错评误评" => "mistaken",
+        other => {
+            return Err(AppError::field(
+                "kind",
+                format!("申诉类型“{other}”应为 malicious（恶意评价）或 mistaken（错评误评）"),
+            ));
+        }
+    };
+    let reason = rules::validate_text(&body.reason)
+        .map_err(|e| AppError::field("reason", e.replace("评价内容", "申诉理由")))?;
+    let mut tx = super::begin_write(&state.db).await?;
+    let facts = store::review_facts(&mut tx, id).await?;
+    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
+    actor.may_act_for(&outlet)?;
+    if facts.status == "removed" {
+        return Err(AppError::invalid("该评价已被移除"));
+    }
+    let appeal_id: i64 = sqlx::query_scalar("INSERT INTO review_appeals (review_id, kind, reason, filed_by, filed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(id)
+        .bind(kind)
+        .bind(reason.clone())
+        .bind(actor.label())
+        .bind(crate::time::now_text())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict { .. } => AppError::Conflict { field: None, message: "该评价已申诉过".into() },
+            other => other,
+        })?;
+    crate::audit::record(
+        &mut tx,
+        &actor.label(),
+        "appeal",
+        "review",
+        &id.to_string(),
+        None,
+        Some(json!({"appeal_id": appeal_id, "kind": kind, "reason": reason})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({"id": appeal_id, "review_id": id, "kind": kind, "status": "pending"}),
+    ))
+}
+
+/// Takes a published review out of the index and withdraws its case.
+async fn unpublish(conn: &mut sqlx::AnyConnection, facts: &ReviewFacts) -> AppResult<()> {
+    store::bump(
+        conn,
+        facts.outlet_id,
+        &facts.service_type,
+        &facts.county_code,
+        Delta::review(facts.rating, -1),
+    )
+    .await?;
+    let case = sqlx::query("SELECT id, status, rectified_on, rectify_due, followed_on FROM review_cases WHERE review_id = $1")
+        .bind(facts.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(c) = case {
+        let status: String = c.try_get("status")?;
+        if status != "withdrawn" {
+            let rectified: Option<String> = c.try_get("rectified_on")?;
+            let due: String = c.try_get("rectify_due")?;
+            let followed: Option<String> = c.try_get("followed_on")?;
+            let delta = Delta {
+                cases: -1,
+                rectified: -i64::from(rectified.is_some()),
+                on_time: -i64::from(rectified.as_ref().is_some_and(|r| *r <= due)),
+                followed: -i64::from(followed.is_some()),
+                ..Delta::default()
+            };
+            store::bump(
+                conn,
+                facts.outlet_id,
+                &facts.service_type,
+                &facts.county_code,
+                delta,
+            )
+            .await?;
+            sqlx::query("UPDATE review_cases SET status = 'withdrawn' WHERE id = $1")
+                .bind(c.try_get::<i64, _>("id")?)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    /// Appeals: `uphold` (remove the review) or `reject`. Moderation: `publish` or `remove`.
+    decision: String,
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/appeals/{id}/decision", request_body = DecisionBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, description = "决定及理由"), (status = 403, description = "非该服务类型的主管部门")))]
+async fn decide_appeal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id, "申诉")?;
+    let reason = rules::validate_text(&body.reason)
+        .map_err(|e| AppError::field("reason", e.replace("评价内容", "决定理由")))?;
+    let mut tx = super::begin_write(&state.db).await?;
+    let row = sqlx::query("SELECT review_id, decision FROM review_appeals WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("申诉{id}不存在")))?;
+    let review_id: i64 = row.try_get("review_id")?;
+    if row.try_get::<Option<String>, _>("decision")?.is_some() {
+        return Err(AppError::Conflict {
+            field: None,
+            message: "该申诉已作出决定".into(),
+        });
+    }
+    let facts = store::review_facts(&mut tx, review_id).await?;
+    let officer = actor.department_for(&facts.service_type)?;
+    let decision = match body.decision.as_str() {
+        "uphold" | "支持" => "uphold",
+        "reject" | "驳回" => "reject",
+        other => {
+            return Err(AppError::field(
+                "decision",
+                format!("决定“{other}”应为 uphold（支持申诉，移除评价）或 reject（驳回）"),
+            ));
+        }
+    };
+    sqlx::query("UPDATE review_appeals SET decision = $1, decision_reason = $2, decided_by = $3, decided_at = $4 WHERE id = $5")
+        .bind(decision)
+        .bind(reason.clone())
+        .bind(officer.actor())
+        .bind(crate::time::now_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if decision == "uphold" && facts.status != "removed" {
+        if facts.status == "published" {
+            unpublish(&mut tx, &facts).await?;
+        }
+        sqlx::query("UPDATE reviews SET status = 'removed', removed_reason = $1 WHERE id = $2")
+            .bind(format!("申诉成立：{reason}"))
+            .bind(review_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::audit::record(
+        &mut tx,
+        &officer.actor(),
+        "decide_appeal",
+        "review",
+        &review_id.to_string(),
+        Some(json!({"status": facts.status})),
+        Some(json!({"appeal_id": id, "decision": decision, "reason": reason})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({"id": id, "review_id": review_id, "decision": decision, "reason": reason}),
+    ))
+}
+
+async fn moderate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> AppResult<Json<ReviewView>> {
+    let id = parse_id(&id, "评价")?;
+    let reason = rules::validate_text(&body.reason)
+        .map_err(|e| AppError::field("reason", e.replace("评价内容", "审核理由")))?;
+    let mut tx = super::begin_write(&state.db).await?;
+    let facts = store::review_facts(&mut tx, id).await?;
+    let officer = actor.department_for(&facts.service_type)?.clone();
+    if facts.status != "held" {
+        return Err(AppError::Conflict {
+            field: None,
+            message: "该评价不在待审核状态".into(),
+        });
+    }
+    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
+    match body.decision.as_str() {
+        "publish" | "发布" => {
+            sqlx::query("UPDATE reviews SET status = 'published' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let config = state.reviews.config();
+            store::publish(
+                &mut tx,
+                &config,
+                &facts,
+                outlet.entity_id,
+                crate::time::today(),
+            )
+            .await?;
+        }
+        "remove" | "移除" => {
+            sqlx::query("UPDATE reviews SET status = 'removed', removed_reason = $1 WHERE id = $2")
+                .bind(format!("审核未通过：{reason}"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        other => {
+            return Err(AppError::field(
+                "decision",
+                format!("审核决定“{other}”应为 publish 或 remove"),
+            ));
+        }
+    }
+    crate::audit::record(
+        &mut tx,
+        &officer.actor(),
+        "moderate",
+        "review",
+        &id.to_string(),
+        Some(json!({"status": "held"})),
+        Some(json!({"decision": body.decision, "reason": reason})),
+    )
+    .await?;
+    let view = store::review_by_id(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+async fn list_held(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Vec<ReviewView>>> {
+    let held = store::held_reviews(&state.db, 200).await?;
+    Ok(Json(
+        held.into_iter()
+            .filter(|(_, t)| actor.department_for(t).is_ok())
+            .map(|(v, _)| v)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevealQuery {
+    reason: Option<String>,
+}
+
+/// The audited officer view: who wrote a review. Every look is logged with its reason.
+#[utoipa::path(get, path = "/api/v1/reviews/{id}/reviewer", tag = "reviews", params(("reason" = String, Query, description = "查看理由（记入审计日志）")), security(("bearer" = [])), responses((status = 200, description = "评价人手机号（审计）")))]
+async fn reveal_reviewer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    Query(q): Query<RevealQuery>,
+) -> AppResult<Json<Value>> {
+    let id = parse_id(&id, "评价")?;
+    let reason = q.reason.unwrap_or_default();
+    if reason.trim().chars().count() < 4 {
+        return Err(AppError::field(
+            "reason",
+            "查看评价人身份须说明理由（至少4个字），该操作将被记录",
+        ));
+    }
+    let mut tx = super::begin_write(&state.db).await?;
+    let facts = store::review_facts(&mut tx, id).await?;
+    let officer = actor.department_for(&facts.service_type)?.clone();
+    let row = sqlx::query("SELECT pseudonym, contact_sealed FROM reviewers WHERE id = $1")
+        .bind(facts.reviewer_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let key = state.reviews.key(&state.db).await?;
+    let phone = super::open_contact(&key, &row.try_get::<String, _>("contact_sealed")?)
+        .ok_or_else(|| anyhow::anyhow!("contact cannot be opened with the current key"))?;
+    crate::audit::record(
+        &mut tx,
+        &officer.actor(),
+        "reveal_reviewer",
+        "review",
+        &id.to_string(),
+        None,
+        Some(json!({"reason": reason.trim(), "reviewer_id": facts.reviewer_id})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({"review_id": id, "reviewer": row.try_get::<String, _>("pseudonym")?, "phone": phone, "audited": true}),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseQuery {
+    open: Option<String>,
+}
+
+fn may_see_case(actor: &Actor, c: &CaseView) -> bool {
+    match actor {
+        Actor::Entity { entity_id, .. } => *entity_id == c.entity_id,
+        Actor::Officer(p) => match &p.role {
+            Role::Admin => true,
+            Role::Department(_) => actor.department_for(&c.service_type).is_ok(),
+            Role::Division(_) => officer_in_scope(p, &c.service_type, &c.county_code).is_ok(),
+            // Entity accounts act on reviews through their entity token (`ent_…`).
+            Role::Entity(_) => false,
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/review-cases", tag = "reviews", params(("open" = Option<bool>, Query)), security(("bearer" = [])), responses((status = 200, body = [CaseView])))]
+async fn list_cases(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<CaseQuery>,
+) -> AppResult<Json<Vec<CaseView>>> {
+    let today = crate::time::today();
+    store::escalate_overdue(&state.db, today).await?;
+    let entity = match &actor {
+        Actor::Entity { entity_id, .. } => Some(*entity_id),
+        Actor::Officer(_) => None,
+    };
+    let only_open = matches!(q.open.as_deref(), Some("1" | "true"));
+    let cases = store::cases(&state.db, entity, only_open, today, 500).await?;
+    Ok(Json(
+        cases
+            .into_iter()
+            .filter(|c| may_see_case(&actor, c))
+            .collect(),
+    ))
+}
+
+async fn get_case(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+) -> AppResult<Json<CaseView>> {
+    let id = parse_id(&id, "工单")?;
+    let c = store::case_by_id(
+        &mut *state.db.pool().acquire().await?,
+        id,
+        crate::time::today(),
+    )
+    .await?;
+    if !may_see_case(&actor, &c) {
+        return Err(AppError::Forbidden("无权限查看该整改工单".into()));
+    }
+    Ok(Json(c))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    note: String,
+}
+
+async fn case_step(
+    state: &AppState,
+    id: &str,
+    actor: &Actor,
+    note: &str,
+    step: &str,
+) -> AppResult<CaseView> {
+    let id = parse_id(id, "工单")?;
+    let note = rules::validate_text(note)
+        .map_err(|e| AppError::field("note", e.replace("评价内容", "处理说明")))?;
+    let today = crate::time::today();
+    let mut tx = super::begin_write(&state.db).await?;
+    let case = store::case_by_id(&mut tx, id, today).await?;
+    let outlet = store::outlet_ref(&mut tx, case.outlet_id).await?;
+    actor.may_act_for(&outlet)?;
+    let day = today.to_string();
+    match (step, case.status.as_str()) {
+        ("contact", "open") => {
+            sqlx::query("UPDATE review_cases SET status = 'contacted', contacted_on = $1, contact_note = $2 WHERE id = $3")
+                .bind(day.clone()).bind(note.clone()).bind(id).execute(&mut *tx).await?;
+        }
+        ("rectify", "open" | "contacted") => {
+            sqlx::query("UPDATE review_cases SET status = 'rectified', contacted_on = COALESCE(contacted_on, $1), rectified_on = $1, rectify_note = $2 WHERE id = $3")
+                .bind(day.clone()).bind(note.clone()).bind(id).execute(&mut *tx).await?;
+            let on_time = day <= case.rectify_due;
+            store::bump(
+                &mut tx,
+                case.outlet_id,
+                &case.service_type,
+                &case.county_code,
+                Delta {
+                    rectified: 1,
+                    on_time: i64::from(on_time),
+                    ..Delta::default()
+                },
+            )
+            .await?;
+        }
+        (_, status) => {
+            return Err(AppError::Conflict {
+                field: None,
+                message: format!("工单当前状态为“{status}”，不能进行此步骤"),
+            });
+        }
+    }
+    crate::audit::record(
+        &mut tx,
+        &actor.label(),
+        step,
+        "review_case",
+        &id.to_string(),
+        Some(json!({"status": case.status})),
+        Some(json!({"note": note, "on": day})),
+    )
+    .await?;
+    let after = store::case_by_id(&mut tx, id, today).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn case_contact(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> AppResult<Json<CaseView>> {
+    Ok(Json(
+        case_step(&state, &id, &actor, &body.note, "contact").await?,
+    ))
+}
+
+async fn case_rectify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> AppResult<Json<CaseView>> {
+    Ok(Json(
+        case_step(&state, &id, &actor, &body.note, "rectify").await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpBody {
+    pub rating: i64,
+    pub text: Option<String>,
+}
+
+/// 回访: the reviewer rates the rectification of their own bad review.
+pub async fn follow_up(
+    state: &AppState,
+    reviewer: &Reviewer,
+    id: i64,
+    body: FollowUpBody,
+) -> AppResult<CaseView> {
+    let rating = Rating::from_value(body.rating)
+        .ok_or_else(|| AppError::field("rating", "回访评价应为1至5"))?;
+    let note = match body
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => Some(rules::validate_text(t).map_err(|e| AppError::field("text", e))?),
+        None => None,
+    };
+    let today = crate::time::today();
+    let mut tx = super::begin_write(&state.db).await?;
+    let case = store::case_by_id(&mut tx, id, today).await?;
+    let facts = store::review_facts(&mut tx, case.review_id).await?;
+    if facts.reviewer_id != reviewer.id {
+        return Err(AppError::Forbidden("只有评价人本人可以评价整改结果".into()));
+    }
+    if case.status != "rectified" {
+        return Err(AppError::Conflict {
+            field: None,
+            message: "整改尚未完成或已回访，不能评价整改结果".into(),
+        });
+    }
+    sqlx::query("UPDATE review_cases SET status = 'closed', followed_on = $1, follow_rating = $2, follow_note = $3 WHERE id = $4")
+        .bind(today.to_string()).bind(i64::from(rating.value())).bind(note.clone()).bind(id).execute(&mut *tx).await?;
+    store::bump(
+        &mut tx,
+        case.outlet_id,
+        &case.service_type,
+        &case.county_code,
+        Delta {
+            followed: 1,
+            ..Delta::default()
+        },
+    )
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        &format!("reviewer:{}", reviewer.id),
+        "follow_up",
+        "review_case",
+        &id.to_string(),
+        Some(json!({"status": "rectified"})),
+        Some(json!({"rating": rating.value(), "note": note})),
+    )
+    .await?;
+    let after = store::case_by_id(&mut tx, id, today).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+#[utoipa::path(post, path = "/api/v1/review-cases/{id}/follow-up", request_body = FollowUpBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = CaseView)))]
+async fn case_follow_up(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    reviewer: Reviewer,
+    ApiJson(body): ApiJson<FollowUpBody>,
+) -> AppResult<Json<CaseView>> {
+    let id = parse_id(&id, "工单")?;
+    Ok(Json(follow_up(&state, &reviewer, id, body).await?))
+}
+
+// ---------------------------------------------------------------------------
+// Entity tokens, rankings
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    label: String,
+}
+
+async fn issue_entity_token(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    crate::auth::User(user): crate::auth::User,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> AppResult<Json<Value>> {
+    let label = body.label.trim().to_string();
+    if label.is_empty() || label.chars().count() > 50 {
+        return Err(AppError::field("label", "标签应为1至50个字"));
+    }
+    let code = lifeservice_domain::CreditCode::parse(&code)
+        .map_err(|e| AppError::field("credit_code", e.to_string()))?;
+    let mut tx = super::begin_write(&state.db).await?;
+    let entity = crate::registry::store::entity_by_code(&mut tx, code.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("统一社会信用代码为{code}的市场主体未登记")))?;
+    if !user.is_admin() {
+        let ids = crate::registry::store::outlet_ids_of_entity(&mut tx, entity.id).await?;
+        let mut allowed = false;
+        for id in ids {
+            let o = store::outlet_ref(&mut tx, id).await?;
+            allowed |= officer_in_scope(&user, &o.service_type, &o.division_code).is_ok();
+        }
+        if !allowed {
+            return Err(AppError::Forbidden(
+                "无权限：该主体没有本账号负责的网点".into(),
+            ));
+        }
+    }
+    let token = format!("ent_{}", crate::auth::new_token());
+    sqlx::query("INSERT INTO entity_tokens (token_hash, entity_id, label, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(sha256_hex(&token)).bind(entity.id).bind(label.clone()).bind(user.actor()).bind(crate::time::now_text())
+        .execute(&mut *tx).await?;
+    crate::audit::record(
+        &mut tx,
+        &user.actor(),
+        "create",
+        "entity_token",
+        code.as_str(),
+        None,
+        Some(json!({"label": label})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(
+        json!({"token": token, "entity_id": entity.id, "label": label}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RankQuery {
+    by: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/quality/rankings", tag = "reviews", params(("by" = Option<String>, Query, description = "type | county | city | department")), responses((status = 200, description = "{by, items, indicator: 实名差评回访整改率}")))]
+async fn rankings(
+    State(state): State<AppState>,
+    Query(q): Query<RankQuery>,
+) -> AppResult<Json<Value>> {
+    let by = q.by.unwrap_or_else(|| "type".into());
+    let config = state.reviews.config();
+    let rows = store::rankings(&state.db, &config, &by).await?;
+    let all = store::province_totals(&state.db).await?;
+    let followed_rate = (all.cases > 0).then(|| all.followed as f64 / all.cases as f64);
+    Ok(Json(json!({
+        "by": by,
+        "items": rows,
+        "indicator": {"name": "实名差评回访整改率", "value": followed_rate, "target": 1.0, "cases": all.cases, "followed": all.followed}
+    })))
+}
+
+/// Headers that let a browser cache a QR image for a day.
+pub fn cache_headers(content_type: &'static str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=86400"),
+    );
+    h
+}
+
+/// Quality for a batch of outlets (search results, sort=quality).
+pub async fn quality_batch(
+    state: &AppState,
+    outlets: &[(i64, String)],
+) -> AppResult<HashMap<i64, Quality>> {
+    let config = state.reviews.config();
+    store::quality_of(&state.db, &config, outlets).await
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        send_code,
+        sign_in,
+        create_review,
+        list_reviews,
+        outlet_quality,
+        issue_receipts,
+        reply,
+        appeal,
+        decide_appeal,
+        reveal_reviewer,
+        list_cases,
+        case_follow_up,
+        rankings
+    ),
+    components(schemas(
+        ReviewView,
+        Quality,
+        CaseView,
+        CodeBody,
+        SignInBody,
+        ReviewBody,
+        TextBody,
+        AppealBody,
+        DecisionBody,
+        FollowUpBody,
+        ReceiptBody
+    ))
+)]
+struct ReviewsDoc;
+
+/// The reviews part of `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <ReviewsDoc as utoipa::OpenApi>::openapi()
+}

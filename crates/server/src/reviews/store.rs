@@ -1,0 +1,915 @@
+//! The SQL of reviews: reviewers and codes, reviews, receipts, cases, appeals,
+//! and the running totals of the quality index.
+//!
+//! The index is never recomputed over the reviews table: each write that
+//! changes it (publish, removal, case opened/rectified/followed up) adds a
+//! [`Delta`] to the rows of its outlet, service type and county in
+//! `quality_totals`, in the same transaction.
+
+use super::ReviewConfig;
+use crate::error::{AppError, AppResult};
+use crate::storage::{Backend, Db, placeholders};
+use chrono::NaiveDate;
+use lifeservice_domain::review::{NEUTRAL_PRIOR, QualityFormula, is_overdue};
+use lifeservice_domain::{MajorCategory, ServiceType};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// A change to the running totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub n: i64,
+    pub rating_sum: i64,
+    pub bad: i64,
+    pub cases: i64,
+    pub rectified: i64,
+    pub on_time: i64,
+    pub followed: i64,
+}
+
+impl Delta {
+    /// A review entering (`sign` = 1) or leaving (-1) the published set.
+    pub fn review(rating: i64, sign: i64) -> Delta {
+        Delta {
+            n: sign,
+            rating_sum: sign * rating,
+            bad: sign * i64::from(rating <= 2),
+            ..Delta::default()
+        }
+    }
+}
+
+/// Adds `delta` to the outlet's, its service type's and its county's totals.
+pub async fn bump(
+    conn: &mut AnyConnection,
+    outlet_id: i64,
+    service_type: &str,
+    county: &str,
+    delta: Delta,
+) -> Result<(), sqlx::Error> {
+    add_totals(
+        conn,
+        &[
+            ("outlet", outlet_id.to_string(), delta),
+            ("type", service_type.to_string(), delta),
+            ("county", county.to_string(), delta),
+        ],
+    )
+    .await
+}
+
+impl std::ops::AddAssign for Delta {
+    fn add_assign(&mut self, o: Delta) {
+        self.n += o.n;
+        self.rating_sum += o.rating_sum;
+        self.bad += o.bad;
+        self.cases += o.cases;
+        self.rectified += o.rectified;
+        self.on_time += o.on_time;
+        self.followed += o.followed;
+    }
+}
+
+/// Adds deltas to `(scope, key)` rows of the running totals, creating them as needed.
+pub async fn add_totals(
+    conn: &mut AnyConnection,
+    rows: &[(&str, String, Delta)],
+) -> Result<(), sqlx::Error> {
+    let backend = Backend::of(conn);
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO quality_totals (scope, key, n, rating_sum, bad, cases, rectified, on_time, followed) VALUES {} \
+             ON CONFLICT (scope, key) DO UPDATE SET n = quality_totals.n + excluded.n, rating_sum = quality_totals.rating_sum + excluded.rating_sum, \
+             bad = quality_totals.bad + excluded.bad, cases = quality_totals.cases + excluded.cases, rectified = quality_totals.rectified + excluded.rectified, \
+             on_time = quality_totals.on_time + excluded.on_time, followed = quality_totals.followed + excluded.followed",
+            placeholders(backend, chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (scope, key, d) in chunk {
+            q = q
+                .bind(scope.to_string())
+                .bind(key.clone())
+                .bind(d.n)
+                .bind(d.rating_sum)
+                .bind(d.bad)
+                .bind(d.cases)
+                .bind(d.rectified)
+                .bind(d.on_time)
+                .bind(d.followed);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One row of running totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub n: i64,
+    pub rating_sum: i64,
+    pub bad: i64,
+    pub cases: i64,
+    pub rectified: i64,
+    pub on_time: i64,
+    pub followed: i64,
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, o: Totals) {
+        self.n += o.n;
+        self.rating_sum += o.rating_sum;
+        self.bad += o.bad;
+        self.cases += o.cases;
+        self.rectified += o.rectified;
+        self.on_time += o.on_time;
+        self.followed += o.followed;
+    }
+}
+
+fn totals_from(r: &sqlx::any::AnyRow) -> Result<Totals, sqlx::Error> {
+    Ok(Totals {
+        n: r.try_get("n")?,
+        rating_sum: r.try_get("rating_sum")?,
+        bad: r.try_get("bad")?,
+        cases: r.try_get("cases")?,
+        rectified: r.try_get("rectified")?,
+        on_time: r.try_get("on_time")?,
+        followed: r.try_get("followed")?,
+    })
+}
+
+/// Totals of the given keys of a scope.
+pub async fn totals_for_keys(
+    db: &Db,
+    scope: &'static str,
+    keys: &[String],
+) -> AppResult<HashMap<String, Totals>> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let sql = format!(
+            "SELECT key, n, rating_sum, bad, cases, rectified, on_time, followed FROM quality_totals WHERE scope = '{scope}' AND key IN {}",
+            placeholders(db.backend(), 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for k in chunk {
+            q = q.bind(k.clone());
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            out.insert(r.try_get::<String, _>("key")?, totals_from(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// All totals of a scope, by key.
+pub async fn totals_of_scope(db: &Db, scope: &str) -> AppResult<HashMap<String, Totals>> {
+    let rows = sqlx::query("SELECT key, n, rating_sum, bad, cases, rectified, on_time, followed FROM quality_totals WHERE scope = $1")
+        .bind(scope.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("key")?, totals_from(r)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| round3(part as f64 / whole as f64))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// An outlet's (or an area's) quality index, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Quality {
+    /// Bayesian average on the 1–5 scale; null before the first rating.
+    pub score: Option<f64>,
+    pub count: i64,
+    /// Share of 差评 (ratings 1–2) among published reviews.
+    pub bad_share: Option<f64>,
+    /// Share of bad-review cases rectified.
+    pub rectified_share: Option<f64>,
+    /// Share of cases rectified within the deadline.
+    pub on_time_share: Option<f64>,
+    /// 实名差评回访整改率: cases rectified and followed up with the reviewer.
+    pub followed_share: Option<f64>,
+    pub cases: i64,
+    /// The prior m (service type mean) and its weight C.
+    pub prior: f64,
+    pub weight: f64,
+    /// The formula with its numbers, as shown on the page.
+    pub formula: String,
+}
+
+impl Quality {
+    pub fn from_totals(t: Totals, prior: f64, weight: f64) -> Quality {
+        let f = QualityFormula {
+            weight,
+            prior,
+            sum: t.rating_sum as f64,
+            count: t.n as f64,
+        };
+        Quality {
+            score: (t.n > 0).then(|| (f.score() * 100.0).round() / 100.0),
+            count: t.n,
+            bad_share: share(t.bad, t.n),
+            rectified_share: share(t.rectified, t.cases),
+            on_time_share: share(t.on_time, t.cases),
+            followed_share: share(t.followed, t.cases),
+            cases: t.cases,
+            prior: (prior * 100.0).round() / 100.0,
+            weight,
+            formula: f.display(),
+        }
+    }
+}
+
+/// The mean rating of a service type, or the neutral prior before any rating.
+pub fn prior_of(types: &HashMap<String, Totals>, service_type: &str) -> f64 {
+    types
+        .get(service_type)
+        .filter(|t| t.n > 0)
+        .map(|t| t.rating_sum as f64 / t.n as f64)
+        .unwrap_or(NEUTRAL_PRIOR)
+}
+
+/// Quality of outlets `(id, service type)`, from their running totals.
+pub async fn quality_of(
+    db: &Db,
+    config: &ReviewConfig,
+    outlets: &[(i64, String)],
+) -> AppResult<HashMap<i64, Quality>> {
+    let mut out = HashMap::with_capacity(outlets.len());
+    if outlets.is_empty() {
+        return Ok(out);
+    }
+    let mut types: Vec<&str> = outlets.iter().map(|(_, t)| t.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let ids: Vec<String> = outlets.iter().map(|(id, _)| id.to_string()).collect();
+    let outlet_totals = totals_for_keys(db, "outlet", &ids).await?;
+    let types: Vec<String> = types.into_iter().map(str::to_string).collect();
+    let type_totals = totals_for_keys(db, "type", &types).await?;
+    for (id, stype) in outlets {
+        let t = outlet_totals
+            .get(&id.to_string())
+            .copied()
+            .unwrap_or_default();
+        out.insert(
+            *id,
+            Quality::from_totals(t, prior_of(&type_totals, stype), config.prior_weight),
+        );
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Outlets as reviews need them
+
+/// `(id, service type)` of outlets, in the order of `ids`.
+pub async fn outlet_types(db: &Db, ids: &[i64]) -> AppResult<Vec<(i64, String)>> {
+    let mut by_id = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, service_type FROM outlets WHERE id IN {}",
+            placeholders(db.backend(), 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            by_id.insert(
+                r.try_get::<i64, _>("id")?,
+                r.try_get::<String, _>("service_type")?,
+            );
+        }
+    }
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id).map(|t| (*id, t)))
+        .collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct OutletRef {
+    pub id: i64,
+    pub entity_id: i64,
+    pub name: String,
+    pub service_type: String,
+    pub county_code: String,
+    pub division_code: String,
+    pub open: bool,
+}
+
+impl OutletRef {
+    pub fn stype(&self) -> Option<ServiceType> {
+        ServiceType::parse(&self.service_type)
+    }
+
+    pub fn major(&self) -> Option<MajorCategory> {
+        self.stype().map(|t| t.major())
+    }
+}
+
+pub async fn outlet_ref(conn: &mut AnyConnection, id: i64) -> AppResult<OutletRef> {
+    let row = sqlx::query("SELECT id, entity_id, name, service_type, county_code, division_code, status FROM outlets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("服务网点{id}不存在")))?;
+    Ok(OutletRef {
+        id: row.try_get("id")?,
+        entity_id: row.try_get("entity_id")?,
+        name: row.try_get("name")?,
+        service_type: row.try_get("service_type")?,
+        county_code: row.try_get("county_code")?,
+        division_code: row.try_get("division_code")?,
+        open: row.try_get::<String, _>("status")? == "open",
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Reviews
+
+/// A review as shown: pseudonym only, never the phone.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub id: i64,
+    pub outlet_id: i64,
+    pub reviewer: String,
+    pub rating: i64,
+    pub rating_zh: String,
+    pub bad: bool,
+    /// Aspect code → 1..5.
+    pub aspects: serde_json::Value,
+    pub text: String,
+    pub verified: bool,
+    pub channel: String,
+    pub status: String,
+    pub created_at: String,
+    pub reply: Option<String>,
+    pub reply_at: Option<String>,
+    /// Why a review is held or was removed (officer views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<i64>,
+}
+
+const REVIEW_COLUMNS: &str = "r.id, r.outlet_id, r.rating, r.aspects_json, r.body, r.verified, r.channel, r.status, r.hold_reason, r.removed_reason, r.created_at, r.reply, r.reply_at, v.pseudonym, c.id AS case_id";
+const REVIEW_FROM: &str = "FROM reviews r JOIN reviewers v ON v.id = r.reviewer_id LEFT JOIN review_cases c ON c.review_id = r.id";
+
+fn review_from(r: &sqlx::any::AnyRow) -> Result<ReviewView, sqlx::Error> {
+    let rating: i64 = r.try_get("rating")?;
+    let status: String = r.try_get("status")?;
+    let reason: Option<String> = if status == "removed" {
+        r.try_get("removed_reason")?
+    } else {
+        r.try_get("hold_reason")?
+    };
+    Ok(ReviewView {
+        id: r.try_get("id")?,
+        outlet_id: r.try_get("outlet_id")?,
+        reviewer: r.try_get("pseudonym")?,
+        rating,
+        rating_zh: lifeservice_domain::review::Rating::from_value(rating)
+            .map(|x| x.zh())
+            .unwrap_or("")
+            .to_string(),
+        bad: rating <= 2,
+        aspects: serde_json::from_str(&r.try_get::<String, _>("aspects_json")?)
+            .unwrap_or(serde_json::Value::Null),
+        text: r.try_get("body")?,
+        verified: r.try_get::<i64, _>("verified")? != 0,
+        channel: r.try_get("channel")?,
+        status,
+        created_at: r.try_get("created_at")?,
+        reply: r.try_get("reply")?,
+        reply_at: r.try_get("reply_at")?,
+        status_reason: reason,
+        case_id: r.try_get("case_id")?,
+    })
+}
+
+pub async fn review_by_id(conn: &mut AnyConnection, id: i64) -> AppResult<ReviewView> {
+    let sql = format!("SELECT {REVIEW_COLUMNS} {REVIEW_FROM} WHERE r.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("评价{id}不存在")))?;
+    Ok(review_from(&row)?)
+}
+
+/// Published reviews of an outlet, newest first.
+pub async fn published_reviews(
+    db: &Db,
+    outlet_id: i64,
+    offset: i64,
+    limit: i64,
+) -> AppResult<Vec<ReviewView>> {
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS} {REVIEW_FROM} WHERE r.outlet_id = $1 AND r.status = 'published' ORDER BY r.id DESC LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(outlet_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(review_from)
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}
+
+/// Reviews held for moderation, oldest first.
+pub async fn held_reviews(db: &Db, limit: i64) -> AppResult<Vec<(ReviewView, String)>> {
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS}, r.service_type {REVIEW_FROM} WHERE r.status = 'held' ORDER BY r.id LIMIT $1"
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| Ok((review_from(r)?, r.try_get("service_type")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// The stored facts of a review that writes need.
+#[derive(Debug, Clone)]
+pub struct ReviewFacts {
+    pub id: i64,
+    pub outlet_id: i64,
+    pub reviewer_id: i64,
+    pub rating: i64,
+    pub status: String,
+    pub service_type: String,
+    pub county_code: String,
+    pub has_reply: bool,
+}
+
+pub async fn review_facts(conn: &mut AnyConnection, id: i64) -> AppResult<ReviewFacts> {
+    let row = sqlx::query("SELECT id, outlet_id, reviewer_id, rating, status, service_type, county_code, reply FROM reviews WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("评价{id}不存在")))?;
+    Ok(ReviewFacts {
+        id: row.try_get("id")?,
+        outlet_id: row.try_get("outlet_id")?,
+        reviewer_id: row.try_get("reviewer_id")?,
+        rating: row.try_get("rating")?,
+        status: row.try_get("status")?,
+        service_type: row.try_get("service_type")?,
+        county_code: row.try_get("county_code")?,
+        has_reply: row.try_get::<Option<String>, _>("reply")?.is_some(),
+    })
+}
+
+/// Department accounts responsible for a service type, by display name.
+pub async fn departments_for(conn: &mut AnyConnection, service_type: &str) -> AppResult<String> {
+    let rows =
+        sqlx::query("SELECT display_name, scope FROM users WHERE role = 'department' ORDER BY id")
+            .fetch_all(conn)
+            .await?;
+    let major = service_type.get(..2).unwrap_or_default();
+    let names: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let scope: String = r.try_get("scope").ok()?;
+            scope
+                .split(',')
+                .any(|c| c.trim() == service_type || c.trim() == major)
+                .then(|| r.try_get("display_name").ok())
+                .flatten()
+        })
+        .collect();
+    Ok(names.join("、"))
+}
+
+/// Opens the rectification case of a bad review and counts it.
+pub async fn open_case(
+    conn: &mut AnyConnection,
+    config: &ReviewConfig,
+    review: &ReviewFacts,
+    entity_id: i64,
+    today: NaiveDate,
+) -> AppResult<i64> {
+    let (contact_due, rectify_due) = config.deadlines.due(&config.calendar, today);
+    let departments = departments_for(conn, &review.service_type).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO review_cases (review_id, outlet_id, entity_id, service_type, county_code, departments, status, opened_on, contact_due, rectify_due) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id",
+    )
+    .bind(review.id)
+    .bind(review.outlet_id)
+    .bind(entity_id)
+    .bind(review.service_type.clone())
+    .bind(review.county_code.clone())
+    .bind(departments)
+    .bind(today.to_string())
+    .bind(contact_due.to_string())
+    .bind(rectify_due.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    bump(
+        conn,
+        review.outlet_id,
+        &review.service_type,
+        &review.county_code,
+        Delta {
+            cases: 1,
+            ..Delta::default()
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Moves a review into the published set: totals, and a case if it is bad.
+pub async fn publish(
+    conn: &mut AnyConnection,
+    config: &ReviewConfig,
+    review: &ReviewFacts,
+    entity_id: i64,
+    today: NaiveDate,
+) -> AppResult<Option<i64>> {
+    bump(
+        conn,
+        review.outlet_id,
+        &review.service_type,
+        &review.county_code,
+        Delta::review(review.rating, 1),
+    )
+    .await?;
+    if review.rating <= 2 {
+        return Ok(Some(
+            open_case(conn, config, review, entity_id, today).await?,
+        ));
+    }
+    Ok(None)
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    pub review_id: i64,
+    pub outlet_id: i64,
+    pub outlet_name: String,
+    pub entity_id: i64,
+    pub service_type: String,
+    pub county_code: String,
+    /// Departments overseeing the case (by the outlet's service type).
+    pub departments: String,
+    pub status: String,
+    pub opened_on: String,
+    pub contact_due: String,
+    pub rectify_due: String,
+    pub contacted_on: Option<String>,
+    pub contact_note: Option<String>,
+    pub rectified_on: Option<String>,
+    pub rectify_note: Option<String>,
+    pub followed_on: Option<String>,
+    pub follow_rating: Option<i64>,
+    pub follow_note: Option<String>,
+    pub escalated_on: Option<String>,
+    /// 逾期未联系 / 逾期未整改, computed against today (Asia/Shanghai).
+    pub overdue: Option<String>,
+}
+
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+impl CaseView {
+    /// Which deadline, if any, the case has missed as of `today`.
+    pub fn overdue_as_of(&self, today: NaiveDate) -> Option<String> {
+        if matches!(self.status.as_str(), "closed" | "withdrawn" | "rectified") {
+            return None;
+        }
+        let rectify_due = parse_day(&self.rectify_due)?;
+        let contact_due = parse_day(&self.contact_due)?;
+        if is_overdue(rectify_due, None, today) {
+            return Some("逾期未整改".into());
+        }
+        if self.contacted_on.is_none() && is_overdue(contact_due, None, today) {
+            return Some("逾期未联系".into());
+        }
+        None
+    }
+}
+
+const CASE_COLUMNS: &str = "c.id, c.review_id, c.outlet_id, o.name AS outlet_name, c.entity_id, c.service_type, c.county_code, c.departments, c.status, c.opened_on, c.contact_due, c.rectify_due, c.contacted_on, c.contact_note, c.rectified_on, c.rectify_note, c.followed_on, c.follow_rating, c.follow_note, c.escalated_on";
+
+fn case_from(r: &sqlx::any::AnyRow, today: NaiveDate) -> Result<CaseView, sqlx::Error> {
+    let mut c = CaseView {
+        id: r.try_get("id")?,
+        review_id: r.try_get("review_id")?,
+        outlet_id: r.try_get("outlet_id")?,
+        outlet_name: r.try_get("outlet_name")?,
+        entity_id: r.try_get("entity_id")?,
+        service_type: r.try_get("service_type")?,
+        county_code: r.try_get("county_code")?,
+        departments: r.try_get("departments")?,
+        status: r.try_get("status")?,
+        opened_on: r.try_get("opened_on")?,
+        contact_due: r.try_get("contact_due")?,
+        rectify_due: r.try_get("rectify_due")?,
+        contacted_on: r.try_get("contacted_on")?,
+        contact_note: r.try_get("contact_note")?,
+        rectified_on: r.try_get("rectified_on")?,
+        rectify_note: r.try_get("rectify_note")?,
+        followed_on: r.try_get("followed_on")?,
+        follow_rating: r.try_get("follow_rating")?,
+        follow_note: r.try_get("follow_note")?,
+        escalated_on: r.try_get("escalated_on")?,
+        overdue: None,
+    };
+    c.overdue = c.overdue_as_of(today);
+    Ok(c)
+}
+
+pub async fn case_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+    today: NaiveDate,
+) -> AppResult<CaseView> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM review_cases c JOIN outlets o ON o.id = c.outlet_id WHERE c.id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("整改工单{id}不存在")))?;
+    Ok(case_from(&row, today)?)
+}
+
+/// Cases, newest first; `only_open` keeps the ones not yet closed.
+pub async fn cases(
+    db: &Db,
+    entity: Option<i64>,
+    only_open: bool,
+    today: NaiveDate,
+    limit: i64,
+) -> AppResult<Vec<CaseView>> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM review_cases c JOIN outlets o ON o.id = c.outlet_id \
+         WHERE ($1 < 0 OR c.entity_id = $1) AND ($2 = 0 OR c.status IN ('open', 'contacted')) ORDER BY c.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(entity.unwrap_or(-1))
+        .bind(i64::from(only_open))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| case_from(r, today))
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}
+
+/// Marks overdue, not yet escalated cases as escalated (and audits each);
+/// returns how many were escalated now.
+pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
+    let day = today.to_string();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM review_cases WHERE escalated_on IS NULL AND \
+         ((status IN ('open', 'contacted') AND rectify_due < $1) OR (status = 'open' AND contact_due < $1)) ORDER BY id LIMIT 10000",
+    )
+    .bind(day.clone())
+    .fetch_all(db.pool())
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = super::begin_write(db).await?;
+    let mut escalated = 0;
+    for id in &ids {
+        let done = sqlx::query(
+            "UPDATE review_cases SET escalated_on = $1 WHERE id = $2 AND escalated_on IS NULL",
+        )
+        .bind(day.clone())
+        .bind(*id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            continue;
+        }
+        escalated += 1;
+        crate::audit::record(
+            &mut tx,
+            "system",
+            "escalate",
+            "review_case",
+            &id.to_string(),
+            None,
+            Some(serde_json::json!({"escalated_on": day})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(escalated)
+}
+
+// ---------------------------------------------------------------------------
+// Rankings
+
+/// One row of a ranking: a service type, county, city or department.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RankRow {
+    pub key: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub quality: Quality,
+}
+
+/// Rankings `by` type, county, city or department, best score first. Area and
+/// type scores are Bayesian averages towards the province-wide mean.
+pub async fn rankings(db: &Db, config: &ReviewConfig, by: &str) -> AppResult<Vec<RankRow>> {
+    let types = totals_of_scope(db, "type").await?;
+    let mut all = Totals::default();
+    for t in types.values() {
+        all += *t;
+    }
+    let prior = if all.n > 0 {
+        all.rating_sum as f64 / all.n as f64
+    } else {
+        NEUTRAL_PRIOR
+    };
+    let reference = crate::reference::Reference::shipped();
+    let mut groups: Vec<(String, String, Totals)> = match by {
+        "type" => types
+            .iter()
+            .map(|(k, t)| {
+                let name = ServiceType::parse(k).map(|s| s.zh()).unwrap_or("未知");
+                (k.clone(), name.to_string(), *t)
+            })
+            .collect(),
+        "county" | "city" => {
+            let counties = totals_of_scope(db, "county").await?;
+            let mut by_key: HashMap<String, Totals> = HashMap::new();
+            for (k, t) in counties {
+                let key = if by == "city" {
+                    k.get(..4).unwrap_or(&k).to_string()
+                } else {
+                    k
+                };
+                *by_key.entry(key).or_default() += t;
+            }
+            by_key
+                .into_iter()
+                .map(|(k, t)| {
+                    let name = lifeservice_domain::DivisionCode::parse(&k)
+                        .map(|c| reference.name(&c).to_string())
+                        .unwrap_or_else(|_| k.clone());
+                    (k, name, t)
+                })
+                .collect()
+        }
+        "department" => {
+            let rows = sqlx::query(
+                "SELECT username, display_name, scope FROM users WHERE role = 'department' ORDER BY id",
+            )
+            .fetch_all(db.pool())
+            .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let scope: String = r.try_get("scope")?;
+                let codes: Vec<&str> = scope.split(',').map(str::trim).collect();
+                let mut sum = Totals::default();
+                for (k, t) in &types {
+                    if codes.iter().any(|c| *c == k || Some(*c) == k.get(..2)) {
+                        sum += *t;
+                    }
+                }
+                out.push((r.try_get("username")?, r.try_get("display_name")?, sum));
+            }
+            out
+        }
+        other => {
+            return Err(AppError::field(
+                "by",
+                format!("未知的排名维度“{other}”，应为 type、county、city 或 department"),
+            ));
+        }
+    };
+    groups.retain(|(_, _, t)| t.n > 0 || t.cases > 0);
+    let mut rows: Vec<RankRow> = groups
+        .into_iter()
+        .map(|(key, name, t)| RankRow {
+            key,
+            name,
+            quality: Quality::from_totals(t, prior, config.prior_weight),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.quality
+            .score
+            .unwrap_or(0.0)
+            .total_cmp(&a.quality.score.unwrap_or(0.0))
+            .then(b.quality.count.cmp(&a.quality.count))
+            .then(a.key.cmp(&b.key))
+    });
+    Ok(rows)
+}
+
+/// Province-wide totals (the sum of the service type rows).
+pub async fn province_totals(db: &Db) -> AppResult<Totals> {
+    let mut all = Totals::default();
+    for t in totals_of_scope(db, "type").await?.values() {
+        all += *t;
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn quality_from_running_totals() {
+        let t = Totals {
+            n: 4,
+            rating_sum: 14,
+            bad: 1,
+            cases: 1,
+            rectified: 1,
+            on_time: 0,
+            followed: 1,
+        };
+        let q = Quality::from_totals(t, 4.0, 5.0);
+        assert_eq!(q.score, Some(3.78)); // (5×4 + 14) / 9 = 3.777…
+        assert_eq!(q.bad_share, Some(0.25));
+        assert_eq!(q.rectified_share, Some(1.0));
+        assert_eq!(q.on_time_share, Some(0.0));
+        assert!(q.formula.ends_with("= 3.78"), "{}", q.formula);
+        let empty = Quality::from_totals(Totals::default(), 4.0, 5.0);
+        assert_eq!((empty.score, empty.bad_share), (None, None));
+        let mut types = HashMap::new();
+        assert_eq!(prior_of(&types, "0101"), NEUTRAL_PRIOR);
+        types.insert("0101".to_string(), t);
+        assert_eq!(prior_of(&types, "0101"), 3.5);
+    }
+
+    #[test]
+    fn deltas_add_and_reverse() {
+        let mut d = Delta::review(2, 1);
+        assert_eq!((d.n, d.rating_sum, d.bad), (1, 2, 1));
+        d += Delta::review(2, -1);
+        assert_eq!(d, Delta::default());
+    }
+
+    #[test]
+    fn overdue_steps() {
+        let mut c = CaseView {
+            id: 1,
+            review_id: 1,
+            outlet_id: 1,
+            outlet_name: String::new(),
+            entity_id: 1,
+            service_type: "0101".into(),
+            county_code: "140105".into(),
+            departments: String::new(),
+            status: "open".into(),
+            opened_on: "2026-11-27".into(),
+            contact_due: "2026-11-30".into(),
+            rectify_due: "2026-12-18".into(),
+            contacted_on: None,
+            contact_note: None,
+            rectified_on: None,
+            rectify_note: None,
+            followed_on: None,
+            follow_rating: None,
+            follow_note: None,
+            escalated_on: None,
+            overdue: None,
+        };
+        assert_eq!(c.overdue_as_of(day("2026-11-30")), None);
+        assert_eq!(
+            c.overdue_as_of(day("2026-12-01")).as_deref(),
+            Some("逾期未联系")
+        );
+        c.contacted_on = Some("2026-11-30".into());
+        c.status = "contacted".into();
+        assert_eq!(c.overdue_as_of(day("2026-12-01")), None);
+        assert_eq!(
+            c.overdue_as_of(day("2026-12-19")).as_deref(),
+            Some("逾期未整改")
+        );
+        c.status = "rectified".into();
+        assert_eq!(c.overdue_as_of(day("2027-01-01")), None);
+    }
+}

@@ -1,0 +1,833 @@
+//! End-to-end tests of 好差评 through the real server, on every backend.
+
+mod common;
+
+use common::{Backend, TestApp, backends, outlets_csv, spawn_app};
+use lifeservice::registry::fields::RecordKind;
+use lifeservice::registry::import::{ImportOptions, Table, import_table};
+use lifeservice::reviews::{MemorySender, ReviewConfig};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Imports the three sample outlets (两家家政 0101 and a 便利店 0701) and
+/// plugs an in-memory code sender into the app. Returns the outlet ids.
+async fn setup(app: &TestApp) -> (Arc<MemorySender>, Vec<i64>) {
+    let table = Table::read(outlets_csv().as_bytes()).unwrap();
+    let options = ImportOptions {
+        datum: Default::default(),
+        actor: "test".into(),
+        synthetic: false,
+        principal: None,
+    };
+    import_table(&app.state.db, RecordKind::Outlets, table, &options, None)
+        .await
+        .unwrap();
+    app.state.refresh_index().await;
+    let sender = Arc::new(MemorySender::default());
+    app.state.reviews.set_sender(sender.clone());
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM outlets ORDER BY id")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    (sender, ids)
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = reqwest::Client::new().post(app.url(path)).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Signs a phone in through the code the pluggable sender received.
+async fn sign_in(app: &TestApp, sender: &MemorySender, phone: &str) -> String {
+    let (status, body) = post(app, "/api/v1/reviewer/code", None, json!({"phone": phone})).await;
+    assert_eq!(status, 200, "{body}");
+    let code = sender.last_code(phone).expect("code sent");
+    let (status, body) = post(
+        app,
+        "/api/v1/reviewer/session",
+        None,
+        json!({"phone": phone, "code": code}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["reviewer"].as_str().unwrap().starts_with("居民·"));
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn field(body: &Value) -> Option<&str> {
+    body["error"]["field"].as_str()
+}
+
+#[tokio::test]
+async fn reviews_cases_appeals_and_quality() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let (o1, o2, shop) = (ids[0], ids[1], ids[2]);
+        let admin = app.add_user("admin", "admin", "").await;
+        let shangwu = app.add_user("shangwu", "department", "01,07").await;
+        let minzheng = app.add_user("minzheng", "department", "03").await;
+
+        // Sign-in: a bad number and a wrong code are refused by field.
+        let (s, b) = post(
+            &app,
+            "/api/v1/reviewer/code",
+            None,
+            json!({"phone": "12345"}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (400, Some("phone")), "{b}");
+        post(
+            &app,
+            "/api/v1/reviewer/code",
+            None,
+            json!({"phone": "13812345678"}),
+        )
+        .await;
+        let code = sender.last_code("13812345678").unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (s, b) = post(
+            &app,
+            "/api/v1/reviewer/session",
+            None,
+            json!({"phone": "13812345678", "code": wrong}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (400, Some("code")), "{b}");
+        let alice = sign_in(&app, &sender, "13812345678").await;
+        let bob = sign_in(&app, &sender, "13912345678").await;
+        let carol = sign_in(&app, &sender, "13712345678").await;
+
+        // Only signed-in reviewers may post.
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            None,
+            json!({"rating": 5, "text": "很好"}),
+        )
+        .await;
+        assert_eq!(s, 401);
+
+        // Submit, with HTML in the text (kept as text, shown escaped).
+        let xss = "<script>alert(1)</script>师傅准时上门，打扫得很干净";
+        let (s, r1) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&alice),
+            json!({"rating": 5, "aspects": {"attitude": 5, "punctuality": 4}, "text": xss}),
+        )
+        .await;
+        assert_eq!(s, 200, "{backend:?} {r1}");
+        assert_eq!(r1["status"], "published");
+        assert_eq!(r1["text"], xss);
+        assert!(!r1.to_string().contains("13812345678"));
+
+        // One review per occasion.
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&alice),
+            json!({"rating": 4, "text": "第二次评价同一次服务"}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (409, Some("occasion")), "{b}");
+
+        // Bad input: specific errors, nothing stored.
+        let long = "长".repeat(501);
+        for (body, status, f) in [
+            (json!({"rating": 0, "text": "还行吧"}), 400, Some("rating")),
+            (json!({"rating": 6, "text": "还行吧"}), 400, Some("rating")),
+            (json!({"rating": 3, "text": "   "}), 400, Some("text")),
+            (json!({"rating": 3, "text": long}), 400, Some("text")),
+            (
+                json!({"rating": 3, "text": "还行吧", "aspects": {"food": 3}}),
+                400,
+                Some("aspects"),
+            ),
+            (
+                json!({"rating": 3, "text": "还行吧", "aspects": {"attitude": 9}}),
+                400,
+                Some("aspects"),
+            ),
+            (
+                json!({"rating": 3, "text": "还行吧", "service_date": "2020-01-01"}),
+                400,
+                Some("service_date"),
+            ),
+            (
+                json!({"rating": 3, "text": "还行吧", "receipt": "NOPE"}),
+                400,
+                Some("receipt"),
+            ),
+            (json!({"rating": "五星", "text": "还行吧"}), 400, None),
+        ] {
+            let (s, b) = post(
+                &app,
+                &format!("/api/v1/outlets/{o1}/reviews"),
+                Some(&bob),
+                body.clone(),
+            )
+            .await;
+            assert_eq!((s, field(&b)), (status, f), "{body}: {b}");
+        }
+        let (s, _) = post(
+            &app,
+            "/api/v1/outlets/99999/reviews",
+            Some(&bob),
+            json!({"rating": 3, "text": "还行吧"}),
+        )
+        .await;
+        assert_eq!(s, 404);
+        let (_, listed) = get(&app, &format!("/api/v1/outlets/{o1}/reviews"), None).await;
+        assert_eq!(
+            listed["items"].as_array().unwrap().len(),
+            1,
+            "nothing stored by bad input"
+        );
+
+        // The outlet page shows it escaped.
+        let html = reqwest::get(app.url(&format!("/outlets/{o1}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>alert(1)"));
+        assert!(html.contains("(C×m + Σr) ÷ (C + n)"));
+
+        // Receipts: a verified review, and a replay refused.
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{o2}/receipts"),
+            Some(&admin),
+            json!({"count": 2}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let receipt = b["codes"][0].as_str().unwrap().to_string();
+        let (s, r2) = post(
+            &app,
+            &format!("/api/v1/outlets/{o2}/reviews"),
+            Some(&bob),
+            json!({"rating": 5, "text": "保洁阿姨专业细致", "receipt": receipt}),
+        )
+        .await;
+        assert_eq!(s, 200, "{r2}");
+        assert_eq!(r2["verified"], true);
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{o2}/reviews"),
+            Some(&carol),
+            json!({"rating": 1, "text": "借用别人的凭证", "receipt": receipt}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (409, Some("receipt")), "{b}");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&carol),
+            json!({"rating": 1, "text": "用错网点的凭证", "receipt": b_code(&app, o2).await}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (400, Some("receipt")), "{b}");
+
+        // A bad review opens a case with deadlines from the calendar.
+        let (s, bad) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&bob),
+            json!({"rating": 1, "aspects": {"price": 1}, "text": "收费和说好的不一样，态度差"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{bad}");
+        let case_id = bad["case_id"].as_i64().expect("case opened");
+        let (s, case) = get(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}"),
+            Some(&shangwu),
+        )
+        .await;
+        assert_eq!(s, 200, "{case}");
+        let cfg = ReviewConfig::default();
+        let today = lifeservice::time::today();
+        let (contact_due, rectify_due) = cfg.deadlines.due(&cfg.calendar, today);
+        assert_eq!(case["contact_due"], contact_due.to_string());
+        assert_eq!(case["rectify_due"], rectify_due.to_string());
+        assert_eq!(case["status"], "open");
+        assert!(case["departments"].as_str().unwrap().contains("shangwu"));
+        let (s, _) = get(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}"),
+            Some(&minzheng),
+        )
+        .await;
+        assert_eq!(s, 403, "another department's case");
+
+        // The entity replies once, through its own token.
+        let (s, t) = post(
+            &app,
+            "/api/v1/entities/91350200776049653A/review-tokens",
+            Some(&shangwu),
+            json!({"label": "店长"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{t}");
+        let entity = t["token"].as_str().unwrap().to_string();
+        let bad_id = bad["id"].as_i64().unwrap();
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{bad_id}/reply"),
+            Some(&entity),
+            json!({"text": "非常抱歉，已安排店长联系您"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["reply"], "非常抱歉，已安排店长联系您");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{bad_id}/reply"),
+            Some(&entity),
+            json!({"text": "再次回复"}),
+        )
+        .await;
+        assert_eq!(s, 409, "{b}");
+
+        // Quality in the outlet JSON: (5 + 1) over 2 reviews, half bad, none rectified yet.
+        let (_, outlet) = get(&app, &format!("/api/v1/outlets/{o1}"), None).await;
+        let q = &outlet["quality"];
+        assert_eq!(q["count"], 2, "{outlet}");
+        assert_eq!(q["bad_share"], 0.5);
+        assert_eq!(q["rectified_share"], 0.0);
+        assert!(q["score"].as_f64().is_some());
+
+        // Contact, rectify, then the reviewer rates the rectification (回访).
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}/follow-up"),
+            Some(&bob),
+            json!({"rating": 4}),
+        )
+        .await;
+        assert_eq!(s, 409, "not rectified yet: {b}");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}/contact"),
+            Some(&entity),
+            json!({"note": "已电话联系顾客并致歉"}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("contacted")), "{b}");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}/rectify"),
+            Some(&entity),
+            json!({"note": "已退还多收费用，公示价目表"}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("rectified")), "{b}");
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}/follow-up"),
+            Some(&alice),
+            json!({"rating": 5}),
+        )
+        .await;
+        assert_eq!(s, 403, "only the reviewer");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/review-cases/{case_id}/follow-up"),
+            Some(&bob),
+            json!({"rating": 4, "text": "已退款"}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("closed")), "{b}");
+        let (_, outlet) = get(&app, &format!("/api/v1/outlets/{o1}"), None).await;
+        assert_eq!(outlet["quality"]["rectified_share"], 1.0);
+        assert_eq!(outlet["quality"]["on_time_share"], 1.0);
+        let (_, ranks) = get(&app, "/api/v1/quality/rankings?by=department", None).await;
+        assert_eq!(ranks["indicator"]["value"], 1.0, "{ranks}");
+        assert_eq!(ranks["items"][0]["key"], "shangwu");
+
+        // Appeal: the entity appeals, the department decides with reasons; the review is hidden, not deleted.
+        let (_, malicious) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&carol),
+            json!({"rating": 1, "text": "竞争对手让我来打差评的"}),
+        )
+        .await;
+        let m_id = malicious["id"].as_i64().unwrap();
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{m_id}/appeal"),
+            Some(&entity),
+            json!({"kind": "unfair", "reason": "恶意差评"}),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (400, Some("kind")), "{b}");
+        let (s, appeal) = post(
+            &app,
+            &format!("/api/v1/reviews/{m_id}/appeal"),
+            Some(&entity),
+            json!({"kind": "malicious", "reason": "评价人自述受竞争对手指使"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{appeal}");
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/reviews/{m_id}/appeal"),
+            Some(&entity),
+            json!({"kind": "malicious", "reason": "再次申诉"}),
+        )
+        .await;
+        assert_eq!(s, 409);
+        let appeal_id = appeal["id"].as_i64().unwrap();
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/appeals/{appeal_id}/decision"),
+            Some(&entity),
+            json!({"decision": "uphold", "reason": "自己批准"}),
+        )
+        .await;
+        assert_eq!(s, 403, "the entity cannot decide");
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/appeals/{appeal_id}/decision"),
+            Some(&minzheng),
+            json!({"decision": "uphold", "reason": "不是本部门"}),
+        )
+        .await;
+        assert_eq!(s, 403, "another department cannot decide");
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/appeals/{appeal_id}/decision"),
+            Some(&shangwu),
+            json!({"decision": "uphold", "reason": "评价内容自认受人指使，属恶意评价"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let (s, _) = get(&app, &format!("/api/v1/reviews/{m_id}"), None).await;
+        assert_eq!(s, 404, "hidden from the public");
+        let (s, hidden) = get(&app, &format!("/api/v1/reviews/{m_id}"), Some(&admin)).await;
+        assert_eq!((s, hidden["status"].as_str()), (200, Some("removed")));
+        assert!(
+            hidden["status_reason"]
+                .as_str()
+                .unwrap()
+                .contains("恶意评价")
+        );
+        let (_, outlet) = get(&app, &format!("/api/v1/outlets/{o1}"), None).await;
+        assert_eq!(
+            outlet["quality"]["count"], 2,
+            "removed review left the index: {outlet}"
+        );
+        assert_eq!(outlet["quality"]["cases"], 1, "its case was withdrawn");
+
+        // Near-duplicate text is held for moderation, then published by the department.
+        let (_, dup) = post(
+            &app,
+            &format!("/api/v1/outlets/{o2}/reviews"),
+            Some(&carol),
+            json!({"rating": 5, "text": "保洁阿姨 专业细致！"}),
+        )
+        .await;
+        assert_eq!(dup["status"], "held", "{dup}");
+        let (_, listed) = get(&app, &format!("/api/v1/outlets/{o2}/reviews"), None).await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+        let (_, held) = get(&app, "/api/v1/reviews/held", Some(&shangwu)).await;
+        assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+        let dup_id = dup["id"].as_i64().unwrap();
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{dup_id}/moderation"),
+            Some(&shangwu),
+            json!({"decision": "publish", "reason": "核实为真实消费"}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("published")), "{b}");
+
+        // The audited officer view reveals the reviewer, with a reason, and logs it.
+        let (s, b) = get(
+            &app,
+            &format!("/api/v1/reviews/{bad_id}/reviewer"),
+            Some(&shangwu),
+        )
+        .await;
+        assert_eq!((s, field(&b)), (400, Some("reason")));
+        let (s, _) = get(
+            &app,
+            &format!("/api/v1/reviews/{bad_id}/reviewer?reason=回访核实身份"),
+            Some(&entity),
+        )
+        .await;
+        assert_eq!(s, 403, "entities never see who wrote a review");
+        let (s, b) = get(
+            &app,
+            &format!("/api/v1/reviews/{bad_id}/reviewer?reason=回访核实身份"),
+            Some(&shangwu),
+        )
+        .await;
+        assert_eq!((s, b["phone"].as_str()), (200, Some("13912345678")), "{b}");
+        let reveals: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'reveal_reviewer' AND actor = 'shangwu'",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(reveals, 1);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviewers WHERE phone_key LIKE '%13912345678%' OR contact_sealed LIKE '%13912345678%'")
+            .fetch_one(app.state.db.pool()).await.unwrap();
+        assert_eq!(stored, 0, "the phone is never stored in clear");
+
+        // Best rated first: o2 (5, 5) > o1 (5, 1) > the shop (no reviews).
+        let (s, page) = get(&app, "/api/v1/outlets?sort=quality", None).await;
+        assert_eq!(s, 200, "{page}");
+        let order: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(order, vec![o2, o1, shop], "{page}");
+        assert!(page["items"][2]["quality"]["score"].is_null());
+        let (s, near) = get(
+            &app,
+            "/api/v1/outlets?sort=quality&near=37.775,112.585&radius_m=2000",
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(near["items"][0]["id"], o2);
+
+        // Totals are running sums that match a recount.
+        let (n, sum): (i64, i64) = sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(rating), 0) AS BIGINT) FROM reviews WHERE status = 'published' AND outlet_id = $1")
+            .bind(o1).fetch_one(app.state.db.pool()).await.unwrap();
+        let (tn, tsum): (i64, i64) = sqlx::query_as(
+            "SELECT n, rating_sum FROM quality_totals WHERE scope = 'outlet' AND key = $1",
+        )
+        .bind(o1.to_string())
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!((n, sum), (tn, tsum));
+
+        // Every write is audited.
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE object_type IN ('review', 'review_case')",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert!(audited >= 12, "{audited}");
+
+        // QR codes and the dashboard.
+        let svg = reqwest::get(app.url(&format!("/outlets/{o1}/qr.svg")))
+            .await
+            .unwrap();
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        assert!(svg.text().await.unwrap().contains("<svg"));
+        let png = reqwest::get(app.url(&format!("/outlets/{o1}/qr.png")))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let (_, spec) = get(&app, "/api/openapi.json", None).await;
+        assert!(spec["paths"]["/api/v1/outlets/{id}/reviews"]["post"].is_object());
+        assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
+        let dash = reqwest::get(app.url("/quality"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(dash.contains("实名差评回访整改率"));
+        assert!(dash.contains("100.0%"), "follow-up rate shown");
+        app.cleanup().await;
+    }
+}
+
+/// A fresh receipt of `outlet`, issued by an admin.
+async fn b_code(app: &TestApp, outlet: i64) -> String {
+    let token = app
+        .add_user(
+            &format!("r{}", &lifeservice::auth::new_token()[..6]),
+            "admin",
+            "",
+        )
+        .await;
+    let (_, b) = post(
+        app,
+        &format!("/api/v1/outlets/{outlet}/receipts"),
+        Some(&token),
+        json!({}),
+    )
+    .await;
+    b["codes"][0].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn overdue_cases_escalate() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let admin = app.add_user("admin", "admin", "").await;
+        let bob = sign_in(&app, &sender, "13912345678").await;
+        let (_, bad) = post(
+            &app,
+            &format!("/api/v1/outlets/{}/reviews", ids[0]),
+            Some(&bob),
+            json!({"rating": 2, "text": "迟到了一个小时"}),
+        )
+        .await;
+        let case_id = bad["case_id"].as_i64().unwrap();
+        sqlx::query("UPDATE review_cases SET opened_on = '2026-01-05', contact_due = '2026-01-06', rectify_due = '2026-01-26' WHERE id = $1")
+            .bind(case_id).execute(app.state.db.pool()).await.unwrap();
+        let (s, cases) = get(&app, "/api/v1/review-cases?open=1", Some(&admin)).await;
+        assert_eq!(s, 200, "{cases}");
+        assert_eq!(cases[0]["overdue"], "逾期未整改");
+        assert_eq!(
+            cases[0]["escalated_on"],
+            lifeservice::time::today().to_string()
+        );
+        let escalations: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'escalate'")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(escalations, 1);
+        // Escalation happens once.
+        get(&app, "/api/v1/review-cases", Some(&admin)).await;
+        let again: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'escalate'")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(again, 1);
+        let dash = reqwest::get(app.url("/quality"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(dash.contains("逾期未整改"));
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_and_bursts() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (sender, ids) = setup(&app).await;
+    app.state.reviews.set_config(ReviewConfig {
+        per_account: 2,
+        burst: lifeservice_domain::review::BurstRule {
+            min_count: 2,
+            ..Default::default()
+        },
+        ..ReviewConfig::default()
+    });
+    let alice = sign_in(&app, &sender, "13812345678").await;
+    let texts = ["第一家服务不错", "第二家价格公道", "第三家环境整洁"];
+    let mut statuses = Vec::new();
+    for (id, text) in ids.iter().zip(texts) {
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{id}/reviews"),
+            Some(&alice),
+            json!({"rating": 4, "text": text}),
+        )
+        .await;
+        statuses.push((s, b["status"].as_str().map(str::to_string)));
+    }
+    assert_eq!(statuses[2].0, 429, "per-account limit: {statuses:?}");
+    // Burst: the third review at one outlet within the window exceeds min_count=2.
+    let mut held = Vec::new();
+    for (i, phone) in ["13700000001", "13700000002", "13700000003"]
+        .iter()
+        .enumerate()
+    {
+        let token = sign_in(&app, &sender, phone).await;
+        let text = ["装修好看", "服务热情周到", "下次还来这里"][i];
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{}/reviews", ids[1]),
+            Some(&token),
+            json!({"rating": 5, "text": text}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        held.push(b["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        held,
+        vec!["published", "held", "held"],
+        "alice's review counts toward the burst"
+    );
+    let reason: String =
+        sqlx::query_scalar("SELECT hold_reason FROM reviews WHERE status = 'held' LIMIT 1")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(reason.contains("突增"));
+}
+
+#[tokio::test]
+async fn web_form_signs_in_and_submits_with_csrf() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (sender, ids) = setup(&app).await;
+    let client = app.client();
+    let id = ids[0];
+    let form = client
+        .get(app.url(&format!("/outlets/{id}/review?channel=qr")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("获取验证码"));
+    let r = client
+        .post(app.url(&format!("/outlets/{id}/review/code")))
+        .form(&[("phone", "13812345678"), ("channel", "qr")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let code = sender.last_code("13812345678").unwrap();
+    let r = client
+        .post(app.url(&format!("/outlets/{id}/review/sign-in")))
+        .form(&[
+            ("phone", "13812345678"),
+            ("code", code.as_str()),
+            ("channel", "qr"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let form = client
+        .get(app.url(&format!("/outlets/{id}/review?channel=qr")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("提交评价"), "{form}");
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // Without the CSRF token the form is refused.
+    client
+        .post(app.url(&format!("/outlets/{id}/review")))
+        .form(&[("rating", "5"), ("text", "很好很好"), ("channel", "qr")])
+        .send()
+        .await
+        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    let r = client
+        .post(app.url(&format!("/outlets/{id}/review")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("rating", "5"),
+            ("aspect_attitude", "5"),
+            ("text", "扫码评价，很方便"),
+            ("channel", "qr"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("done=1"));
+    let channel: String = sqlx::query_scalar("SELECT channel FROM reviews")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(channel, "qr");
+}
+
+#[tokio::test]
+async fn demo_reviews_seed_consistent_totals() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        lifeservice::demo::generate(&app.state.db, 300, 5, None)
+            .await
+            .unwrap();
+        let written = lifeservice::reviews::demo::generate(
+            &app.state.db,
+            &app.state.reviews,
+            3000,
+            5,
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(written, 3000);
+        let pool = app.state.db.pool();
+        // The seeded running totals equal a recount of the rows.
+        let recount: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT CAST(outlet_id AS TEXT), COUNT(*), CAST(SUM(rating) AS BIGINT), CAST(SUM(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) AS BIGINT) FROM reviews WHERE status = 'published' GROUP BY outlet_id ORDER BY 1",
+        )
+        .fetch_all(pool).await.unwrap();
+        let totals: Vec<(String, i64, i64, i64)> = sqlx::query_as("SELECT key, n, rating_sum, bad FROM quality_totals WHERE scope = 'outlet' ORDER BY key")
+            .fetch_all(pool).await.unwrap();
+        assert_eq!(recount, totals, "{backend:?}");
+        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_cases")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews WHERE rating <= 2")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(cases, bad);
+        assert!(bad > 0 && bad < 3000);
+        // New reviews go on after the seeded ids (PostgreSQL sequences were moved).
+        let sender = Arc::new(MemorySender::default());
+        app.state.reviews.set_sender(sender.clone());
+        let token = sign_in(&app, &sender, "13812345678").await;
+        let outlet: i64 = sqlx::query_scalar("SELECT outlet_id FROM reviews ORDER BY id LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/outlets/{outlet}/reviews"),
+            Some(&token),
+            json!({"rating": 3, "text": "演示之后的一条新评价"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{backend:?} {b}");
+        let (_, page) = get(&app, &format!("/api/v1/outlets/{outlet}/reviews"), None).await;
+        assert_eq!(page["items"][0]["id"], b["id"]);
+        app.cleanup().await;
+    }
+}
