@@ -27,6 +27,7 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     pub circles: CircleService,
     pub reviews: crate::reviews::ReviewService,
+    pub credit_cache: Arc<crate::credit::cache::CreditCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
@@ -37,6 +38,7 @@ impl AppState {
             search,
             circles,
             reviews: Default::default(),
+            credit_cache: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
             county_counts: Arc::default(),
@@ -62,6 +64,9 @@ impl AppState {
     pub async fn refresh_index(&self) {
         if let Err(e) = self.search.catch_up(&self.db).await {
             tracing::warn!(error = %e, "index catch-up failed");
+        }
+        if let Err(e) = self.credit_cache.follow(&self.db).await {
+            tracing::warn!(error = %e, "credit cache update failed");
         }
         if let Err(e) = self.circles.follow(&self.db).await {
             tracing::warn!(error = %e, "life circle update failed");

@@ -66,6 +66,7 @@ pub async fn run_once(
             .fetch_one(&mut *tx)
             .await?;
         if !locked {
+            tx.rollback().await?;
             return Ok(None);
         }
     }
@@ -82,6 +83,9 @@ pub async fn run_once(
     .await?
     .rows_affected();
     if claimed == 0 {
+        // Roll back now: a dropped transaction's ROLLBACK waits for the pooled
+        // connection's next use, holding the advisory lock until then.
+        tx.rollback().await?;
         return Ok(None);
     }
     let outcome = job.run(&mut tx, now).await?;

@@ -76,6 +76,22 @@ async fn sessions_csrf_and_search_span_processes_on_postgres() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // B caches a provider's credit records; A's new records reach B within a second.
+    let path = "/api/v1/entities/91350200776049653A/credit";
+    let records = |v: &serde_json::Value| v["licences"].as_array().unwrap().len();
+    assert_eq!(records(&b.get_json(path).await.1), 0);
+    lifeservice::credit::demo::generate_credit(&a.state.db, 1, 1)
+        .await
+        .unwrap();
+    let written = Instant::now();
+    while records(&b.get_json(path).await.1) == 0 {
+        assert!(
+            written.elapsed() < Duration::from_secs(1),
+            "B's credit cache kept stale records"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     a.cleanup().await;
 }
 

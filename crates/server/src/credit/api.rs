@@ -66,14 +66,7 @@ pub async fn load_profile(
         .await?
         .ok_or_else(|| AppError::not_found(format!("统一社会信用代码“{code}”未登记")))?;
     drop(conn);
-    profile::load(
-        &state.db,
-        entity.id,
-        &entity.credit_code,
-        &entity.name,
-        viewer,
-    )
-    .await
+    profile::load(state, entity.id, &entity.credit_code, &entity.name, viewer).await
 }
 
 /// The one-stop credit profile: licences, penalties in their window, inspections, listings, pledges and a summary.

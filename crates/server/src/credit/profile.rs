@@ -3,9 +3,7 @@
 //! also see what is no longer public, marked as such.
 
 use super::CreditRecord;
-use super::store;
 use crate::error::AppResult;
-use crate::storage::Db;
 use lifeservice_domain::credit::{LicenceState, RecordKind, ValidUntil, parse_template_date};
 use serde::Serialize;
 use sqlx::AnyConnection;
@@ -43,16 +41,15 @@ pub enum Viewer {
 }
 
 pub async fn load(
-    db: &Db,
+    state: &crate::app::AppState,
     entity_id: i64,
     credit_code: &str,
     name: &str,
     viewer: Viewer,
 ) -> AppResult<CreditProfile> {
-    let mut conn = db.pool().acquire().await?;
-    let records = store::records_of_entity(&mut conn, entity_id).await?;
+    let records = state.credit_cache.records(&state.db, entity_id).await?;
     Ok(build(
-        records,
+        records.as_ref().clone(),
         credit_code,
         name,
         viewer,
