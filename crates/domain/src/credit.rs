@@ -17,39 +17,6 @@ pub const SOURCE_NDRC_36: &str =
     "国家发展改革委《信用修复管理办法》（令第36号，2026年4月1日起施行）";
 pub const SOURCE_SAMR_13: &str = "《市场监督管理行政处罚信息公示规定》第二条、第十三条";
 
-macro_rules! zh_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// Stable storage code.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),* }
-            }
-
-            pub fn zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),* }
-            }
-
-            /// Accepts the storage code or the Chinese term.
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
-            }
-
-            /// The accepted Chinese terms, for error messages.
-            pub fn choices() -> String {
-                Self::ALL.iter().map(|v| v.zh()).collect::<Vec<_>>().join("、")
-            }
-        }
-    };
-}
-
 zh_enum!(
     /// Kinds of credit record kept under an entity's name.
     RecordKind {

@@ -16,6 +16,51 @@
 //! - [`review`] — service quality reviews (好差评): ratings, aspects, working-day deadlines,
 //!   the Bayesian quality score, duplicate and burst rules, reviewer pseudonyms
 
+/// Declares an enumeration with a stable storage code and its Chinese term
+/// (optionally an English one too): `ALL`, `code()`, `zh()`, `en()`,
+/// `parse()` (the code or the term) and `choices()` (for error messages).
+macro_rules! zh_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),* $(,)? }) => {
+        zh_enum!($(#[$meta])* $name { $($variant => ($code, $zh)),* });
+
+        impl $name {
+            pub fn en(self) -> &'static str {
+                match self { $($name::$variant => $en),* }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// Stable storage code.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),* }
+            }
+
+            pub fn zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),* }
+            }
+
+            /// Accepts the storage code or the Chinese term.
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
+            }
+
+            /// The accepted Chinese terms, for error messages.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|v| v.zh()).collect::<Vec<_>>().join("、")
+            }
+        }
+    };
+}
+
 pub mod circle;
 pub mod credit;
 pub mod credit_code;
