@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, outlets_csv, spawn_app};
+use common::{Backend, TestApp, spawn_app};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -463,7 +463,7 @@ impl Browser {
 #[tokio::test]
 async fn resident_searches_filters_and_opens_a_provider() {
     let app = spawn_app(Backend::Sqlite).await;
-    seed_outlets(&app).await;
+    assert_eq!(app.seed_outlets().await.inserted, 3);
     let Some(b) = Browser::start(&app, true).await else {
         return;
     };
@@ -587,7 +587,7 @@ async fn futures_text(b: &Browser, css: &str) -> Vec<String> {
 #[tokio::test]
 async fn core_flows_work_without_javascript() {
     let app = spawn_app(Backend::Sqlite).await;
-    seed_outlets(&app).await;
+    assert_eq!(app.seed_outlets().await.inserted, 3);
     let Some(b) = Browser::start(&app, false).await else {
         return;
     };
@@ -775,7 +775,7 @@ async fn life_circle_page_shows_map_and_gaps() {
 #[tokio::test]
 async fn other_public_pages_pass_the_checks() {
     let app = spawn_app(Backend::Sqlite).await;
-    seed_outlets(&app).await;
+    assert_eq!(app.seed_outlets().await.inserted, 3);
     // Licences, penalties and inspections on the provider's credit section.
     lifeservice::credit::demo::generate_credit(&app.state.db, 1, 1)
         .await
@@ -875,23 +875,6 @@ async fn the_checks_catch_a_page_that_breaks_the_rules() {
 }
 
 /// The registry of `outlets_csv()`: three outlets of one provider in 小店区.
-async fn seed_outlets(app: &TestApp) {
-    use lifeservice::registry::fields::RecordKind;
-    use lifeservice::registry::import::{ImportOptions, Table, import_table};
-    let options = ImportOptions {
-        datum: Default::default(),
-        actor: "test".into(),
-        synthetic: false,
-        principal: None,
-    };
-    let table = Table::read(outlets_csv().as_bytes()).unwrap();
-    let report = import_table(&app.state.db, RecordKind::Outlets, table, &options, None)
-        .await
-        .unwrap();
-    assert_eq!(report.inserted, 3);
-    app.state.refresh_index().await;
-}
-
 /// An Excel file as a department sends it: two good rows, then a bad credit
 /// code, a point outside Shanxi, a type outside the officer's scope and an
 /// unknown type.

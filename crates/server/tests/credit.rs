@@ -3,10 +3,8 @@
 
 mod common;
 
-use common::{TestApp, backends, outlets_csv, spawn_app};
+use common::{TestApp, backends, spawn_app};
 use lifeservice::credit::fields::columns;
-use lifeservice::registry::fields::RecordKind as RegistryKind;
-use lifeservice::registry::import::{ImportOptions, Table, import_table};
 use lifeservice_domain::CreditCode;
 use lifeservice_domain::credit::RecordKind;
 use serde_json::{Value, json};
@@ -131,24 +129,11 @@ async fn profile(app: &TestApp, token: Option<&str>) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-async fn with_registry(app: &TestApp) {
-    let options = ImportOptions {
-        datum: Default::default(),
-        actor: "test".into(),
-        synthetic: false,
-        principal: None,
-    };
-    let table = Table::read(outlets_csv().as_bytes()).unwrap();
-    import_table(&app.state.db, RegistryKind::Outlets, table, &options, None)
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn penalties_are_validated_attributed_windowed_and_repaired() {
     for backend in backends().await {
         let app = spawn_app(backend).await;
-        with_registry(&app).await;
+        app.seed_outlets().await;
         let (a, b) = (code("11140105MB0000001"), code("11140105MB0000002"));
         let officer_a = department(&app, "shangwu", &a).await;
         let officer_b = department(&app, "shichang", &b).await;
@@ -385,7 +370,7 @@ fn licence(doc: &str, agency: &str, from: &str, until: &str) -> Vec<(&'static st
 async fn licences_round_trip_through_the_exchange_export() {
     for backend in backends().await {
         let app = spawn_app(backend).await;
-        with_registry(&app).await;
+        app.seed_outlets().await;
         let agency = code("11140105MB0000003");
         let officer = department(&app, "shenpi", &agency).await;
         let file = csv(
@@ -441,7 +426,7 @@ async fn licences_round_trip_through_the_exchange_export() {
 
         // A fresh instance importing the export has the same records.
         let other = spawn_app(backend).await;
-        with_registry(&other).await;
+        other.seed_outlets().await;
         let officer2 = department(&other, "shenpi", &agency).await;
         let (_, report) = post(&other, &officer2, "/api/v1/credit/licences", export).await;
         assert_eq!(report["inserted"], 2, "{report}");
@@ -518,7 +503,7 @@ async fn unknown_entities_are_rejected_or_registered_as_placeholders() {
 #[tokio::test]
 async fn the_expiry_job_stamps_penalties_whose_window_ended() {
     let app = spawn_app(common::Backend::Sqlite).await;
-    with_registry(&app).await;
+    app.seed_outlets().await;
     let agency = code("11140105MB0000005");
     let officer = department(&app, "jianguan", &agency).await;
     let file = csv(RecordKind::Penalty, &[penalty("E1", &agency, &[])]);

@@ -3,23 +3,12 @@
 
 mod common;
 
-use common::{Backend, outlets_csv, postgres_url, spawn_app};
-use lifeservice::registry::fields::RecordKind;
-use lifeservice::registry::import::{ImportOptions, Table, import_table};
+use common::{Backend, postgres_url, spawn_app};
 use lifeservice::storage::Db;
 use lifeservice::transfer::{TABLES, backup, migrate_data, table_sum};
 
 async fn populated(app: &common::TestApp) {
-    let options = ImportOptions {
-        datum: Default::default(),
-        actor: "test".into(),
-        synthetic: false,
-        principal: None,
-    };
-    let table = Table::read(outlets_csv().as_bytes()).unwrap();
-    import_table(&app.state.db, RecordKind::Outlets, table, &options, None)
-        .await
-        .unwrap();
+    app.seed_outlets().await;
     lifeservice::credit::demo::generate_credit(&app.state.db, 1, 1)
         .await
         .unwrap();

@@ -151,6 +151,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Imports [`outlets_csv`] as the command line would: three outlets of one
+    /// entity in 小店区, and four rejected rows.
+    pub async fn seed_outlets(&self) -> lifeservice::registry::import::ImportReport {
+        use lifeservice::registry::import::{ImportOptions, Table, import_table};
+        let options = ImportOptions {
+            datum: Default::default(),
+            actor: "test".into(),
+            synthetic: false,
+            principal: None,
+        };
+        let table = Table::read(outlets_csv().as_bytes()).unwrap();
+        let report = import_table(
+            &self.state.db,
+            lifeservice::registry::fields::RecordKind::Outlets,
+            table,
+            &options,
+            None,
+        )
+        .await
+        .unwrap();
+        self.state.refresh_index().await;
+        report
+    }
+}
+
 /// A small outlets CSV: three good rows in 小店区 and bad rows of every kind.
 pub fn outlets_csv() -> String {
     [
