@@ -834,3 +834,99 @@ mod tests {
         assert!(Date::new(2022, 12, 31) < Date::new(2025, 1, 1));
     }
 }
+
+/// A reporting period of a progress report: a month (`2026-11`) or a quarter (`2026-Q3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Period {
+    Month { year: i32, month: u32 },
+    Quarter { year: i32, quarter: u32 },
+}
+
+impl Period {
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let text = text.trim();
+        let bad = || format!("报告期“{text}”无效：应写作 2026-11（月）或 2026-Q3（季度）");
+        let (year, rest) = text.split_once('-').ok_or_else(bad)?;
+        let year: i32 = year
+            .parse()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .ok_or_else(bad)?;
+        if let Some(q) = rest.strip_prefix(['Q', 'q']) {
+            let quarter: u32 = q
+                .parse()
+                .ok()
+                .filter(|q| (1..=4).contains(q))
+                .ok_or_else(bad)?;
+            return Ok(Period::Quarter { year, quarter });
+        }
+        let month: u32 = rest
+            .parse()
+            .ok()
+            .filter(|m| (1..=12).contains(m))
+            .ok_or_else(bad)?;
+        Ok(Period::Month { year, month })
+    }
+
+    /// The first day of the period.
+    pub fn start(self) -> chrono::NaiveDate {
+        let (year, month) = match self {
+            Period::Month { year, month } => (year, month),
+            Period::Quarter { year, quarter } => (year, quarter * 3 - 2),
+        };
+        chrono::NaiveDate::from_ymd_opt(year, month, 1).expect("valid period start")
+    }
+
+    /// A period has begun once its first day has come; reports for later
+    /// periods are refused.
+    pub fn has_begun(self, today: chrono::NaiveDate) -> bool {
+        self.start() <= today
+    }
+
+    /// The last quarter that has ended on `today`: the one whose reports are due.
+    pub fn last_full_quarter(today: chrono::NaiveDate) -> Period {
+        use chrono::Datelike;
+        let quarter = (today.month() - 1) / 3 + 1;
+        match quarter {
+            1 => Period::Quarter {
+                year: today.year() - 1,
+                quarter: 4,
+            },
+            q => Period::Quarter {
+                year: today.year(),
+                quarter: q - 1,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Period::Month { year, month } => write!(f, "{year}-{month:02}"),
+            Period::Quarter { year, quarter } => write!(f, "{year}-Q{quarter}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::Period;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn periods_parse_print_and_know_when_they_are_due() {
+        assert_eq!(Period::parse("2026-q3").unwrap().to_string(), "2026-Q3");
+        assert_eq!(Period::parse("2026-1").unwrap().to_string(), "2026-01");
+        for bad in ["2026", "2026-13", "2026-Q5", "26-Q1", "下季度"] {
+            assert!(Period::parse(bad).unwrap_err().contains("无效"), "{bad}");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert!(Period::parse("2026-Q4").unwrap().has_begun(today));
+        assert!(!Period::parse("2027-Q1").unwrap().has_begun(today));
+        assert!(!Period::parse("2026-12").unwrap().has_begun(today));
+        assert_eq!(Period::last_full_quarter(today).to_string(), "2026-Q3");
+        let january = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+        assert_eq!(Period::last_full_quarter(january).to_string(), "2026-Q4");
+    }
+}

@@ -123,6 +123,9 @@ enum UserCommand {
         /// The agency the account submits credit records for: 统一社会信用代码,名称
         #[arg(long)]
         agency: Option<String>,
+        /// The plan unit the account reports progress for: U05 or its name (省商务厅)
+        #[arg(long)]
+        plan_unit: Option<String>,
     },
     /// Create an API token for an account (printed once)
     Token {
@@ -417,6 +420,17 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        let unit = match username {
+            "shangwu" => Some("省商务厅"),
+            "minzheng" => Some("省民政厅"),
+            "shichang" => Some("省市场监管局"),
+            _ => None,
+        };
+        if let Some(unit) = unit {
+            crate::auth::set_plan_unit(db, id, unit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
     }
     let records = crate::credit::demo::generate_credit(db, crate::demo::DEFAULT_SEED, 20).await?;
     tracing::info!(records, "synthetic credit records generated");
@@ -623,6 +637,7 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
             scope,
             name,
             agency,
+            plan_unit,
         } => {
             let role = Role::parse(&role, &scope).map_err(anyhow::Error::msg)?;
             let agency = agency.map(|a| parse_agency(&a)).transpose()?;
@@ -641,6 +656,11 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(agency) = &agency {
                 crate::auth::set_agency(db, id, agency)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            if let Some(unit) = &plan_unit {
+                crate::auth::set_plan_unit(db, id, unit)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_jobs.sql"),
         include_str!("../migrations/postgres/0004_jobs.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_plan_reports.sql"),
+        include_str!("../migrations/postgres/0005_plan_reports.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

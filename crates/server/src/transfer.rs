@@ -34,6 +34,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("review_cases", "id"),
     ("review_appeals", "id"),
     ("quality_totals", "scope, key"),
+    ("plan_reports", "id"),
+    ("plan_report_versions", "report_id, version"),
 ];
 
 /// Rows per INSERT while copying.

@@ -114,6 +114,8 @@ pub struct Principal {
     /// The agency a department account acts for: the source unit of the
     /// credit records it submits (谁产生、谁提供、谁负责).
     pub agency: Option<Agency>,
+    /// The plan unit (`U01`…) this account reports progress for.
+    pub plan_unit: Option<String>,
     /// Present for browser sessions; forms must echo it.
     pub csrf: Option<String>,
 }
@@ -263,7 +265,7 @@ async fn principal_by_user(
     csrf: Option<String>,
 ) -> AppResult<Option<Principal>> {
     let row =
-        sqlx::query("SELECT id, username, display_name, role, scope, agency_code, agency_name FROM users WHERE id = $1")
+        sqlx::query("SELECT id, username, display_name, role, scope, agency_code, agency_name, plan_unit FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(db.pool())
             .await?;
@@ -279,6 +281,7 @@ async fn principal_by_user(
         display_name: row.try_get("display_name")?,
         role,
         agency: agency_of(&row)?,
+        plan_unit: row.try_get("plan_unit")?,
         csrf,
     }))
 }
@@ -305,6 +308,34 @@ pub async fn set_agency(db: &Db, user_id: i64, agency: &Agency) -> AppResult<()>
         .await?;
     let after =
         serde_json::json!({"agency_code": agency.code.to_string(), "agency_name": agency.name});
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "update",
+        "user",
+        &user_id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Links an account to the plan unit it reports for (a `U..` code of the shipped plan).
+pub async fn set_plan_unit(db: &Db, user_id: i64, unit: &str) -> AppResult<()> {
+    let plan = lifeservice_domain::plan::Plan::shipped();
+    let unit = plan
+        .unit(&lifeservice_domain::plan::UnitId::new(unit))
+        .or_else(|| plan.unit_by_name(unit))
+        .ok_or_else(|| AppError::field("plan_unit", format!("方案中没有责任单位“{unit}”")))?;
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE users SET plan_unit = $1 WHERE id = $2")
+        .bind(unit.id.as_str().to_string())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let after = serde_json::json!({"plan_unit": unit.id.as_str(), "name": unit.name});
     crate::audit::record(
         &mut tx,
         "system",
@@ -548,6 +579,7 @@ mod tests {
             username: "mz".into(),
             display_name: "民政厅".into(),
             agency: None,
+            plan_unit: None,
             role: Role::parse("department", "03,0107").unwrap(),
             csrf: None,
         };
@@ -566,6 +598,7 @@ mod tests {
         );
         let division = Principal {
             agency: None,
+            plan_unit: None,
             role: Role::parse("division", "140105").unwrap(),
             ..dept
         };
@@ -599,6 +632,7 @@ mod tests {
             username: "a".into(),
             display_name: "a".into(),
             agency: None,
+            plan_unit: None,
             role: Role::Admin,
             csrf: Some("abc".into()),
         };

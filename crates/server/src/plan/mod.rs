@@ -3,6 +3,7 @@
 //! platform computes from its own records rather than from reports.
 
 pub mod assessment;
+pub mod reports;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -28,6 +29,12 @@ pub fn routes() -> Router<AppState> {
         .route("/plan/tasks/{number}", get(task_page))
         .route("/api/v1/plan/tasks", get(tasks_api))
         .route("/plan/assessment", get(assessment_page))
+        .route("/plan/reports", get(reports_page))
+        .route(
+            "/plan/tasks/{number}/reports",
+            axum::routing::post(report_form),
+        )
+        .route("/api/v1/plan/reports", get(reports_api).post(submit_report))
         .route("/api/v1/plan/assessment", get(assessment_api))
 }
 
@@ -328,6 +335,124 @@ async fn assessment_page(
     render(&ctx, result)
 }
 
+#[derive(serde::Deserialize)]
+struct ReportsQuery {
+    task: Option<u8>,
+}
+
+/// `GET /api/v1/plan/reports[?task=N]`
+async fn reports_api(
+    State(state): State<AppState>,
+    Query(q): Query<ReportsQuery>,
+) -> AppResult<Json<Vec<reports::Report>>> {
+    Ok(Json(reports::list(&state.db, q.task).await?))
+}
+
+/// `POST /api/v1/plan/reports` by a unit's account: a new report, or an amendment.
+async fn submit_report(
+    State(state): State<AppState>,
+    crate::auth::User(user): crate::auth::User,
+    crate::registry::api::ApiJson(body): crate::registry::api::ApiJson<reports::ReportBody>,
+) -> AppResult<Json<reports::Report>> {
+    Ok(Json(reports::submit(&state.db, &user, &body).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct ReportForm {
+    csrf: String,
+    indicator: String,
+    period: String,
+    value: String,
+    narrative: String,
+    evidence: String,
+}
+
+async fn report_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<u8>,
+    axum::Form(form): axum::Form<ReportForm>,
+) -> Response {
+    let result = async {
+        let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
+        crate::auth::verify_csrf(user, Some(&form.csrf))?;
+        let value = match form.value.trim() {
+            "" => None,
+            v => Some(v.parse::<f64>().map_err(|_| AppError::field("value", format!("数值“{v}”应为数字")))?),
+        };
+        let body = reports::ReportBody {
+            task: number,
+            indicator: Some(form.indicator.clone()),
+            period: form.period.clone(),
+            value,
+            narrative: form.narrative.clone(),
+            evidence: form.evidence.clone(),
+            unit: None,
+        };
+        let report = reports::submit(&state.db, user, &body).await?;
+        let body = html! {
+            p.ok role="status" { "已填报：" (report.unit_name) " " (report.period) "（第" (report.version) "版）" }
+            p { a href=(format!("/plan/tasks/{number}")) { "返回任务" } }
+        };
+        Ok(("进展填报".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+fn reports_table(list: &[reports::Report]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "数值" } th { "进展说明" } th { "佐证" } th { "填报" } } }
+            tbody { @for r in list { tr {
+                td { (r.period) } td { a href=(format!("/plan/tasks/{}", r.task)) { (r.task) } } td { (r.unit_name) }
+                td { @if r.indicator.is_empty() { "任务整体" } @else { (r.indicator) } }
+                td { @if let Some(v) = r.value { (v) } @else { "—" } }
+                td { (r.narrative) } td { (r.evidence) }
+                td { (r.reported_by) " " (r.reported_at.get(..10).unwrap_or("")) @if r.version > 1 { " （第" (r.version) "版）" } }
+            } } }
+        }
+    }
+}
+
+/// 填报情况: who has not reported on the last full quarter, and the latest reports.
+async fn reports_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let result = async {
+        let plan = Plan::shipped();
+        let period = lifeservice_domain::plan::Period::last_full_quarter(crate::time::today());
+        let missing = reports::missing(&state.db, period).await?;
+        let mut by_unit: Vec<(String, Vec<u8>)> = Vec::new();
+        for (task, unit) in &missing {
+            let name = plan.unit(unit).map_or(unit.as_str().to_string(), |u| u.name.clone());
+            match by_unit.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, tasks)) => tasks.push(*task),
+                None => by_unit.push((name, vec![*task])),
+            }
+        }
+        let list = reports::list(&state.db, None).await?;
+        let body = html! {
+            p.muted { a href="/plan" { "行动方案" } " › 进展填报" }
+            h1 { "进展填报情况" }
+            p { "各责任单位按季度填报所负责任务的进展（数值、文字说明和佐证材料）；同一报告期再次填报即为更正，保留历史版本。" }
+            h2 { (period) " 逾期未报（" (missing.len()) "项）" }
+            @if by_unit.is_empty() { p { "全部按时填报。" } } @else {
+                table {
+                    thead { tr { th { "责任单位" } th { "未报任务" } } }
+                    tbody { @for (unit, tasks) in &by_unit { tr {
+                        td { strong { "逾期 " } (unit) }
+                        td { @for t in tasks { a href=(format!("/plan/tasks/{t}")) { (t) } " " } }
+                    } } }
+                }
+            }
+            h2 { "最近的填报" }
+            (reports_table(&list[..list.len().min(200)]))
+        };
+        Ok(("进展填报".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
 fn indicator_table(indicators: &[IndicatorView]) -> Markup {
     html! {
         table {
@@ -361,7 +486,7 @@ async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
         let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
         let body = html! {
             h1 { (plan.title) }
-            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } }
+            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } " " a.button href="/plan/reports" { "进展填报情况" } }
             p.muted { "任务、责任单位和量化目标取自方案原文（已清理原文中的错误字符）；“当前值”由平台数据计算，公式见各指标。" }
             h2 { "总体目标" }
             (indicator_table(&overall))
@@ -398,12 +523,29 @@ async fn task_page(
             .and_then(|n| plan.task(n))
             .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
         let view = task_view(plan, task, &live_values(&state).await?);
+        let task_reports = reports::list(&state.db, Some(task.number)).await?;
         let body = html! {
             p.muted { a href="/plan" { "行动方案" } " › " (view.group) }
             h1 { (view.number) ". " (view.title) }
             p { (view.text) }
             p { strong { "责任单位：" } (view.responsible_units.join("、")) " " small.muted { "（第一个为牵头单位）" } }
             @if view.indicators.is_empty() { p { "本任务为定性任务，按里程碑跟踪。" } } @else { (indicator_table(&view.indicators)) }
+            h2 { "进展填报" }
+            @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports)) }
+            @if let Some(user) = ctx.user.as_ref().filter(|u| u.plan_unit.as_ref().is_some_and(|p| task.responsible_units.iter().any(|r| r.as_str() == p))) {
+                form method="post" action=(format!("/plan/tasks/{}/reports", task.number)) {
+                    input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
+                    p { label { "指标 " select name="indicator" {
+                        option value="" { "任务整体进展" }
+                        @for i in &view.indicators { option value=(i.id) { (i.id) " " (i.name) } }
+                    } } }
+                    p { label { "报告期（如 2026-Q3 或 2026-11） " input name="period" required value=(lifeservice_domain::plan::Period::last_full_quarter(crate::time::today())); } }
+                    p { label { "数值（按指标单位，可空） " input name="value" inputmode="decimal"; } }
+                    p { label { "进展说明" br; textarea name="narrative" rows="3" required maxlength="5000" {} } }
+                    p { label { "佐证材料（文号、链接或文件名）" br; input name="evidence" maxlength="500"; } }
+                    button type="submit" { "提交填报" }
+                }
+            }
         };
         Ok((view.title.clone(), body))
     }
