@@ -221,6 +221,26 @@ async fn responsible_units_report_progress_with_history_and_late_flags() {
             };
             assert_eq!(got, field_or_status, "{body} → {status} {error}");
         }
+        // The reported value feeds the indicator's outlook (one point: its value).
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        let t16_1 = tasks["tasks"][15]["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "T16-1")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            t16_1["outlook"]["projected"].as_f64(),
+            Some(13.0),
+            "{t16_1}"
+        );
+        assert!(
+            t16_1["outlook"]["method"]
+                .as_str()
+                .unwrap()
+                .contains("最小二乘")
+        );
         let (_, list) = app.get_json("/api/v1/plan/reports?task=16").await;
         assert_eq!(list.as_array().unwrap().len(), 1);
         // The overview flags units that have not reported on the quarter: 民政厅 has for task 16 only.

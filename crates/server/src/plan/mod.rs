@@ -144,6 +144,8 @@ struct IndicatorView {
     source_phrase: String,
     current: Option<LiveValue>,
     status: &'static str,
+    /// Where the reported values are heading by the deadline.
+    outlook: Option<OutlookView>,
 }
 
 #[derive(Serialize)]
@@ -158,8 +160,57 @@ struct TaskView {
     indicators: Vec<IndicatorView>,
 }
 
-fn indicator_view(i: &Indicator, live: &HashMap<&'static str, LiveValue>) -> IndicatorView {
-    let current = live.get(i.id.as_str()).cloned();
+/// What the platform knows of each indicator: values it computes, and the
+/// series of reported values (summed over units per period).
+pub struct Observed {
+    pub live: HashMap<&'static str, LiveValue>,
+    pub series: HashMap<String, Vec<(chrono::NaiveDate, f64)>>,
+}
+
+pub async fn observed(state: &AppState) -> AppResult<Observed> {
+    Ok(Observed {
+        live: live_values(state).await?,
+        series: reports::series(&state.db).await?,
+    })
+}
+
+#[derive(Serialize)]
+struct OutlookView {
+    projected: f64,
+    status: lifeservice_domain::plan::Outlook,
+    status_zh: &'static str,
+    method: &'static str,
+}
+
+/// Projects the reported series (and today's computed value) to the deadline.
+fn outlook_of(i: &Indicator, observed: &Observed) -> Option<OutlookView> {
+    use lifeservice_domain::plan::{OUTLOOK_METHOD, outlook, project};
+    let min = i.min?;
+    let mut series = observed
+        .series
+        .get(i.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    if let Some(live) = observed.live.get(i.id.as_str()) {
+        series.push((crate::time::today(), live.value));
+    }
+    let deadline = chrono::NaiveDate::from_ymd_opt(
+        i.deadline.year().into(),
+        i.deadline.month().into(),
+        i.deadline.day().into(),
+    )?;
+    let projected = project(&series, deadline)?;
+    let status = outlook(projected, min);
+    Some(OutlookView {
+        projected: (projected * 100.0).round() / 100.0,
+        status,
+        status_zh: status.zh(),
+        method: OUTLOOK_METHOD,
+    })
+}
+
+fn indicator_view(i: &Indicator, observed: &Observed) -> IndicatorView {
+    let current = observed.live.get(i.id.as_str()).cloned();
     IndicatorView {
         id: i.id.to_string(),
         name: i.name.clone(),
@@ -171,11 +222,12 @@ fn indicator_view(i: &Indicator, live: &HashMap<&'static str, LiveValue>) -> Ind
         deadline: i.deadline.to_string(),
         source_phrase: i.source_phrase.clone(),
         status: status(i, current.as_ref()),
+        outlook: outlook_of(i, observed),
         current,
     }
 }
 
-fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) -> TaskView {
+fn task_view(plan: &Plan, task: &Task, observed: &Observed) -> TaskView {
     TaskView {
         group: plan
             .group(task.group)
@@ -193,7 +245,7 @@ fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) 
         milestone: task.milestone,
         indicators: plan
             .indicators_of(Some(task.number))
-            .map(|i| indicator_view(i, live))
+            .map(|i| indicator_view(i, observed))
             .collect(),
     }
 }
@@ -201,7 +253,7 @@ fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) 
 /// Every task with its responsible units (lead first) and indicators.
 async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
     let plan = Plan::shipped();
-    let live = live_values(&state).await?;
+    let live = observed(&state).await?;
     let tasks: Vec<TaskView> = plan
         .tasks
         .iter()
@@ -456,7 +508,7 @@ async fn reports_page(State(state): State<AppState>, ctx: Ctx) -> Response {
 fn indicator_table(indicators: &[IndicatorView]) -> Markup {
     html! {
         table {
-            thead { tr { th { "指标" } th { "目标" } th { "范围" } th { "期限" } th { "当前值" } th { "状态" } } }
+            thead { tr { th { "指标" } th { "目标" } th { "范围" } th { "期限" } th { "当前值" } th { "状态" } th { "趋势研判" } } }
             tbody { @for i in indicators { tr {
                 td { (i.name) br; small.muted { "原文：" (i.source_phrase) } }
                 td { (bounds(i.min, i.max)) " " (i.unit) }
@@ -464,8 +516,10 @@ fn indicator_table(indicators: &[IndicatorView]) -> Markup {
                 td { (i.deadline) }
                 td { @if let Some(c) = &i.current { (format!("{:.2}", c.value)) br; small.muted { (c.formula) "（" (c.source) "）" } } @else { "—" } }
                 td { (status_zh(i.status)) }
+                td { @if let Some(o) = &i.outlook { (o.status_zh) br; small.muted { "外推到期限：" (o.projected) } } @else { "—" } }
             } } }
         }
+        p.muted { small { (lifeservice_domain::plan::OUTLOOK_METHOD) } }
     }
 }
 
@@ -482,7 +536,7 @@ fn bounds(min: Option<f64>, max: Option<f64>) -> String {
 async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let result = async {
         let plan = Plan::shipped();
-        let live = live_values(&state).await?;
+        let live = observed(&state).await?;
         let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
         let body = html! {
             h1 { (plan.title) }
@@ -522,7 +576,7 @@ async fn task_page(
             .ok()
             .and_then(|n| plan.task(n))
             .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
-        let view = task_view(plan, task, &live_values(&state).await?);
+        let view = task_view(plan, task, &observed(&state).await?);
         let task_reports = reports::list(&state.db, Some(task.number)).await?;
         let body = html! {
             p.muted { a href="/plan" { "行动方案" } " › " (view.group) }

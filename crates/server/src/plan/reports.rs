@@ -287,3 +287,26 @@ pub async fn missing(db: &Db, period: Period) -> AppResult<Vec<(u8, UnitId)>> {
         .map(|(t, u)| (t.number, u.clone()))
         .collect())
 }
+
+/// Reported values per indicator: for each period, the sum over units, dated
+/// at the period's end.
+pub async fn series(
+    db: &Db,
+) -> AppResult<std::collections::HashMap<String, Vec<(chrono::NaiveDate, f64)>>> {
+    let rows: Vec<(String, String, f64)> = sqlx::query_as(
+        "SELECT indicator, period, SUM(value) FROM plan_reports WHERE indicator <> '' AND value IS NOT NULL \
+         GROUP BY indicator, period ORDER BY indicator, period",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: std::collections::HashMap<String, Vec<(chrono::NaiveDate, f64)>> =
+        Default::default();
+    for (indicator, period, value) in rows {
+        if let Ok(period) = Period::parse(&period) {
+            out.entry(indicator)
+                .or_default()
+                .push((period.end(), value));
+        }
+    }
+    Ok(out)
+}
