@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::credit::api::routes())
         .merge(crate::credit::pages::routes())
         .merge(crate::reviews::routes())
+        .merge(crate::stats::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

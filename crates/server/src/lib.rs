@@ -7,6 +7,7 @@
 //! - [`credit`]: 双公示 credit records, disclosure windows, credit repair, the credit profile
 //! - [`circle`]: 一刻钟便民生活圈 — coverage, grades and gaps from the access engine
 //! - [`search`]: the Chinese full-text index, derived from the database
+//! - [`stats`]: 统计监测 — indicators by division, category and period from the records' own dates
 //! - [`portal`]: the public site (layout, home, search, provider and division pages, SVG maps)
 //! - [`auth`]: accounts, roles and scopes, sessions, CSRF, API tokens
 //! - [`audit`]: the append-only log of every write
@@ -35,6 +36,7 @@ pub mod reference;
 pub mod registry;
 pub mod reviews;
 pub mod search;
+pub mod stats;
 pub mod storage;
 pub mod time;
 pub mod transfer;
