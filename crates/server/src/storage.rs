@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_reviews.sql"),
         include_str!("../migrations/postgres/0003_reviews.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_reviews_outlet_id.sql"),
+        include_str!("../migrations/postgres/0004_reviews_outlet_id.sql"),
+    ),
 ];
 
 /// Default database location, relative to the working directory.

@@ -77,8 +77,6 @@ CREATE TABLE reviews (
 );
 CREATE INDEX reviews_outlet ON reviews(outlet_id, status, id);
 CREATE INDEX reviews_outlet_time ON reviews(outlet_id, created_at);
--- The duplicate check reads an outlet's latest texts whatever their status.
-CREATE INDEX reviews_outlet_id ON reviews(outlet_id, id);
 CREATE INDEX reviews_status ON reviews(status, id);
 
 -- A bad review's rectification case: dates are Asia/Shanghai calendar days.
