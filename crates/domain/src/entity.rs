@@ -1,36 +1,6 @@
 //! Market entities (市场主体), their outlets' designations, and the enumerations
 //! departments use in their registers.
 
-use serde::{Deserialize, Serialize};
-
-macro_rules! zh_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// Stable storage code.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),* }
-            }
-
-            pub fn zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),* }
-            }
-
-            /// Accepts the storage code or the Chinese term.
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
-            }
-        }
-    };
-}
-
 zh_enum!(
     /// Kind of market entity, as registers write it.
     EntityKind {

@@ -4,6 +4,7 @@
 //! value: parse at the edge (import row, HTTP request), then pass the type.
 //!
 //! - [`circle`] — grading of a community's 一刻钟便民生活圈
+//! - [`credit`] — 双公示 credit records: enumerations, validity, disclosure windows
 //! - [`credit_code`] — 统一社会信用代码 (GB 32100-2015)
 //! - [`division`] — administrative division codes (GB/T 2260 and NBS 12-digit codes)
 //! - [`service`] — NBS life-service major categories and the platform's service types,
@@ -15,7 +16,53 @@
 //! - [`review`] — service quality reviews (好差评): ratings, aspects, working-day deadlines,
 //!   the Bayesian quality score, duplicate and burst rules, reviewer pseudonyms
 
+/// Declares an enumeration with a stable storage code and its Chinese term
+/// (optionally an English one too): `ALL`, `code()`, `zh()`, `en()`,
+/// `parse()` (the code or the term) and `choices()` (for error messages).
+macro_rules! zh_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),* $(,)? }) => {
+        zh_enum!($(#[$meta])* $name { $($variant => ($code, $zh)),* });
+
+        impl $name {
+            pub fn en(self) -> &'static str {
+                match self { $($name::$variant => $en),* }
+            }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal)),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// Stable storage code.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),* }
+            }
+
+            pub fn zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),* }
+            }
+
+            /// Accepts the storage code or the Chinese term.
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
+            }
+
+            /// The accepted Chinese terms, for error messages.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|v| v.zh()).collect::<Vec<_>>().join("、")
+            }
+        }
+    };
+}
+
 pub mod circle;
+pub mod credit;
 pub mod credit_code;
 pub mod division;
 pub mod entity;

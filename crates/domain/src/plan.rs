@@ -834,3 +834,187 @@ mod tests {
         assert!(Date::new(2022, 12, 31) < Date::new(2025, 1, 1));
     }
 }
+
+/// A reporting period of a progress report: a month (`2026-11`) or a quarter (`2026-Q3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Period {
+    Month { year: i32, month: u32 },
+    Quarter { year: i32, quarter: u32 },
+}
+
+impl Period {
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let text = text.trim();
+        let bad = || format!("报告期“{text}”无效：应写作 2026-11（月）或 2026-Q3（季度）");
+        let (year, rest) = text.split_once('-').ok_or_else(bad)?;
+        let year: i32 = year
+            .parse()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .ok_or_else(bad)?;
+        if let Some(q) = rest.strip_prefix(['Q', 'q']) {
+            let quarter: u32 = q
+                .parse()
+                .ok()
+                .filter(|q| (1..=4).contains(q))
+                .ok_or_else(bad)?;
+            return Ok(Period::Quarter { year, quarter });
+        }
+        let month: u32 = rest
+            .parse()
+            .ok()
+            .filter(|m| (1..=12).contains(m))
+            .ok_or_else(bad)?;
+        Ok(Period::Month { year, month })
+    }
+
+    /// The first day of the period.
+    pub fn start(self) -> chrono::NaiveDate {
+        let (year, month) = match self {
+            Period::Month { year, month } => (year, month),
+            Period::Quarter { year, quarter } => (year, quarter * 3 - 2),
+        };
+        chrono::NaiveDate::from_ymd_opt(year, month, 1).expect("valid period start")
+    }
+
+    /// The last day of the period.
+    pub fn end(self) -> chrono::NaiveDate {
+        let months = match self {
+            Period::Month { .. } => 1,
+            Period::Quarter { .. } => 3,
+        };
+        let next = self.start() + chrono::Months::new(months);
+        next.pred_opt().expect("a day before")
+    }
+
+    /// A period has begun once its first day has come; reports for later
+    /// periods are refused.
+    pub fn has_begun(self, today: chrono::NaiveDate) -> bool {
+        self.start() <= today
+    }
+
+    /// The last quarter that has ended on `today`: the one whose reports are due.
+    pub fn last_full_quarter(today: chrono::NaiveDate) -> Period {
+        use chrono::Datelike;
+        let quarter = (today.month() - 1) / 3 + 1;
+        match quarter {
+            1 => Period::Quarter {
+                year: today.year() - 1,
+                quarter: 4,
+            },
+            q => Period::Quarter {
+                year: today.year(),
+                quarter: q - 1,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Period::Month { year, month } => write!(f, "{year}-{month:02}"),
+            Period::Quarter { year, quarter } => write!(f, "{year}-Q{quarter}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::Period;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn periods_parse_print_and_know_when_they_are_due() {
+        assert_eq!(Period::parse("2026-q3").unwrap().to_string(), "2026-Q3");
+        assert_eq!(Period::parse("2026-1").unwrap().to_string(), "2026-01");
+        for bad in ["2026", "2026-13", "2026-Q5", "26-Q1", "下季度"] {
+            assert!(Period::parse(bad).unwrap_err().contains("无效"), "{bad}");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        assert!(Period::parse("2026-Q4").unwrap().has_begun(today));
+        assert!(!Period::parse("2027-Q1").unwrap().has_begun(today));
+        assert!(!Period::parse("2026-12").unwrap().has_begun(today));
+        assert_eq!(Period::last_full_quarter(today).to_string(), "2026-Q3");
+        let january = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+        assert_eq!(Period::last_full_quarter(january).to_string(), "2026-Q4");
+    }
+}
+
+/// Where an indicator is heading, from its reported values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outlook {
+    OnTrack,
+    AtRisk,
+    OffTrack,
+}
+
+impl Outlook {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Outlook::OnTrack => "按期可达",
+            Outlook::AtRisk => "存在风险",
+            Outlook::OffTrack => "难以达标",
+        }
+    }
+}
+
+/// How [`project`] and [`outlook`] decide, as shown next to the status.
+pub const OUTLOOK_METHOD: &str = "按各报告期数值做最小二乘线性拟合，外推到期限日；外推值不低于目标下限为“按期可达”，不低于下限的80%为“存在风险”，否则为“难以达标”。只有一个数据点时按当前值判断。";
+
+/// The value a least-squares line through `series` (day, value) reaches on `deadline`.
+pub fn project(series: &[(chrono::NaiveDate, f64)], deadline: chrono::NaiveDate) -> Option<f64> {
+    let x = |d: chrono::NaiveDate| (d - deadline).num_days() as f64;
+    match series {
+        [] => None,
+        [(_, v)] => Some(*v),
+        _ => {
+            let n = series.len() as f64;
+            let mean_x = series.iter().map(|(d, _)| x(*d)).sum::<f64>() / n;
+            let mean_y = series.iter().map(|(_, v)| v).sum::<f64>() / n;
+            let sxx: f64 = series.iter().map(|(d, _)| (x(*d) - mean_x).powi(2)).sum();
+            if sxx == 0.0 {
+                return Some(mean_y);
+            }
+            let sxy: f64 = series
+                .iter()
+                .map(|(d, v)| (x(*d) - mean_x) * (v - mean_y))
+                .sum();
+            // At the deadline x = 0: the intercept.
+            Some(mean_y - sxy / sxx * mean_x)
+        }
+    }
+}
+
+pub fn outlook(projected: f64, min: f64) -> Outlook {
+    if projected >= min {
+        Outlook::OnTrack
+    } else if projected >= 0.8 * min {
+        Outlook::AtRisk
+    } else {
+        Outlook::OffTrack
+    }
+}
+
+#[cfg(test)]
+mod outlook_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, 1).unwrap()
+    }
+
+    #[test]
+    fn a_straight_line_is_extrapolated_exactly() {
+        let series = [(d(2024, 1), 10.0), (d(2025, 1), 20.0)];
+        let p = project(&series, d(2026, 1)).unwrap();
+        assert!((p - 30.0).abs() < 0.1, "{p}");
+        assert_eq!(outlook(p, 25.0), Outlook::OnTrack);
+        assert_eq!(outlook(p, 36.0), Outlook::AtRisk);
+        assert_eq!(outlook(p, 40.0), Outlook::OffTrack);
+        assert_eq!(project(&[(d(2025, 1), 7.0)], d(2026, 1)), Some(7.0));
+        assert_eq!(project(&[], d(2026, 1)), None);
+    }
+}

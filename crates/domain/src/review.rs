@@ -19,38 +19,6 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::collections::{BTreeSet, HashSet};
 
-macro_rules! zh_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// Stable storage code.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),* }
-            }
-
-            pub fn zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),* }
-            }
-
-            pub fn en(self) -> &'static str {
-                match self { $($name::$variant => $en),* }
-            }
-
-            /// Accepts the storage code or the Chinese term.
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                Self::ALL.iter().copied().find(|v| v.code() == s || v.zh() == s)
-            }
-        }
-    };
-}
-
 zh_enum!(
     /// The five levels, best first (5 to 1).
     Rating {

@@ -27,6 +27,7 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     pub circles: CircleService,
     pub reviews: crate::reviews::ReviewService,
+    pub credit_cache: Arc<crate::credit::cache::CreditCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
@@ -37,6 +38,7 @@ impl AppState {
             search,
             circles,
             reviews: Default::default(),
+            credit_cache: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
             county_counts: Arc::default(),
@@ -63,6 +65,9 @@ impl AppState {
         if let Err(e) = self.search.catch_up(&self.db).await {
             tracing::warn!(error = %e, "index catch-up failed");
         }
+        if let Err(e) = self.credit_cache.follow(&self.db).await {
+            tracing::warn!(error = %e, "credit cache update failed");
+        }
         if let Err(e) = self.circles.follow(&self.db).await {
             tracing::warn!(error = %e, "life circle update failed");
         }
@@ -76,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::pages::routes())
         .merge(crate::plan::routes())
         .merge(crate::circle::pages::routes())
+        .merge(crate::credit::api::routes())
+        .merge(crate::credit::pages::routes())
         .merge(crate::reviews::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
@@ -115,15 +122,26 @@ pub fn default_index_dir(db_url: &str) -> PathBuf {
     }
 }
 
-/// Follows the change feed: polls every half second (other processes' writes)
-/// and wakes at once on this process's own writes.
+/// Follows the change feed. It wakes at once on this process's own writes
+/// and, on PostgreSQL, on other processes' writes (LISTEN/NOTIFY), polling
+/// only as a fallback; on SQLite other processes' writes are polled for
+/// every half second.
 pub fn spawn_index_follower(state: AppState) {
+    let poll = match state.db.backend() {
+        crate::storage::Backend::Sqlite => Duration::from_millis(500),
+        crate::storage::Backend::Postgres => Duration::from_secs(10),
+    };
+    let listener = state.clone();
+    tokio::spawn(async move {
+        let wakeup = listener.index_wakeup.clone();
+        listener.db.listen_for_changes(|| wakeup.notify_one()).await;
+    });
     tokio::spawn(async move {
         loop {
             state.refresh_index().await;
             tokio::select! {
                 _ = state.index_wakeup.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(poll) => {}
             }
         }
     });
@@ -134,6 +152,7 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     spawn_index_follower(state.clone());
+    crate::jobs::spawn_scheduler(state.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

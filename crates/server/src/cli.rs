@@ -8,6 +8,8 @@ use crate::search::SearchIndex;
 use crate::storage::{DEFAULT_DB, Db};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use lifeservice_domain::CreditCode;
+use lifeservice_domain::credit::RecordKind as CreditKind;
 use lifeservice_domain::geo::Datum;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,14 @@ enum Command {
         /// Name recorded in the audit log
         #[arg(long, default_value = "cli")]
         actor: String,
+        /// Credit records: the submitting department's 统一社会信用代码 (every
+        /// row's 数据来源单位 must be it)
+        #[arg(long)]
+        source_dept: Option<String>,
+        /// Credit records: register an unknown credit code as an unregistered
+        /// entity instead of rejecting the row
+        #[arg(long)]
+        register_unknown: bool,
     },
     /// Export outlets or entities (public view: personal data masked)
     Export {
@@ -71,6 +81,18 @@ enum Command {
     },
     /// Rebuild the search index from the database (stop the server first)
     Reindex,
+    /// Copy every table to another (empty) database, verified by row counts and checksums
+    MigrateData {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// A consistent backup of the live database given by --db (SQLite file, or pg_dump custom format)
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Manage accounts
     User {
         #[command(subcommand)]
@@ -88,15 +110,22 @@ enum UserCommand {
     /// Add an account; the password is read from LIFESERVICE_PASSWORD or standard input
     Add {
         username: String,
-        /// admin, department or division
+        /// admin, department, division or entity
         #[arg(long)]
         role: String,
-        /// department: service type or major category codes (0101,03); division: a division code
+        /// department: service type or major category codes (0101,03); division: a
+        /// division code; entity: its 统一社会信用代码
         #[arg(long, default_value = "")]
         scope: String,
         /// Display name, e.g. 省民政厅
         #[arg(long)]
         name: Option<String>,
+        /// The agency the account submits credit records for: 统一社会信用代码,名称
+        #[arg(long)]
+        agency: Option<String>,
+        /// The plan unit the account reports progress for: U05 or its name (省商务厅)
+        #[arg(long)]
+        plan_unit: Option<String>,
     },
     /// Create an API token for an account (printed once)
     Token {
@@ -135,6 +164,16 @@ enum ImportKind {
     Communities,
     /// The walking network, from an OpenStreetMap PBF extract
     Osm,
+    /// 行政许可 in the 双公示 layout
+    Licences,
+    /// 行政处罚 in the 双公示 layout
+    Penalties,
+    /// 抽查检查结果
+    Inspections,
+    /// 经营异常名录 and 严重违法失信名单
+    Listings,
+    /// 信用承诺
+    Pledges,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,8 +242,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .index_dir
         .clone()
         .unwrap_or_else(|| default_index_dir(&cli.db));
-    if let Command::Access { command } = cli.command {
-        return access(command);
+    match cli.command {
+        Command::Access { command } => return access(command),
+        Command::MigrateData { from, to } => return migrate_data(&from, &to).await,
+        _ => {}
     }
     let db = Db::open(&cli.db).await?;
     match cli.command {
@@ -231,6 +272,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             crs,
             actor,
+            source_dept,
+            register_unknown,
         } => {
             let datum = match crs {
                 Crs::Wgs84 => Datum::Wgs84,
@@ -243,6 +286,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ImportKind::Outlets => import(&db, RecordKind::Outlets, &file, datum, &actor).await,
                 ImportKind::Communities => import_communities(&db, &file, datum).await,
                 ImportKind::Osm => import_osm(&cli.db, &file),
+                ImportKind::Licences
+                | ImportKind::Penalties
+                | ImportKind::Inspections
+                | ImportKind::Listings
+                | ImportKind::Pledges => {
+                    let kind = match kind {
+                        ImportKind::Licences => CreditKind::Licence,
+                        ImportKind::Penalties => CreditKind::Penalty,
+                        ImportKind::Inspections => CreditKind::Inspection,
+                        ImportKind::Listings => CreditKind::Listing,
+                        _ => CreditKind::Pledge,
+                    };
+                    let source = source_dept.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "导入信用记录须用 --source-dept 指定报送部门的统一社会信用代码"
+                        )
+                    })?;
+                    let options = crate::credit::import::CreditImportOptions {
+                        actor,
+                        submitter: Some(
+                            CreditCode::parse(&source)
+                                .map_err(|e| anyhow::anyhow!("--source-dept“{source}”无效：{e}"))?,
+                        ),
+                        register_unknown,
+                        rules: Default::default(),
+                    };
+                    import_credit(&db, kind, &file, &options).await
+                }
             };
         }
         Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
@@ -271,6 +342,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("已生成合成评价：{written}条");
             }
         }
+        Command::Backup { out } => {
+            crate::transfer::backup(&db, &cli.db, &out).await?;
+            println!("已备份到 {}", out.display());
+        }
         Command::Reindex => {
             let search = SearchIndex::open(&index_dir)?;
             let total =
@@ -281,8 +356,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("索引已重建：{indexed}个在营服务网点");
         }
         Command::User { command } => user(&db, command).await?,
-        Command::Access { .. } => unreachable!("handled above"),
+        Command::Access { .. } | Command::MigrateData { .. } => unreachable!("handled above"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_data(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    let (from, to) = (Db::open(from).await?, Db::open(to).await?);
+    let bar = bar(0, "迁移");
+    let sums = crate::transfer::migrate_data(&from, &to, Some(&bar)).await?;
+    bar.finish_and_clear();
+    println!("| 表 | 行数 | SHA-256 |\n|---|---|---|");
+    for s in &sums {
+        println!("| {} | {} | {} |", s.table, s.rows, s.sha256);
+    }
+    println!("迁移完成：{}张表的行数和校验和一致", sums.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -318,14 +406,36 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
             "07,0101,0102,0103,0104,0105,0901,1201,1202",
         ),
         ("xiaodian", "小店区（演示）", "division", "140105"),
+        ("shichang", "省市场监管局（演示）", "department", "01,07"),
     ] {
         let role = Role::parse(role, scope).map_err(anyhow::Error::msg)?;
-        crate::auth::add_user(db, username, name, "demo-password-2025", &role)
+        let id = crate::auth::add_user(db, username, name, "demo-password-2025", &role)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some((_, agency)) = crate::credit::demo::demo_agencies()
+            .into_iter()
+            .find(|(u, _)| *u == username)
+        {
+            crate::auth::set_agency(db, id, &agency)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let unit = match username {
+            "shangwu" => Some("省商务厅"),
+            "minzheng" => Some("省民政厅"),
+            "shichang" => Some("省市场监管局"),
+            _ => None,
+        };
+        if let Some(unit) = unit {
+            crate::auth::set_plan_unit(db, id, unit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
     }
+    let records = crate::credit::demo::generate_credit(db, crate::demo::DEFAULT_SEED, 20).await?;
+    tracing::info!(records, "synthetic credit records generated");
     tracing::info!(
-        "demo accounts admin, minzheng, shangwu, xiaodian with password demo-password-2025 (demo only)"
+        "demo accounts admin, minzheng, shangwu, shichang, xiaodian with password demo-password-2025 (demo only)"
     );
     let reviews = crate::reviews::demo::generate(
         db,
@@ -362,6 +472,46 @@ fn import_osm(db_url: &str, file: &PathBuf) -> anyhow::Result<ExitCode> {
         path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn import_credit(
+    db: &Db,
+    kind: CreditKind,
+    file: &PathBuf,
+    options: &crate::credit::import::CreditImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
+    let table = match Table::read(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let progress = bar(table.approx_rows(), "导入");
+    let started = std::time::Instant::now();
+    let report =
+        match crate::credit::import::import_credit(db, kind, table, options, Some(&progress)).await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                progress.abandon();
+                eprintln!("错误：{}：{e}", file.display());
+                return Ok(ExitCode::from(2));
+            }
+        };
+    progress.finish_and_clear();
+    finish_import(
+        db,
+        crate::credit::fields::plural(kind),
+        file,
+        &bytes,
+        &report,
+        &options.actor,
+        started,
+    )
+    .await
 }
 
 async fn import_communities(db: &Db, file: &PathBuf, datum: Datum) -> anyhow::Result<ExitCode> {
@@ -440,11 +590,24 @@ async fn import(
         }
     };
     progress.finish_and_clear();
+    finish_import(db, kind.as_str(), file, &bytes, &report, actor, started).await
+}
+
+/// Records the run, prints its summary and writes the rejects beside the file.
+async fn finish_import(
+    db: &Db,
+    kind: &str,
+    file: &std::path::Path,
+    bytes: &[u8],
+    report: &crate::registry::import::ImportReport,
+    actor: &str,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
     let file_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    record_run(db, kind, &file_name, &bytes, &report, actor).await?;
+    record_run(db, kind, &file_name, bytes, report, actor).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}（用时{seconds:.1}秒，{:.0}行/秒）",
@@ -457,7 +620,7 @@ async fn import(
             report.ignored_columns.join("、")
         );
     }
-    write_rejects(file, &report)?;
+    write_rejects(file, report)?;
     let imported = report.inserted + report.updated + report.unchanged;
     Ok(if imported > 0 || report.rows == 0 {
         ExitCode::SUCCESS
@@ -473,8 +636,11 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
             role,
             scope,
             name,
+            agency,
+            plan_unit,
         } => {
             let role = Role::parse(&role, &scope).map_err(anyhow::Error::msg)?;
+            let agency = agency.map(|a| parse_agency(&a)).transpose()?;
             let password = match std::env::var("LIFESERVICE_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -485,9 +651,19 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
                 }
             };
             let display = name.unwrap_or_else(|| username.clone());
-            crate::auth::add_user(db, &username, &display, &password, &role)
+            let id = crate::auth::add_user(db, &username, &display, &password, &role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(agency) = &agency {
+                crate::auth::set_agency(db, id, agency)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            if let Some(unit) = &plan_unit {
+                crate::auth::set_plan_unit(db, id, unit)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             println!("已创建账号 {username}（{}）", role.zh());
         }
         UserCommand::Token { username, label } => {
@@ -505,6 +681,18 @@ async fn user(db: &Db, command: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `统一社会信用代码,名称`
+fn parse_agency(text: &str) -> anyhow::Result<crate::auth::Agency> {
+    let (code, name) = text
+        .split_once([',', '，'])
+        .ok_or_else(|| anyhow::anyhow!("--agency 应写作“统一社会信用代码,名称”"))?;
+    Ok(crate::auth::Agency {
+        code: CreditCode::parse(code.trim())
+            .map_err(|e| anyhow::anyhow!("--agency 代码“{code}”无效：{e}"))?,
+        name: name.trim().to_string(),
+    })
 }
 
 async fn export(

@@ -4,6 +4,7 @@
 //! JSON API and its pages:
 //!
 //! - [`registry`]: market entities and outlets, Excel/CSV import
+//! - [`credit`]: 双公示 credit records, disclosure windows, credit repair, the credit profile
 //! - [`circle`]: 一刻钟便民生活圈 — coverage, grades and gaps from the access engine
 //! - [`search`]: the Chinese full-text index, derived from the database
 //! - [`portal`]: the public site (layout, home, search, provider and division pages, SVG maps)
@@ -11,10 +12,11 @@
 //! - [`audit`]: the append-only log of every write
 //! - [`reference`]: divisions and county boundaries shipped in the binary
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
+//! - [`jobs`]: scheduled jobs, exactly once per period across processes
 //! - [`reviews`]: service quality reviews (好差评), rectification cases, quality index
 //! - [`demo`]: the reproducible synthetic dataset
 //!
-//! Cross-cutting: [`storage`] (the one layer SQLite and PostgreSQL pass
+//! Cross-cutting: [`transfer`] (migrate-data between backends, backups), [`storage`] (the one layer SQLite and PostgreSQL pass
 //! through), [`error`] (one error type, mapped once to HTTP), [`app`] (state
 //! and router), [`cli`].
 
@@ -23,8 +25,10 @@ pub mod audit;
 pub mod auth;
 pub mod circle;
 pub mod cli;
+pub mod credit;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod plan;
 pub mod portal;
 pub mod reference;
@@ -33,3 +37,4 @@ pub mod reviews;
 pub mod search;
 pub mod storage;
 pub mod time;
+pub mod transfer;

@@ -19,6 +19,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL: the server URL without our `schema=` parameter, for LISTEN.
+    listen_url: Option<String>,
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
@@ -29,16 +31,34 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0001_registry.sql"),
     ),
     (
+        2,
+        include_str!("../migrations/sqlite/0002_credit.sql"),
+        include_str!("../migrations/postgres/0002_credit.sql"),
+    ),
+    (
         3,
         include_str!("../migrations/sqlite/0003_reviews.sql"),
         include_str!("../migrations/postgres/0003_reviews.sql"),
     ),
     (
         4,
-        include_str!("../migrations/sqlite/0004_reviews_outlet_id.sql"),
-        include_str!("../migrations/postgres/0004_reviews_outlet_id.sql"),
+        include_str!("../migrations/sqlite/0004_jobs.sql"),
+        include_str!("../migrations/postgres/0004_jobs.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_plan_reports.sql"),
+        include_str!("../migrations/postgres/0005_plan_reports.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_reviews_outlet_id.sql"),
+        include_str!("../migrations/postgres/0006_reviews_outlet_id.sql"),
     ),
 ];
+
+/// The PostgreSQL channel writers notify after appending to `changes`.
+pub const CHANGES_CHANNEL: &str = "lifeservice_changes";
 
 /// Default database location, relative to the working directory.
 pub const DEFAULT_DB: &str = "sqlite:lifeservice-data/lifeservice.db";
@@ -111,7 +131,7 @@ impl Db {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy timeout lets a CLI
                     // import and the server share the file.
-                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;")
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;")
                         .await?;
                     Ok(())
                 })
@@ -121,11 +141,13 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
+            listen_url: None,
         })
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         let (base, schema) = split_schema(url);
+        let listen_url = Some(base.clone());
         if let Some(schema) = &schema {
             anyhow::ensure!(
                 schema
@@ -159,6 +181,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Postgres,
+            listen_url,
         })
     }
 
@@ -168,6 +191,30 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Calls `wake` whenever another process appends to the change feed
+    /// (PostgreSQL LISTEN on [`CHANGES_CHANNEL`]); returns at once on SQLite,
+    /// whose followers poll. Reconnects after a lost connection.
+    pub async fn listen_for_changes(&self, wake: impl Fn()) {
+        let Some(url) = &self.listen_url else { return };
+        loop {
+            match sqlx::postgres::PgListener::connect(url).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
+                        tracing::warn!(error = %e, "LISTEN failed");
+                    } else {
+                        // A reconnect may have missed notifications: catch up once.
+                        wake();
+                        while listener.recv().await.is_ok() {
+                            wake();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "change listener cannot connect"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -202,7 +249,7 @@ impl Db {
 }
 
 /// Splits our own `schema=` parameter off a PostgreSQL URL.
-fn split_schema(url: &str) -> (String, Option<String>) {
+pub(crate) fn split_schema(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_string(), None);
     };

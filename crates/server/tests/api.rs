@@ -148,6 +148,7 @@ async fn reference_data_and_openapi() {
     assert_eq!(status, 200);
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
+    assert!(spec["paths"]["/api/v1/entities/{code}/credit"]["get"].is_object());
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }
@@ -426,4 +427,47 @@ async fn language_choice_is_remembered_and_oversized_uploads_refused() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
     assert!(response.text().await.unwrap().contains("文件过大"));
+}
+
+/// 长辈模式 without a browser: the switch sets a cookie and comes back, and
+/// the pages then carry `body.elder` with maps as pictures (their places
+/// linked from lists instead); switching off restores the standard pages.
+#[tokio::test]
+async fn elder_mode_is_remembered_and_changes_the_pages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = app.client();
+    let page = |path: &'static str| {
+        let client = client.clone();
+        let url = app.url(path);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let standard = page("/").await;
+    assert!(standard.contains("<body>") && standard.contains(r#"role="group""#));
+    assert!(
+        standard.contains(r#"href="/mode?elder=1&amp;back=%2F""#),
+        "switch on every page"
+    );
+    assert!(standard.contains(r#"id="read-aloud""#) && standard.contains("speechSynthesis"));
+
+    let switched = client
+        .get(app.url("/mode?elder=1&back=%2Fsearch%3Fq%3D%E5%AE%B6%E6%94%BF"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status().as_u16(), 303);
+    assert_eq!(
+        switched.headers()["location"],
+        "/search?q=%E5%AE%B6%E6%94%BF"
+    );
+    let elder = page("/").await;
+    assert!(elder.contains(r#"<body class="elder">"#), "remembered");
+    assert!(elder.contains(r#"role="img""#) && !elder.contains(r#"role="group""#));
+    assert!(elder.contains("退出长辈模式"));
+
+    client
+        .get(app.url("/mode?elder=0&back=%2F"))
+        .send()
+        .await
+        .unwrap();
+    assert!(page("/").await.contains("<body>"));
 }

@@ -14,7 +14,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use lifeservice_domain::{DivisionCode, ServiceType};
+use lifeservice_domain::{CreditCode, DivisionCode, ServiceType};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -31,6 +31,8 @@ pub enum Role {
     /// Scoped to service type codes (`0101`) or major categories (`03`).
     Department(Vec<String>),
     Division(DivisionCode),
+    /// A market entity's own account (credit repair applications, replies).
+    Entity(CreditCode),
 }
 
 impl Role {
@@ -58,8 +60,11 @@ impl Role {
             "division" => DivisionCode::parse(scope)
                 .map(Role::Division)
                 .map_err(|e| format!("区划账号须指定区划代码：{e}")),
+            "entity" => CreditCode::parse(scope)
+                .map(Role::Entity)
+                .map_err(|e| format!("主体账号须指定统一社会信用代码：{e}")),
             other => Err(format!(
-                "未知的角色“{other}”，应为 admin、department 或 division"
+                "未知的角色“{other}”，应为 admin、department、division 或 entity"
             )),
         }
     }
@@ -69,6 +74,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Department(_) => "department",
             Role::Division(_) => "division",
+            Role::Entity(_) => "entity",
         }
     }
 
@@ -77,6 +83,7 @@ impl Role {
             Role::Admin => String::new(),
             Role::Department(codes) => codes.join(","),
             Role::Division(code) => code.to_string(),
+            Role::Entity(code) => code.to_string(),
         }
     }
 
@@ -85,8 +92,16 @@ impl Role {
             Role::Admin => "管理员",
             Role::Department(_) => "部门工作人员",
             Role::Division(_) => "属地工作人员",
+            Role::Entity(_) => "市场主体",
         }
     }
+}
+
+/// A government agency, by its 统一社会信用代码.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agency {
+    pub code: CreditCode,
+    pub name: String,
 }
 
 /// The signed-in account of a request.
@@ -96,6 +111,11 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// The agency a department account acts for: the source unit of the
+    /// credit records it submits (谁产生、谁提供、谁负责).
+    pub agency: Option<Agency>,
+    /// The plan unit (`U01`…) this account reports progress for.
+    pub plan_unit: Option<String>,
     /// Present for browser sessions; forms must echo it.
     pub csrf: Option<String>,
 }
@@ -138,6 +158,7 @@ impl Principal {
                     Err(format!("无权限：该网点不在本账号负责的区划（{scope}）内"))
                 }
             }
+            Role::Entity(_) => Err("无权限：市场主体账号不能修改登记信息".into()),
         }
     }
 
@@ -149,6 +170,7 @@ impl Principal {
             Role::Division(scope) => {
                 Err(format!("无权限：该主体不在本账号负责的区划（{scope}）内"))
             }
+            Role::Entity(_) => Err("无权限：市场主体账号不能修改登记信息".into()),
         }
     }
 
@@ -243,7 +265,7 @@ async fn principal_by_user(
     csrf: Option<String>,
 ) -> AppResult<Option<Principal>> {
     let row =
-        sqlx::query("SELECT id, username, display_name, role, scope FROM users WHERE id = $1")
+        sqlx::query("SELECT id, username, display_name, role, scope, agency_code, agency_name, plan_unit FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(db.pool())
             .await?;
@@ -258,8 +280,74 @@ async fn principal_by_user(
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         role,
+        agency: agency_of(&row)?,
+        plan_unit: row.try_get("plan_unit")?,
         csrf,
     }))
+}
+
+fn agency_of(row: &sqlx::any::AnyRow) -> AppResult<Option<Agency>> {
+    let code: Option<String> = row.try_get("agency_code")?;
+    let name: Option<String> = row.try_get("agency_name")?;
+    Ok(
+        match (code.and_then(|c| CreditCode::parse(&c).ok()), name) {
+            (Some(code), Some(name)) => Some(Agency { code, name }),
+            _ => None,
+        },
+    )
+}
+
+/// Links an account to the agency it acts for.
+pub async fn set_agency(db: &Db, user_id: i64, agency: &Agency) -> AppResult<()> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE users SET agency_code = $1, agency_name = $2 WHERE id = $3")
+        .bind(agency.code.to_string())
+        .bind(agency.name.clone())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let after =
+        serde_json::json!({"agency_code": agency.code.to_string(), "agency_name": agency.name});
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "update",
+        "user",
+        &user_id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Links an account to the plan unit it reports for (a `U..` code of the shipped plan).
+pub async fn set_plan_unit(db: &Db, user_id: i64, unit: &str) -> AppResult<()> {
+    let plan = lifeservice_domain::plan::Plan::shipped();
+    let unit = plan
+        .unit(&lifeservice_domain::plan::UnitId::new(unit))
+        .or_else(|| plan.unit_by_name(unit))
+        .ok_or_else(|| AppError::field("plan_unit", format!("方案中没有责任单位“{unit}”")))?;
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE users SET plan_unit = $1 WHERE id = $2")
+        .bind(unit.id.as_str().to_string())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let after = serde_json::json!({"plan_unit": unit.id.as_str(), "name": unit.name});
+    crate::audit::record(
+        &mut tx,
+        "system",
+        "update",
+        "user",
+        &user_id.to_string(),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Checks a password; returns a new session token and the principal.
@@ -490,6 +578,8 @@ mod tests {
             user_id: 1,
             username: "mz".into(),
             display_name: "民政厅".into(),
+            agency: None,
+            plan_unit: None,
             role: Role::parse("department", "03,0107").unwrap(),
             csrf: None,
         };
@@ -507,6 +597,8 @@ mod tests {
                 .is_err()
         );
         let division = Principal {
+            agency: None,
+            plan_unit: None,
             role: Role::parse("division", "140105").unwrap(),
             ..dept
         };
@@ -539,6 +631,8 @@ mod tests {
             user_id: 1,
             username: "a".into(),
             display_name: "a".into(),
+            agency: None,
+            plan_unit: None,
             role: Role::Admin,
             csrf: Some("abc".into()),
         };

@@ -3,6 +3,7 @@
 
 use super::{Principal, Role, SESSION_COOKIE, User, verify_csrf};
 use crate::app::AppState;
+use crate::credit::fields::{kind_from_plural, plural as credit_plural};
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use crate::registry::fields::RecordKind;
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use lifeservice_domain::credit::RecordKind as CreditKind;
 use lifeservice_domain::geo::Datum;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -130,7 +132,8 @@ async fn admin_home(ctx: Ctx) -> Response {
         h1 { (l.t("管理", "Administration")) }
         p { (user.display_name) "（" (user.role.zh()) @if !user.role.scope_text().is_empty() { "，范围：" (user.role.scope_text()) } "）" }
         ul {
-            li { a href="/admin/import" { (l.t("导入市场主体或服务网点（Excel/CSV）", "Import entities or outlets")) } }
+            li { a href="/admin/import" { (l.t("导入市场主体、服务网点或信用记录（Excel/CSV）", "Import entities, outlets or credit records")) } }
+            li { a href="/admin/credit" { (l.t("信用信息：修复申请、撤回", "Credit: repairs and withdrawals")) } }
             @if user.is_admin() {
                 li { a href="/admin/users" { (l.t("账号管理", "Accounts")) } }
                 li { a href="/admin/audit" { (l.t("操作日志", "Audit log")) } }
@@ -159,7 +162,11 @@ fn import_form(l: Lang, user: &Principal) -> Markup {
             p { label { (l.t("数据类型 ", "Kind ")) select name="kind" {
                 option value="outlets" { (l.t("服务网点", "Outlets")) }
                 option value="entities" { (l.t("市场主体", "Entities")) }
+                @for kind in CreditKind::ALL {
+                    option value=(credit_plural(*kind)) { (l.t("信用记录：", "Credit: ")) (kind.zh()) }
+                }
             } } }
+            p { label { input type="checkbox" name="register_unknown" value="true"; " " (l.t("信用记录的主体未登记时，登记为“未登记主体”（否则拒绝该行）", "Register unknown entities of credit records as unregistered (otherwise reject the row)")) } }
             p { label { (l.t("坐标系 ", "Coordinates ")) select name="crs" {
                 option value="wgs84" { "WGS-84（GPS、天地图）" }
                 option value="gcj02" { "GCJ-02（高德、腾讯地图）" }
@@ -167,7 +174,8 @@ fn import_form(l: Lang, user: &Principal) -> Markup {
             p { label { (l.t("文件（.xlsx 或 .csv，不超过32MB）", "File (.xlsx or .csv, up to 32 MB)")) br; input type="file" name="file" accept=".xlsx,.xls,.csv" required; } }
             button type="submit" { (l.t("上传并导入", "Upload and import")) }
         }
-        p { (l.t("模板：", "Templates: ")) a href="/admin/templates/outlets" { (l.t("服务网点", "outlets")) } " · " a href="/admin/templates/entities" { (l.t("市场主体", "entities")) } }
+        p { (l.t("模板：", "Templates: ")) a href="/admin/templates/outlets" { (l.t("服务网点", "outlets")) } " · " a href="/admin/templates/entities" { (l.t("市场主体", "entities")) }
+            @for kind in CreditKind::ALL { " · " a href=(format!("/api/v1/credit/templates/{}", credit_plural(*kind))) { (kind.zh()) } } }
     }
 }
 
@@ -205,9 +213,26 @@ async fn import_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     render(&ctx, result)
 }
 
+/// What an upload holds: registry rows or credit records of one kind.
+#[derive(Clone, Copy)]
+enum UploadKind {
+    Registry(RecordKind),
+    Credit(CreditKind),
+}
+
+impl UploadKind {
+    fn parse(value: &str) -> AppResult<UploadKind> {
+        RecordKind::parse(value)
+            .map(UploadKind::Registry)
+            .or_else(|| kind_from_plural(value).map(UploadKind::Credit))
+            .ok_or_else(|| AppError::field("kind", format!("未知的数据类型“{value}”")))
+    }
+}
+
 /// The uploaded form: kind, crs, csrf and the file.
 struct Upload {
-    kind: RecordKind,
+    kind: UploadKind,
+    register_unknown: bool,
     datum: Datum,
     csrf: Option<String>,
     file_name: String,
@@ -216,7 +241,8 @@ struct Upload {
 
 async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
     let mut upload = Upload {
-        kind: RecordKind::Outlets,
+        kind: UploadKind::Registry(RecordKind::Outlets),
+        register_unknown: false,
         datum: Datum::Wgs84,
         csrf: None,
         file_name: String::new(),
@@ -248,10 +274,8 @@ async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
                     .await
                     .map_err(|e| AppError::invalid(e.to_string()))?;
                 match other {
-                    "kind" => {
-                        upload.kind = RecordKind::parse(&value)
-                            .ok_or_else(|| AppError::field("kind", "未知的数据类型"))?
-                    }
+                    "kind" => upload.kind = UploadKind::parse(&value)?,
+                    "register_unknown" => upload.register_unknown = value == "true",
                     "crs" => {
                         upload.datum = if value == "gcj02" {
                             Datum::Gcj02
@@ -298,14 +322,22 @@ async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multi
         let l = ctx.lang;
         let upload = read_upload(multipart).await?;
         verify_csrf(&user, upload.csrf.as_deref())?;
-        let table = Table::read(&upload.bytes).map_err(|e| AppError::field("file", e.to_string()))?;
-        let options = ImportOptions { datum: upload.datum, actor: user.actor(), synthetic: false, principal: Some(user.clone()) };
-        let report = import_table(&state.db, upload.kind, table, &options, None).await.map_err(|e| match e {
-            crate::registry::import::ImportError::Database(db) => AppError::from(db),
-            other => AppError::field("file", other.to_string()),
-        })?;
-        let run_id = record_run(&state.db, upload.kind, &upload.file_name, &upload.bytes, &report, &user.actor()).await?;
-        state.refresh_index().await;
+        let (report, run_id) = match upload.kind {
+            UploadKind::Registry(kind) => {
+                let table = Table::read(&upload.bytes).map_err(|e| AppError::field("file", e.to_string()))?;
+                let options = ImportOptions { datum: upload.datum, actor: user.actor(), synthetic: false, principal: Some(user.clone()) };
+                let report = import_table(&state.db, kind, table, &options, None).await.map_err(|e| match e {
+                    crate::registry::import::ImportError::Database(db) => AppError::from(db),
+                    other => AppError::field("file", other.to_string()),
+                })?;
+                let run_id = record_run(&state.db, kind.as_str(), &upload.file_name, &upload.bytes, &report, &user.actor()).await?;
+                state.refresh_index().await;
+                (report, run_id)
+            }
+            UploadKind::Credit(kind) => {
+                crate::credit::api::run_import(&state, &user, kind, &upload.file_name, &upload.bytes, upload.register_unknown).await?
+            }
+        };
         let body = html! {
             h1 { (l.t("导入结果", "Import result")) ": " (upload.file_name) }
             (report_view(l, &report, run_id))

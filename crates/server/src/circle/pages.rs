@@ -201,22 +201,22 @@ fn area_body(
     view: &AreaView,
     format: Option<ServiceType>,
     sites: &[CoverSite],
+    links: bool,
 ) -> Markup {
     let reference = Reference::shipped();
     let county = area.ancestor(Level::County);
-    let mut points: Vec<MapPoint> = circles
-        .communities_in(area)
+    let name_of = |code: &str| {
+        DivisionCode::parse(code)
+            .map(|d| reference.name(&d).to_string())
+            .unwrap_or_default()
+    };
+    let communities = circles.communities_in(area);
+    let mut points: Vec<MapPoint> = communities
         .iter()
         .map(|(c, g)| MapPoint {
             lon: c.lon,
             lat: c.lat,
-            label: format!(
-                "{}：{}",
-                DivisionCode::parse(&c.code)
-                    .map(|d| reference.name(&d).to_string())
-                    .unwrap_or_default(),
-                g.zh()
-            ),
+            label: format!("{}：{}", name_of(&c.code), g.zh()),
             href: format!("/circles/community/{}", c.code),
             class: grade_class(*g),
         })
@@ -237,9 +237,19 @@ fn area_body(
         p.synthetic { "演示环境的路网、社区位置和人口为合成数据。" }
         div.layout2 {
             section {
-                @if let Some(county) = &county { (county_map(county, &points)) }
+                @if let Some(county) = &county { (county_map(county, &points, links)) }
                 (legend())
                 @if !sites.is_empty() { p { span.swatch style="background:#1565c0" {} "建议选址" } }
+                details #communities {
+                    summary { "各村（社区）等级（文字列表）" " (" (communities.len()) ")" }
+                    table {
+                        thead { tr { th { "村（社区）" } th { "等级" } } }
+                        tbody { @for (c, g) in &communities { tr {
+                            td { a href=(format!("/circles/community/{}", c.code)) { (name_of(&c.code)) } }
+                            td { (g.zh()) }
+                        } } }
+                    }
+                }
             }
             section {
                 table {
@@ -300,7 +310,7 @@ async fn area_page(
         };
         Ok((
             format!("{} 生活圈", view.name),
-            area_body(circles, &area, &view, format, &sites),
+            area_body(circles, &area, &view, format, &sites, !ctx.elder),
         ))
     })();
     render(&ctx, result)

@@ -2,11 +2,15 @@
 //! (shipped as data in `lifeservice_domain::plan`), and the indicators the
 //! platform computes from its own records rather than from reports.
 
+pub mod assessment;
+pub mod reports;
+
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, render};
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use lifeservice_domain::plan::{Indicator, Plan, Task};
@@ -24,6 +28,14 @@ pub fn routes() -> Router<AppState> {
         .route("/plan", get(plan_page))
         .route("/plan/tasks/{number}", get(task_page))
         .route("/api/v1/plan/tasks", get(tasks_api))
+        .route("/plan/assessment", get(assessment_page))
+        .route("/plan/reports", get(reports_page))
+        .route(
+            "/plan/tasks/{number}/reports",
+            axum::routing::post(report_form),
+        )
+        .route("/api/v1/plan/reports", get(reports_api).post(submit_report))
+        .route("/api/v1/plan/assessment", get(assessment_api))
 }
 
 /// A value computed from the platform's own data, with how.
@@ -132,6 +144,8 @@ struct IndicatorView {
     source_phrase: String,
     current: Option<LiveValue>,
     status: &'static str,
+    /// Where the reported values are heading by the deadline.
+    outlook: Option<OutlookView>,
 }
 
 #[derive(Serialize)]
@@ -146,8 +160,57 @@ struct TaskView {
     indicators: Vec<IndicatorView>,
 }
 
-fn indicator_view(i: &Indicator, live: &HashMap<&'static str, LiveValue>) -> IndicatorView {
-    let current = live.get(i.id.as_str()).cloned();
+/// What the platform knows of each indicator: values it computes, and the
+/// series of reported values (summed over units per period).
+pub struct Observed {
+    pub live: HashMap<&'static str, LiveValue>,
+    pub series: HashMap<String, Vec<(chrono::NaiveDate, f64)>>,
+}
+
+pub async fn observed(state: &AppState) -> AppResult<Observed> {
+    Ok(Observed {
+        live: live_values(state).await?,
+        series: reports::series(&state.db).await?,
+    })
+}
+
+#[derive(Serialize)]
+struct OutlookView {
+    projected: f64,
+    status: lifeservice_domain::plan::Outlook,
+    status_zh: &'static str,
+    method: &'static str,
+}
+
+/// Projects the reported series (and today's computed value) to the deadline.
+fn outlook_of(i: &Indicator, observed: &Observed) -> Option<OutlookView> {
+    use lifeservice_domain::plan::{OUTLOOK_METHOD, outlook, project};
+    let min = i.min?;
+    let mut series = observed
+        .series
+        .get(i.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    if let Some(live) = observed.live.get(i.id.as_str()) {
+        series.push((crate::time::today(), live.value));
+    }
+    let deadline = chrono::NaiveDate::from_ymd_opt(
+        i.deadline.year().into(),
+        i.deadline.month().into(),
+        i.deadline.day().into(),
+    )?;
+    let projected = project(&series, deadline)?;
+    let status = outlook(projected, min);
+    Some(OutlookView {
+        projected: (projected * 100.0).round() / 100.0,
+        status,
+        status_zh: status.zh(),
+        method: OUTLOOK_METHOD,
+    })
+}
+
+fn indicator_view(i: &Indicator, observed: &Observed) -> IndicatorView {
+    let current = observed.live.get(i.id.as_str()).cloned();
     IndicatorView {
         id: i.id.to_string(),
         name: i.name.clone(),
@@ -159,11 +222,12 @@ fn indicator_view(i: &Indicator, live: &HashMap<&'static str, LiveValue>) -> Ind
         deadline: i.deadline.to_string(),
         source_phrase: i.source_phrase.clone(),
         status: status(i, current.as_ref()),
+        outlook: outlook_of(i, observed),
         current,
     }
 }
 
-fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) -> TaskView {
+fn task_view(plan: &Plan, task: &Task, observed: &Observed) -> TaskView {
     TaskView {
         group: plan
             .group(task.group)
@@ -181,7 +245,7 @@ fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) 
         milestone: task.milestone,
         indicators: plan
             .indicators_of(Some(task.number))
-            .map(|i| indicator_view(i, live))
+            .map(|i| indicator_view(i, observed))
             .collect(),
     }
 }
@@ -189,7 +253,7 @@ fn task_view(plan: &Plan, task: &Task, live: &HashMap<&'static str, LiveValue>) 
 /// Every task with its responsible units (lead first) and indicators.
 async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
     let plan = Plan::shipped();
-    let live = live_values(&state).await?;
+    let live = observed(&state).await?;
     let tasks: Vec<TaskView> = plan
         .tasks
         .iter()
@@ -204,10 +268,247 @@ async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::
     ))
 }
 
+async fn run_assessment(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> AppResult<assessment::Assessment> {
+    let level = assessment::parse_level(params.get("level").map(String::as_str))?;
+    let criteria = assessment::weights(params.get("weights").map(String::as_str))?;
+    assessment::assess(state, level, criteria).await
+}
+
+/// `GET /api/v1/plan/assessment?level=city|county[&weights=entities:0.4,…][&format=json|csv|xlsx]`
+async fn assessment_api(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let result = run_assessment(&state, &params).await?;
+    let name = format!("assessment-{}-{}", result.level, crate::time::today());
+    match params.get("format").map_or("json", String::as_str) {
+        "json" => Ok(Json(result).into_response()),
+        "csv" => {
+            let (headers, rows) = result.rows();
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(&headers).map_err(anyhow::Error::from)?;
+            for row in &rows {
+                writer.write_record(row).map_err(anyhow::Error::from)?;
+            }
+            let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut body = "\u{feff}".as_bytes().to_vec();
+            body.extend(bytes);
+            Ok(download(
+                body,
+                "text/csv; charset=utf-8",
+                &format!("{name}.csv"),
+            ))
+        }
+        "xlsx" => {
+            let (headers, rows) = result.rows();
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet
+                .write_row(0, 0, headers.iter().map(String::as_str))
+                .map_err(anyhow::Error::from)?;
+            for (r, row) in rows.iter().enumerate() {
+                sheet
+                    .write_row(r as u32 + 1, 0, row.iter().map(String::as_str))
+                    .map_err(anyhow::Error::from)?;
+            }
+            let bytes = book.save_to_buffer().map_err(anyhow::Error::from)?;
+            Ok(download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{name}.xlsx"),
+            ))
+        }
+        other => Err(AppError::field(
+            "format",
+            format!("未知的格式“{other}”，应为 json、csv 或 xlsx"),
+        )),
+    }
+}
+
+fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn assessment_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let a = run_assessment(&state, &params).await?;
+        let scores: HashMap<&str, f64> = a.areas.iter().map(|s| (s.code.as_str(), s.score)).collect();
+        let digits = if a.level == "city" { 4 } else { 6 };
+        let map = crate::portal::map::choropleth(
+            &lifeservice_domain::DivisionCode::parse("14").map_err(|e| anyhow::anyhow!("{e}"))?,
+            |county| scores.get(&county.as_str()[..digits.min(county.as_str().len())]).map_or(0, |s| s.round() as i64),
+            "得分",
+            true,
+        );
+        let query = |level: &str| format!("level={level}{}", params.get("weights").map_or(String::new(), |w| format!("&weights={w}")));
+        let body = html! {
+            p.muted { a href="/plan" { "行动方案" } " › 绩效考核" }
+            h1 { "生活性服务业发展绩效考核（" (if a.level == "city" { "设区市" } else { "县（市、区）" }) "）" }
+            p { a href="/plan/assessment?level=city" { "按市" } " · " a href="/plan/assessment?level=county" { "按县（市、区）" }
+                " · " a href=(format!("/api/v1/plan/assessment?{}&format=xlsx", query(a.level))) { "导出Excel" }
+                " · " a href=(format!("/api/v1/plan/assessment?{}&format=csv", query(a.level))) { "导出CSV" } }
+            h2 { "计分方法" }
+            p { (a.method) }
+            table {
+                thead { tr { th { "分项" } th { "依据" } th { "权重" } th { "计算公式" } } }
+                tbody { @for c in &a.criteria { tr { td { (c.name) } td { (c.basis) } td { (c.weight) } td { (c.formula) } } } }
+            }
+            p.muted { "权重可通过参数调整，如 ?weights=entities:0.4,credit:0.1。分项值由平台数据实时计算；演示数据为合成数据。" }
+            (map)
+            h2 { "排名" }
+            table {
+                thead { tr { th { "排名" } th { "地区" } th { "得分" } @for c in &a.criteria { th { (c.name) } } } }
+                tbody { @for s in &a.areas { tr {
+                    td { (s.rank) } td { a href=(format!("/divisions/{}", s.code)) { (s.name) } } td { (format!("{:.1}", s.score)) }
+                    @for c in &a.criteria { td { @match s.values.get(c.id) { Some(v) => { (format!("{:.0}%", v * 100.0)) }, None => { "无数据" } } } }
+                } } }
+            }
+        };
+        Ok(("绩效考核".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+#[derive(serde::Deserialize)]
+struct ReportsQuery {
+    task: Option<u8>,
+}
+
+/// `GET /api/v1/plan/reports[?task=N]`
+async fn reports_api(
+    State(state): State<AppState>,
+    Query(q): Query<ReportsQuery>,
+) -> AppResult<Json<Vec<reports::Report>>> {
+    Ok(Json(reports::list(&state.db, q.task).await?))
+}
+
+/// `POST /api/v1/plan/reports` by a unit's account: a new report, or an amendment.
+async fn submit_report(
+    State(state): State<AppState>,
+    crate::auth::User(user): crate::auth::User,
+    crate::registry::api::ApiJson(body): crate::registry::api::ApiJson<reports::ReportBody>,
+) -> AppResult<Json<reports::Report>> {
+    Ok(Json(reports::submit(&state.db, &user, &body).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct ReportForm {
+    csrf: String,
+    indicator: String,
+    period: String,
+    value: String,
+    narrative: String,
+    evidence: String,
+}
+
+async fn report_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<u8>,
+    axum::Form(form): axum::Form<ReportForm>,
+) -> Response {
+    let result = async {
+        let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
+        crate::auth::verify_csrf(user, Some(&form.csrf))?;
+        let value = match form.value.trim() {
+            "" => None,
+            v => Some(v.parse::<f64>().map_err(|_| AppError::field("value", format!("数值“{v}”应为数字")))?),
+        };
+        let body = reports::ReportBody {
+            task: number,
+            indicator: Some(form.indicator.clone()),
+            period: form.period.clone(),
+            value,
+            narrative: form.narrative.clone(),
+            evidence: form.evidence.clone(),
+            unit: None,
+        };
+        let report = reports::submit(&state.db, user, &body).await?;
+        let body = html! {
+            p.ok role="status" { "已填报：" (report.unit_name) " " (report.period) "（第" (report.version) "版）" }
+            p { a href=(format!("/plan/tasks/{number}")) { "返回任务" } }
+        };
+        Ok(("进展填报".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+fn reports_table(list: &[reports::Report]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "数值" } th { "进展说明" } th { "佐证" } th { "填报" } } }
+            tbody { @for r in list { tr {
+                td { (r.period) } td { a href=(format!("/plan/tasks/{}", r.task)) { (r.task) } } td { (r.unit_name) }
+                td { @if r.indicator.is_empty() { "任务整体" } @else { (r.indicator) } }
+                td { @if let Some(v) = r.value { (v) } @else { "—" } }
+                td { (r.narrative) } td { (r.evidence) }
+                td { (r.reported_by) " " (r.reported_at.get(..10).unwrap_or("")) @if r.version > 1 { " （第" (r.version) "版）" } }
+            } } }
+        }
+    }
+}
+
+/// 填报情况: who has not reported on the last full quarter, and the latest reports.
+async fn reports_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let result = async {
+        let plan = Plan::shipped();
+        let period = lifeservice_domain::plan::Period::last_full_quarter(crate::time::today());
+        let missing = reports::missing(&state.db, period).await?;
+        let mut by_unit: Vec<(String, Vec<u8>)> = Vec::new();
+        for (task, unit) in &missing {
+            let name = plan.unit(unit).map_or(unit.as_str().to_string(), |u| u.name.clone());
+            match by_unit.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, tasks)) => tasks.push(*task),
+                None => by_unit.push((name, vec![*task])),
+            }
+        }
+        let list = reports::list(&state.db, None).await?;
+        let body = html! {
+            p.muted { a href="/plan" { "行动方案" } " › 进展填报" }
+            h1 { "进展填报情况" }
+            p { "各责任单位按季度填报所负责任务的进展（数值、文字说明和佐证材料）；同一报告期再次填报即为更正，保留历史版本。" }
+            h2 { (period) " 逾期未报（" (missing.len()) "项）" }
+            @if by_unit.is_empty() { p { "全部按时填报。" } } @else {
+                table {
+                    thead { tr { th { "责任单位" } th { "未报任务" } } }
+                    tbody { @for (unit, tasks) in &by_unit { tr {
+                        td { strong { "逾期 " } (unit) }
+                        td { @for t in tasks { a href=(format!("/plan/tasks/{t}")) { (t) } " " } }
+                    } } }
+                }
+            }
+            h2 { "最近的填报" }
+            (reports_table(&list[..list.len().min(200)]))
+        };
+        Ok(("进展填报".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
 fn indicator_table(indicators: &[IndicatorView]) -> Markup {
     html! {
         table {
-            thead { tr { th { "指标" } th { "目标" } th { "范围" } th { "期限" } th { "当前值" } th { "状态" } } }
+            thead { tr { th { "指标" } th { "目标" } th { "范围" } th { "期限" } th { "当前值" } th { "状态" } th { "趋势研判" } } }
             tbody { @for i in indicators { tr {
                 td { (i.name) br; small.muted { "原文：" (i.source_phrase) } }
                 td { (bounds(i.min, i.max)) " " (i.unit) }
@@ -215,8 +516,10 @@ fn indicator_table(indicators: &[IndicatorView]) -> Markup {
                 td { (i.deadline) }
                 td { @if let Some(c) = &i.current { (format!("{:.2}", c.value)) br; small.muted { (c.formula) "（" (c.source) "）" } } @else { "—" } }
                 td { (status_zh(i.status)) }
+                td { @if let Some(o) = &i.outlook { (o.status_zh) br; small.muted { "外推到期限：" (o.projected) } } @else { "—" } }
             } } }
         }
+        p.muted { small { (lifeservice_domain::plan::OUTLOOK_METHOD) } }
     }
 }
 
@@ -233,10 +536,11 @@ fn bounds(min: Option<f64>, max: Option<f64>) -> String {
 async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let result = async {
         let plan = Plan::shipped();
-        let live = live_values(&state).await?;
+        let live = observed(&state).await?;
         let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
         let body = html! {
             h1 { (plan.title) }
+            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } " " a.button href="/plan/reports" { "进展填报情况" } }
             p.muted { "任务、责任单位和量化目标取自方案原文（已清理原文中的错误字符）；“当前值”由平台数据计算，公式见各指标。" }
             h2 { "总体目标" }
             (indicator_table(&overall))
@@ -272,13 +576,30 @@ async fn task_page(
             .ok()
             .and_then(|n| plan.task(n))
             .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
-        let view = task_view(plan, task, &live_values(&state).await?);
+        let view = task_view(plan, task, &observed(&state).await?);
+        let task_reports = reports::list(&state.db, Some(task.number)).await?;
         let body = html! {
             p.muted { a href="/plan" { "行动方案" } " › " (view.group) }
             h1 { (view.number) ". " (view.title) }
             p { (view.text) }
             p { strong { "责任单位：" } (view.responsible_units.join("、")) " " small.muted { "（第一个为牵头单位）" } }
             @if view.indicators.is_empty() { p { "本任务为定性任务，按里程碑跟踪。" } } @else { (indicator_table(&view.indicators)) }
+            h2 { "进展填报" }
+            @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports)) }
+            @if let Some(user) = ctx.user.as_ref().filter(|u| u.plan_unit.as_ref().is_some_and(|p| task.responsible_units.iter().any(|r| r.as_str() == p))) {
+                form method="post" action=(format!("/plan/tasks/{}/reports", task.number)) {
+                    input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
+                    p { label { "指标 " select name="indicator" {
+                        option value="" { "任务整体进展" }
+                        @for i in &view.indicators { option value=(i.id) { (i.id) " " (i.name) } }
+                    } } }
+                    p { label { "报告期（如 2026-Q3 或 2026-11） " input name="period" required value=(lifeservice_domain::plan::Period::last_full_quarter(crate::time::today())); } }
+                    p { label { "数值（按指标单位，可空） " input name="value" inputmode="decimal"; } }
+                    p { label { "进展说明" br; textarea name="narrative" rows="3" required maxlength="5000" {} } }
+                    p { label { "佐证材料（文号、链接或文件名）" br; input name="evidence" maxlength="500"; } }
+                    button type="submit" { "提交填报" }
+                }
+            }
         };
         Ok((view.title.clone(), body))
     }

@@ -84,11 +84,13 @@ fn class_of(value: i64, max: i64) -> usize {
 }
 
 /// The counties inside `area` (province or city), coloured by `value`, each
-/// linking to its division page.
+/// linking to its division page when `links` (a picture only in 长辈模式,
+/// where the same places are linked from lists with large tap targets).
 pub fn choropleth(
     area: &DivisionCode,
     value: impl Fn(&DivisionCode) -> i64,
     label: &str,
+    links: bool,
 ) -> Markup {
     let reference = Reference::shipped();
     let shapes: Vec<&CountyShape> = reference
@@ -103,14 +105,15 @@ pub fn choropleth(
     let max = shapes.iter().map(|s| value(&s.code)).max().unwrap_or(0);
     html! {
         figure {
-            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role="img" aria-label=(format!("{}地图：{label}", reference.name(area))) {
+            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(links)) aria-label=(format!("{}地图：{label}", reference.name(area))) {
                 @for s in &shapes {
                     @let v = value(&s.code);
-                    a href=(format!("/divisions/{}", s.code)) {
+                    @let shape = html! {
                         path d=(shape_path(s, &frame)) fill=(PALETTE[class_of(v, max)]) {
                             title { (reference.name(&s.code)) "：" (label) " " (v) }
                         }
-                    }
+                    };
+                    @if links { a href=(format!("/divisions/{}", s.code)) { (shape) } } @else { (shape) }
                 }
             }
             figcaption.legend {
@@ -147,8 +150,14 @@ impl MapPoint {
     }
 }
 
-/// One county with points on it (outlets, communities), each a link.
-pub fn county_map(county: &DivisionCode, points: &[MapPoint]) -> Markup {
+/// An SVG with links inside is a labelled group (its links stay reachable);
+/// without, a labelled image.
+fn svg_role(links: bool) -> &'static str {
+    if links { "group" } else { "img" }
+}
+
+/// One county with points on it (outlets, communities), each a link when `links`.
+pub fn county_map(county: &DivisionCode, points: &[MapPoint], links: bool) -> Markup {
     let reference = Reference::shipped();
     let Some(shape) = reference.county_shape(county) else {
         return html! { p.muted { "该区划暂无边界数据（开发区等无独立边界）。" } };
@@ -157,13 +166,12 @@ pub fn county_map(county: &DivisionCode, points: &[MapPoint]) -> Markup {
     let frame = Frame::fit(rect, 500.0);
     html! {
         figure {
-            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role="img" aria-label=(format!("{}地图", reference.name(county))) {
+            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(links)) aria-label=(format!("{}地图", reference.name(county))) {
                 path d=(shape_path(shape, &frame)) fill="#dfe8d8" {}
                 @for p in points {
                     @let (x, y) = frame.xy(p.lon, p.lat);
-                    a href=(p.href) {
-                        circle class=(p.class) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (p.label) } }
-                    }
+                    @let dot = html! { circle class=(p.class) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (p.label) } } };
+                    @if links { a href=(p.href) aria-label=(p.label) { (dot) } } @else { (dot) }
                 }
             }
             figcaption { small.muted { (crate::reference::BOUNDARIES_SOURCE) } }
@@ -190,8 +198,10 @@ mod tests {
 
     #[test]
     fn province_map_links_every_county() {
-        let svg = choropleth(&Reference::province(), |_| 1, "网点数").into_string();
+        let svg = choropleth(&Reference::province(), |_| 1, "网点数", true).into_string();
         assert_eq!(svg.matches("<path").count(), 117);
         assert!(svg.contains("/divisions/140105"));
+        let picture = choropleth(&Reference::province(), |_| 1, "网点数", false).into_string();
+        assert!(!picture.contains("<a ") && picture.contains(r#"role="img""#));
     }
 }

@@ -15,6 +15,11 @@ use maud::{DOCTYPE, Markup, html};
 
 const CSS: &str = include_str!("site.css");
 
+/// Read-aloud (朗读): progressive enhancement. The button ships hidden and is
+/// shown only where the browser has speech synthesis; it reads the selection,
+/// or else the main content, in the page's language.
+const READ_ALOUD_JS: &str = r#"(function(){var b=document.getElementById("read-aloud"),s=window.speechSynthesis;if(!b||!s||!window.SpeechSynthesisUtterance)return;b.hidden=false;var idle=b.textContent,stop=b.getAttribute("data-stop");b.addEventListener("click",function(){if(s.speaking||s.pending){s.cancel();b.textContent=idle;b.setAttribute("aria-pressed","false");return;}var t=String(window.getSelection()||"").trim()||document.getElementById("main").innerText;var u=new SpeechSynthesisUtterance(t);u.lang=document.documentElement.lang;u.rate=0.9;u.onend=u.onerror=function(){b.textContent=idle;b.setAttribute("aria-pressed","false");};b.textContent=stop;b.setAttribute("aria-pressed","true");s.speak(u);});})();"#;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
@@ -23,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/entities/{code}", get(pages::entity))
         .route("/divisions/{code}", get(pages::division))
         .route("/service-types", get(pages::service_types))
+        .route("/mode", get(switch_mode))
         .route(
             "/static/site.css",
             get(|| async {
@@ -54,10 +60,77 @@ impl Lang {
     }
 }
 
-/// The request context every page needs: language and the signed-in user.
+/// The request context every page needs: language, display mode, the
+/// signed-in user and where the page is (for the mode switch to come back to).
 pub struct Ctx {
     pub lang: Lang,
+    /// 长辈模式 (elderly mode): large print, large tap targets, simplified layout.
+    pub elder: bool,
     pub user: Option<Principal>,
+    /// Path and query of the request.
+    pub here: String,
+}
+
+/// The cookie that remembers 长辈模式.
+pub const ELDER_COOKIE: &str = "elder";
+
+/// `GET /mode?elder=1&back=/search?q=...`: switches 长辈模式 on (1) or off (0),
+/// remembers it in a cookie for a year and goes back to the page. A plain
+/// link, so it works without JavaScript.
+async fn switch_mode(
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let on = q.get("elder").map(String::as_str) == Some("1");
+    // Non-ASCII bytes are percent-encoded for the Location header.
+    let back: String = q
+        .get("back")
+        .map(String::as_str)
+        .filter(|b| is_local_path(b))
+        .unwrap_or("/")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_graphic() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let cookie = format!(
+        "{ELDER_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        if on { "1" } else { "0" }
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        axum::response::Redirect::to(&back),
+    )
+        .into_response()
+}
+
+/// A path on this site (not `//host` or `/\host`), safe to redirect to.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+}
+
+/// The link that switches 长辈模式 and comes back to `here`.
+pub fn mode_link(elder_on: bool, here: &str) -> String {
+    let back: String = url_component(here);
+    format!("/mode?elder={}&back={back}", if elder_on { 1 } else { 0 })
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
@@ -92,7 +165,18 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
             .unwrap_or_default();
         let crate::auth::MaybeUser(user) =
             crate::auth::MaybeUser::from_request_parts(parts, state).await?;
-        Ok(Ctx { lang, user })
+        let elder = crate::auth::cookie_value(parts, ELDER_COOKIE) == Some("1");
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Ok(Ctx {
+            lang,
+            elder,
+            user,
+            here,
+        })
     }
 }
 
@@ -108,10 +192,18 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 title { (title) " · " (l.t("山西省生活服务平台", "Shanxi Life Services")) }
                 link rel="stylesheet" href="/static/site.css";
             }
-            body {
+            body class=[ctx.elder.then_some("elder")] {
                 a.skip href="#main" { (l.t("跳到主要内容", "Skip to content")) }
                 header.site {
                     a.brand href="/" { (l.t("山西省生活服务平台", "Shanxi Life Services")) }
+                    div.modes {
+                        @if ctx.elder {
+                            a.mode-switch href=(mode_link(false, &ctx.here)) { (l.t("退出长辈模式", "Standard mode")) }
+                        } @else {
+                            a.mode-switch href=(mode_link(true, &ctx.here)) { (l.t("长辈模式", "Large print")) }
+                        }
+                        button #read-aloud type="button" hidden aria-pressed="false" data-stop=(l.t("停止朗读", "Stop reading")) { (l.t("朗读", "Read aloud")) }
+                    }
                     nav aria-label=(l.t("主导航", "Main")) {
                         a href="/" { (l.t("首页", "Home")) }
                         a href="/search" { (l.t("找服务", "Find services")) }
@@ -132,6 +224,7 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 footer.site {
                     p { (l.t("依据《山西省生活性服务业发展行动方案》建设。区划：", "Built for the Shanxi life-service action plan. Divisions: ")) (crate::reference::DIVISIONS_SOURCE) "。" }
                 }
+                script { (maud::PreEscaped(READ_ALOUD_JS)) }
             }
         }
     }
@@ -163,5 +256,57 @@ pub fn render(ctx: &Ctx, result: Result<(String, Markup), AppError>) -> Response
             }
             error_page(ctx, &err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_switch_goes_back_only_to_this_site() {
+        assert!(is_local_path("/search?q=家政&type=0101"));
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "",
+            "/a\r\nSet-Cookie: x=1",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+        assert_eq!(
+            mode_link(true, "/search?q=a&b=c"),
+            "/mode?elder=1&back=%2Fsearch%3Fq%3Da%26b%3Dc"
+        );
+        assert_eq!(mode_link(false, "/"), "/mode?elder=0&back=%2F");
+    }
+
+    #[tokio::test]
+    async fn mode_switch_sets_the_cookie_and_redirects() {
+        let q = |pairs: &[(&str, &str)]| {
+            axum::extract::Query(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let on = switch_mode(q(&[("elder", "1"), ("back", "/outlets/3")])).await;
+        assert_eq!(on.headers()[header::LOCATION], "/outlets/3");
+        assert!(
+            on.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("elder=1;")
+        );
+        let off = switch_mode(q(&[("elder", "0"), ("back", "//evil.example")])).await;
+        assert_eq!(off.headers()[header::LOCATION], "/");
+        assert!(
+            off.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("elder=0;")
+        );
     }
 }

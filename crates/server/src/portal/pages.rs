@@ -71,7 +71,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             div.layout2 {
                 section {
                     h2 { (l.t("全省服务网点分布", "Outlets across Shanxi")) }
-                    (map::choropleth(&Reference::province(), |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets")))
+                    (map::choropleth(&Reference::province(), |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"), !ctx.elder))
                 }
                 section {
                     h2 { (l.t("各市", "Cities")) }
@@ -161,6 +161,7 @@ pub async fn search(
                         option value=(d) selected { (reference.full_name(d)) }
                     }
                 } }
+                label { input type="checkbox" name="no_penalty" value="1" checked[params.query.no_penalty_on.is_some()]; " " (l.t("公示期内无行政处罚", "No penalty in disclosure period")) }
                 button type="submit" { (l.t("筛选", "Filter")) }
             }
             @if let Some(d) = &params.query.division {
@@ -175,7 +176,7 @@ pub async fn search(
                 @if let Some(county) = &county {
                     section {
                         h2 { (l.t("地图", "Map")) }
-                        (map::county_map(county, &page.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
+                        (map::county_map(county, &page.items.iter().map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                     }
                 }
             }
@@ -240,7 +241,7 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
             (synthetic_notice(l, o.synthetic))
             div.layout2 {
                 section { (outlet_facts(l, &o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
-                section { (map::county_map(&county, &[MapPoint::outlet(&o)])) }
+                section { (map::county_map(&county, &[MapPoint::outlet(&o)], !ctx.elder)) }
             }
             (quality)
         };
@@ -258,6 +259,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
         let reference = Reference::shipped();
         let division = DivisionCode::parse(&e.division_code).ok();
         let main_county = view.outlets.first().and_then(|o| DivisionCode::parse(&o.county_code).ok());
+        let credit = crate::credit::pages::section(&state, &ctx, &e.credit_code).await?;
         let body = html! {
             p.muted { (l.t("一站式查询", "One-stop profile")) }
             h1 { (e.name) }
@@ -275,14 +277,14 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
                         dt { (l.t("成立日期", "Established")) } dd { (e.established.as_deref().unwrap_or("—")) }
                         dt { (l.t("登记状态", "Status")) } dd { (e.status_zh) }
                     }
-                    p.muted { (l.t("信用信息与服务评价将在此处展示。", "Credit records and reviews appear here.")) }
                 }
                 section {
                     @if let Some(county) = &main_county {
-                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(MapPoint::outlet).collect::<Vec<_>>()))
+                        (map::county_map(county, &view.outlets.iter().filter(|o| o.county_code == county.as_str()).map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                     }
                 }
             }
+            (credit)
             h2 { (l.t("服务网点", "Outlets")) " (" (view.outlets.len()) ")" }
             ul.results { @for o in &view.outlets { (outlet_line(l, o)) } }
         };
@@ -319,10 +321,10 @@ pub async fn division(
             div.layout2 {
                 section {
                     @match d.level {
-                        Level::Province | Level::City => { (map::choropleth(&code, |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"))) },
+                        Level::Province | Level::City => { (map::choropleth(&code, |c| counts.get(c.as_str()).copied().unwrap_or(0), l.t("服务网点数", "outlets"), !ctx.elder)) },
                         _ => {
                             @if let Some(county) = code.ancestor(Level::County) {
-                                (map::county_map(&county, &sample.items.iter().map(MapPoint::outlet).collect::<Vec<_>>()))
+                                (map::county_map(&county, &sample.items.iter().map(MapPoint::outlet).collect::<Vec<_>>(), !ctx.elder))
                             }
                         },
                     }

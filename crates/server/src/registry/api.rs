@@ -66,6 +66,7 @@ struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
+    doc.merge(crate::credit::api::CreditApi::openapi());
     doc.merge(crate::reviews::api::openapi());
     Json(doc)
 }

@@ -479,7 +479,7 @@ impl Batch {
 }
 
 impl ImportReport {
-    fn reject(&mut self, row: usize, column: &str, reason: String) {
+    pub(crate) fn reject(&mut self, row: usize, column: &str, reason: String) {
         self.rejected_rows += 1;
         self.rejects.push(Reject {
             row,
@@ -535,7 +535,7 @@ impl ImportReport {
 /// Records the run in the import history and the audit log.
 pub async fn record_run(
     db: &Db,
-    kind: RecordKind,
+    kind: &str,
     file_name: &str,
     bytes: &[u8],
     report: &ImportReport,
@@ -549,7 +549,7 @@ pub async fn record_run(
     )
     .bind(now)
     .bind(actor.to_string())
-    .bind(kind.as_str())
+    .bind(kind.to_string())
     .bind(file_name.to_string())
     .bind(report.rows as i64)
     .bind(report.inserted as i64)
@@ -566,7 +566,7 @@ pub async fn record_run(
         &mut tx,
         actor,
         "import",
-        kind.as_str(),
+        kind,
         &id.to_string(),
         None,
         Some(after),

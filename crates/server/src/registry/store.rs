@@ -289,6 +289,11 @@ pub async fn record_changes(
         sqlx::query("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut *conn)
             .await?;
+        // Delivered at commit to every process's follower (LISTEN).
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::storage::CHANGES_CHANNEL)
+            .execute(&mut *conn)
+            .await?;
     }
     for chunk in ids.chunks(1000) {
         let sql = format!(

@@ -188,7 +188,7 @@ impl Actor {
                     .map_err(AppError::Forbidden)?;
                 Ok(p)
             }
-            Role::Division(_) => Err(AppError::Forbidden(
+            Role::Division(_) | Role::Entity(_) => Err(AppError::Forbidden(
                 "仅该服务类型的主管部门可以作出决定".into(),
             )),
         }
@@ -1181,6 +1181,8 @@ fn may_see_case(actor: &Actor, c: &CaseView) -> bool {
             Role::Admin => true,
             Role::Department(_) => actor.department_for(&c.service_type).is_ok(),
             Role::Division(_) => officer_in_scope(p, &c.service_type, &c.county_code).is_ok(),
+            // Entity accounts act on reviews through their entity token (`ent_…`).
+            Role::Entity(_) => false,
         },
     }
 }

@@ -39,6 +39,7 @@ struct Fields {
     major: Field,
     lon: Field,
     lat: Field,
+    penalty_until: Field,
 }
 
 pub struct SearchIndex {
@@ -83,6 +84,8 @@ pub struct SearchQuery {
     pub major: Option<MajorCategory>,
     /// A point and a radius in metres.
     pub near: Option<(Coordinates, f64)>,
+    /// Only outlets whose entity has no penalty in its disclosure window on this day.
+    pub no_penalty_on: Option<chrono::NaiveDate>,
     pub sort: Sort,
     pub offset: usize,
     pub limit: usize,
@@ -97,6 +100,7 @@ impl SearchQuery {
             service_type: None,
             major: None,
             near: None,
+            no_penalty_on: None,
             sort: Sort::Relevance,
             offset: 0,
             limit: 20,
@@ -135,6 +139,8 @@ fn schema() -> (Schema, Fields) {
         // millions of distinct indexed terms.
         lon: b.add_f64_field("lon", FAST),
         lat: b.add_f64_field("lat", FAST),
+        // The last public day of the entity's penalties, in days since 1970 (0: none).
+        penalty_until: b.add_i64_field("penalty_until", FAST),
     };
     (b.build(), fields)
 }
@@ -227,6 +233,7 @@ impl SearchIndex {
             let entity_ids: Vec<i64> = entities.into_iter().collect();
             let outlet_rows = store::outlets_by_ids(&mut conn, &outlet_ids).await?;
             let entity_rows = store::entities_by_ids(&mut conn, &entity_ids).await?;
+            let penalties = penalty_days(&mut conn, &outlet_rows).await?;
             drop(conn);
             self.write(
                 |writer, fields| {
@@ -237,7 +244,7 @@ impl SearchIndex {
                         writer.delete_term(id_term(fields, DocKind::Entity, *id));
                     }
                     for outlet in outlet_rows.iter().filter(|o| o.status == "open") {
-                        writer.add_document(outlet_doc(fields, outlet))?;
+                        writer.add_document(outlet_doc(fields, outlet, &penalties))?;
                     }
                     for entity in &entity_rows {
                         writer.add_document(entity_doc(fields, entity))?;
@@ -274,9 +281,10 @@ impl SearchIndex {
             let Some(&last) = ids.last() else { break };
             after = last;
             let outlets = store::outlets_by_ids(&mut conn, &ids).await?;
+            let penalties = penalty_days(&mut conn, &outlets).await?;
             let writer = self.writer.lock().expect("index writer lock");
             for outlet in outlets.iter().filter(|o| o.status == "open") {
-                writer.add_document(outlet_doc(&self.fields, outlet))?;
+                writer.add_document(outlet_doc(&self.fields, outlet, &penalties))?;
                 indexed += 1;
             }
             if let Some(bar) = progress {
@@ -446,6 +454,13 @@ impl SearchIndex {
                 clauses.push((Occur::Must, Box::new(range)));
             }
         }
+        if let Some(day) = q.no_penalty_on {
+            let range = RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Excluded(Term::from_field_i64(f.penalty_until, epoch_days(day))),
+            );
+            clauses.push((Occur::Must, Box::new(range)));
+        }
         if clauses.len() == 1 {
             clauses.push((Occur::Must, Box::new(AllQuery)));
         }
@@ -466,7 +481,29 @@ fn lineage_terms(doc: &mut TantivyDocument, field: Field, code: &str) {
     }
 }
 
-fn outlet_doc(f: &Fields, o: &Outlet) -> TantivyDocument {
+fn epoch_days(day: chrono::NaiveDate) -> i64 {
+    (day - chrono::NaiveDate::default()).num_days()
+}
+
+/// The last public penalty day of each outlet's entity, as [`epoch_days`].
+async fn penalty_days(
+    conn: &mut sqlx::AnyConnection,
+    outlets: &[Outlet],
+) -> anyhow::Result<HashMap<i64, i64>> {
+    let entities: Vec<i64> = outlets
+        .iter()
+        .map(|o| o.entity_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let until = crate::credit::store::penalty_until_by_entity(conn, &entities).await?;
+    Ok(until
+        .into_iter()
+        .map(|(entity, day)| (entity, epoch_days(day)))
+        .collect())
+}
+
+fn outlet_doc(f: &Fields, o: &Outlet, penalty_days: &HashMap<i64, i64>) -> TantivyDocument {
     let reference = Reference::shipped();
     let mut doc = TantivyDocument::default();
     doc.add_text(f.kind, "outlet");
@@ -496,6 +533,10 @@ fn outlet_doc(f: &Fields, o: &Outlet) -> TantivyDocument {
     doc.add_text(f.major, &o.major_category);
     doc.add_f64(f.lon, o.lon);
     doc.add_f64(f.lat, o.lat);
+    doc.add_i64(
+        f.penalty_until,
+        penalty_days.get(&o.entity_id).copied().unwrap_or(0),
+    );
     doc
 }
 

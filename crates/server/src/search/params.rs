@@ -13,7 +13,17 @@ pub const DEFAULT_RADIUS_M: f64 = 3000.0;
 pub const MAX_RADIUS_M: f64 = 50_000.0;
 
 const KNOWN: &[&str] = &[
-    "q", "division", "type", "major", "near", "radius_m", "sort", "page", "per_page", "lang",
+    "q",
+    "division",
+    "type",
+    "major",
+    "near",
+    "radius_m",
+    "no_penalty",
+    "sort",
+    "page",
+    "per_page",
+    "lang",
 ];
 
 /// A parsed search request with its paging.
@@ -137,6 +147,16 @@ impl SearchParams {
                 service_type,
                 major,
                 near,
+                no_penalty_on: match value(params, "no_penalty") {
+                    None | Some("0" | "false") => None,
+                    Some("1" | "true" | "on") => Some(crate::time::today()),
+                    Some(other) => {
+                        return Err(AppError::field(
+                            "no_penalty",
+                            format!("“{other}”无效：no_penalty 应为 1 或 0"),
+                        ));
+                    }
+                },
                 sort,
                 offset: (page - 1) * per_page,
                 limit: per_page,

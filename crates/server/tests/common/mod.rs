@@ -68,6 +68,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             (format!("{base}{sep}schema={schema}"), Some(schema))
         }
     };
+    let mut app = start(db_url, dir).await;
+    app.schema = schema;
+    app
+}
+
+/// Another server process on the database at `db_url`, with its own search
+/// index and life-circle state, as a second app server would have.
+pub async fn spawn_app_on(db_url: &str) -> TestApp {
+    start(db_url.to_string(), tempfile::tempdir().expect("temp dir")).await
+}
+
+async fn start(db_url: String, dir: tempfile::TempDir) -> TestApp {
     let db = Db::open(&db_url).await.expect("open database");
     let search = Arc::new(SearchIndex::open(&dir.path().join("index")).expect("open index"));
     let circles = lifeservice::circle::CircleService::new(dir.path().join("network.bin"));
@@ -84,7 +96,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         state,
         db_url,
         _dir: dir,
-        schema,
+        schema: None,
     }
 }
 
@@ -136,6 +148,32 @@ impl TestApp {
                 .await
                 .unwrap();
         }
+    }
+}
+
+impl TestApp {
+    /// Imports [`outlets_csv`] as the command line would: three outlets of one
+    /// entity in 小店区, and four rejected rows.
+    pub async fn seed_outlets(&self) -> lifeservice::registry::import::ImportReport {
+        use lifeservice::registry::import::{ImportOptions, Table, import_table};
+        let options = ImportOptions {
+            datum: Default::default(),
+            actor: "test".into(),
+            synthetic: false,
+            principal: None,
+        };
+        let table = Table::read(outlets_csv().as_bytes()).unwrap();
+        let report = import_table(
+            &self.state.db,
+            lifeservice::registry::fields::RecordKind::Outlets,
+            table,
+            &options,
+            None,
+        )
+        .await
+        .unwrap();
+        self.state.refresh_index().await;
+        report
     }
 }
 

@@ -1,0 +1,284 @@
+//! Import of credit records in the 双公示 layout (the same path serves the
+//! CLI, the officer upload and the exchange format). Rows are validated on
+//! a blocking thread while the previous batch is written; each bad row is
+//! reported with its column and reason, and good rows are kept.
+
+use super::fields::{
+    self, CellError, Column, CreditRow, RowContext, columns, normalise_header, parse_row,
+};
+use super::store::{self, Existing, NewRecord};
+use crate::registry::import::{ImportError, ImportReport, Table};
+use crate::storage::Db;
+use lifeservice_domain::CreditCode;
+use lifeservice_domain::credit::{DisclosureRules, RecordKind};
+use std::collections::{HashMap, HashSet};
+
+/// Rows per database transaction.
+const BATCH: usize = 5000;
+
+#[derive(Debug, Clone)]
+pub struct CreditImportOptions {
+    /// The submitting account, for provenance and the audit log.
+    pub actor: String,
+    /// The submitting department: every row's source unit must be it. `None`
+    /// only for an administrator relaying records as their source wrote them.
+    pub submitter: Option<CreditCode>,
+    /// Record against a placeholder entity, flagged unregistered, when a
+    /// credit code is not in the registry (otherwise the row is rejected).
+    pub register_unknown: bool,
+    pub rules: DisclosureRules,
+}
+
+/// Imports a table of one kind. File-level problems return `Err` with
+/// nothing imported; row problems end up in the report's rejects.
+pub async fn import_credit(
+    db: &Db,
+    kind: RecordKind,
+    table: Table,
+    options: &CreditImportOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<ImportReport, ImportError> {
+    let header = match table.cells().next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
+        None => return Err(ImportError::Unreadable("文件为空".into())),
+    };
+    let cols = columns(kind);
+    let (positions, ignored) = header_positions(&cols, &header)?;
+    let mut report = ImportReport {
+        ignored_columns: ignored,
+        ..Default::default()
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    let (rules, submitter) = (options.rules.clone(), options.submitter.clone());
+    let parser = tokio::task::spawn_blocking(move || {
+        let ctx = RowContext {
+            today: crate::time::today(),
+            rules: &rules,
+            submitter: submitter.as_ref(),
+        };
+        parse_lines(&table, kind, &cols, &positions, &ctx, &sender)
+    });
+    let mut batch: Vec<(usize, CreditRow)> = Vec::with_capacity(BATCH);
+    let mut docs_in_batch: HashSet<String> = HashSet::new();
+    while let Some(lines) = receiver.recv().await {
+        for line in lines {
+            report.rows += 1;
+            match line {
+                (row, Err(errors)) => reject_cells(&mut report, row, errors),
+                (row, Ok(record)) => {
+                    if docs_in_batch.contains(&record.doc_no) || batch.len() >= BATCH {
+                        write_batch(db, kind, std::mem::take(&mut batch), options, &mut report)
+                            .await?;
+                        docs_in_batch.clear();
+                    }
+                    docs_in_batch.insert(record.doc_no.clone());
+                    batch.push((row, record));
+                }
+            }
+            if let Some(bar) = progress {
+                bar.inc(1);
+            }
+        }
+    }
+    parser
+        .await
+        .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))??;
+    write_batch(db, kind, batch, options, &mut report).await?;
+    report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
+    Ok(report)
+}
+
+/// Where each template column is in the file; unknown headers are ignored
+/// and reported, a missing required column fails the file.
+fn header_positions(
+    cols: &[Column],
+    header: &[String],
+) -> Result<(Vec<Option<usize>>, Vec<String>), ImportError> {
+    let normalised: Vec<String> = header
+        .iter()
+        .map(|h| normalise_header(h.trim_start_matches('\u{feff}')))
+        .collect();
+    let positions: Vec<Option<usize>> = cols
+        .iter()
+        .map(|c| {
+            let wanted = normalise_header(c.header);
+            normalised.iter().position(|h| *h == wanted)
+        })
+        .collect();
+    let missing: Vec<&str> = cols
+        .iter()
+        .zip(&positions)
+        .filter(|(c, p)| c.required && p.is_none())
+        .map(|(c, _)| c.header)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ImportError::MissingColumns(missing.join("、")));
+    }
+    let ignored = header
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| !h.trim().is_empty() && !positions.contains(&Some(*i)))
+        .map(|(_, h)| h.clone())
+        .collect();
+    Ok((positions, ignored))
+}
+
+type Line = (usize, Result<CreditRow, Vec<CellError>>);
+
+fn parse_lines(
+    table: &Table,
+    kind: RecordKind,
+    cols: &[Column],
+    positions: &[Option<usize>],
+    ctx: &RowContext,
+    sender: &tokio::sync::mpsc::Sender<Vec<Line>>,
+) -> Result<(), ImportError> {
+    const CHUNK: usize = 1000;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for (index, cells) in table.cells().enumerate().skip(1) {
+        let row = index + 1;
+        let cells =
+            cells.map_err(|e| ImportError::Unreadable(format!("第{row}行无法解析：{e}")))?;
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let aligned: Vec<Option<&str>> = positions
+            .iter()
+            .map(|p| p.and_then(|i| cells.get(i)).map(String::as_str))
+            .collect();
+        chunk.push((row, parse_row(kind, cols, &aligned, ctx)));
+        if chunk.len() == CHUNK && sender.blocking_send(std::mem::take(&mut chunk)).is_err() {
+            return Ok(());
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = sender.blocking_send(chunk);
+    }
+    Ok(())
+}
+
+fn reject_cells(report: &mut ImportReport, row: usize, errors: Vec<CellError>) {
+    report.rejected_rows += 1;
+    report
+        .rejects
+        .extend(errors.into_iter().map(|e| crate::registry::import::Reject {
+            row,
+            column: e.header.to_string(),
+            reason: e.reason,
+        }));
+}
+
+/// Writes one batch in one transaction: resolves entities, inserts new
+/// records, updates the submitting department's own changed records (keeping
+/// the earlier version), and rejects a 文书号 another department owns.
+async fn write_batch(
+    db: &Db,
+    kind: RecordKind,
+    batch: Vec<(usize, CreditRow)>,
+    options: &CreditImportOptions,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let now = crate::time::now_text();
+    let mut tx = db.pool().begin().await?;
+    let codes: Vec<&str> = batch
+        .iter()
+        .filter_map(|(_, r)| r.credit_code.as_ref().map(CreditCode::as_str))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut entity_ids = store::entity_ids(&mut tx, &codes).await?;
+    let docs: Vec<&str> = batch.iter().map(|(_, r)| r.doc_no.as_str()).collect();
+    let existing = store::existing(&mut tx, kind, &docs).await?;
+    let doc_header = fields::columns(kind)
+        .iter()
+        .find(|c| c.key == "decision_no")
+        .map_or("", |c| c.header);
+
+    let mut inserts = Vec::with_capacity(batch.len());
+    let mut updates: Vec<(&Existing, NewRecord)> = Vec::new();
+    for (row, record) in &batch {
+        let entity_id = match &record.credit_code {
+            None => None,
+            Some(code) => match entity_ids.get(code.as_str()) {
+                Some(id) => Some(*id),
+                None if options.register_unknown => {
+                    let id =
+                        store::insert_placeholder_entity(&mut tx, code, &record.subject_name, &now)
+                            .await?;
+                    entity_ids.insert(code.to_string(), id);
+                    Some(id)
+                }
+                None => {
+                    report.reject(
+                        *row,
+                        "统一社会信用代码",
+                        format!("统一社会信用代码“{code}”不在市场主体登记库中，请先登记该主体"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let new = NewRecord {
+            row: record,
+            entity_id,
+        };
+        match existing.get(&record.doc_no) {
+            None => inserts.push(new),
+            Some(old) if old.source_code != record.source_code.as_str() => report.reject(
+                *row,
+                doc_header,
+                format!(
+                    "文书号“{}”已由其他部门（{}）报送，只有该部门可以更正或撤回",
+                    record.doc_no, old.source_code
+                ),
+            ),
+            Some(old) if old.content_hash == record.content_hash && old.state == "active" => {}
+            Some(old) => updates.push((old, new)),
+        }
+    }
+    store::insert_records(&mut tx, &inserts, &options.actor, &now).await?;
+    for (old, new) in &updates {
+        store::update_record(&mut tx, old, new, &options.actor, "重新报送更正", &now).await?;
+        crate::audit::record(
+            &mut tx,
+            &options.actor,
+            "correct",
+            "credit_record",
+            &old.id.to_string(),
+            serde_json::from_str(&old.fields_json).ok(),
+            serde_json::from_str(&new.row.fields_json).ok(),
+        )
+        .await?;
+    }
+    let touched: Vec<i64> = inserts
+        .iter()
+        .chain(updates.iter().map(|(_, n)| n))
+        .filter_map(|n| n.entity_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    super::profile::record_entity_changes(&mut tx, &touched).await?;
+    tx.commit().await?;
+    report.inserted += inserts.len();
+    report.updated += updates.len();
+    Ok(())
+}
+
+/// The template's header row, for departments to fill in.
+pub fn template_csv(kind: RecordKind) -> String {
+    let headers: Vec<&str> = columns(kind).iter().map(|c| c.header).collect();
+    format!("\u{feff}{}\n", headers.join(","))
+}
+
+/// Positions of columns by key, for callers that build rows (the API, the demo).
+pub fn header_index(kind: RecordKind) -> HashMap<&'static str, usize> {
+    columns(kind)
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.key, i))
+        .collect()
+}

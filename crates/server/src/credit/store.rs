@@ -1,0 +1,384 @@
+//! The credit records' SQL: batched inserts keyed on (kind, 文书号), updates
+//! that keep the earlier version, and the reads behind the profile and export.
+
+use super::fields::CreditRow;
+use super::{CreditRecord, RecordState};
+use crate::storage::{Backend, placeholders};
+use lifeservice_domain::credit::RecordKind;
+use lifeservice_domain::{CreditCode, EntityKind};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row};
+use std::collections::HashMap;
+
+const RECORD_COLUMNS: usize = 21;
+/// Rows per INSERT statement: within both backends' parameter limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// What is stored of a record already there, to decide insert, update or reject.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    pub id: i64,
+    pub source_code: String,
+    pub content_hash: String,
+    pub version: i64,
+    pub state: String,
+    pub fields_json: String,
+}
+
+pub async fn existing(
+    conn: &mut AnyConnection,
+    kind: RecordKind,
+    doc_nos: &[&str],
+) -> Result<HashMap<String, Existing>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in doc_nos.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, doc_no, source_code, content_hash, version, state, fields_json FROM credit_records WHERE kind = {} AND doc_no IN ({})",
+            first_placeholder(conn),
+            in_list(conn, 1, chunk.len())
+        );
+        let mut query = sqlx::query::<Any>(&sql).bind(kind.code().to_string());
+        for doc in chunk {
+            query = query.bind(doc.to_string());
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            found.insert(
+                r.try_get("doc_no")?,
+                Existing {
+                    id: r.try_get("id")?,
+                    source_code: r.try_get("source_code")?,
+                    content_hash: r.try_get("content_hash")?,
+                    version: r.try_get("version")?,
+                    state: r.try_get("state")?,
+                    fields_json: r.try_get("fields_json")?,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Entity ids by credit code, for the codes that are registered.
+pub async fn entity_ids(
+    conn: &mut AnyConnection,
+    codes: &[&str],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, credit_code FROM entities WHERE credit_code IN ({})",
+            in_list(conn, 0, chunk.len())
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for code in chunk {
+            query = query.bind(code.to_string());
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            found.insert(r.try_get("credit_code")?, r.try_get("id")?);
+        }
+    }
+    Ok(found)
+}
+
+/// Registers an entity known only from a credit record, flagged unregistered;
+/// its division is the registration authority's (code positions 3–8).
+pub async fn insert_placeholder_entity(
+    conn: &mut AnyConnection,
+    code: &CreditCode,
+    name: &str,
+    now: &str,
+) -> Result<i64, sqlx::Error> {
+    let kind = EntityKind::from_registrant(code.registrant()).unwrap_or(EntityKind::Other);
+    let division = lifeservice_domain::DivisionCode::parse(code.division_digits())
+        .map(|d| d.to_string())
+        .unwrap_or_else(|_| "14".to_string());
+    sqlx::query_scalar::<Any, i64>(
+        "INSERT INTO entities (credit_code, name, kind, division_code, status, unregistered, created_at, updated_at) VALUES ($1, $2, $3, $4, 'active', 1, $5, $5) RETURNING id",
+    )
+    .bind(code.to_string())
+    .bind(name.to_string())
+    .bind(kind.code().to_string())
+    .bind(division)
+    .bind(now.to_string())
+    .fetch_one(conn)
+    .await
+}
+
+/// A row to insert, with what the batch resolved for it.
+pub struct NewRecord<'a> {
+    pub row: &'a CreditRow,
+    pub entity_id: Option<i64>,
+}
+
+pub async fn insert_records(
+    conn: &mut AnyConnection,
+    records: &[NewRecord<'_>],
+    actor: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    let backend = Backend::of(conn);
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO credit_records (kind, doc_no, entity_id, subject_name, subject_category, credit_code, source_code, source_name, submitted_by, \
+             decision_date, valid_from, valid_until, publish_until, repairable_from, severity, state, version, fields_json, content_hash, created_at, updated_at) VALUES {}",
+            placeholders(backend, chunk.len(), RECORD_COLUMNS)
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for r in chunk {
+            let row = r.row;
+            let window = row.window.as_ref();
+            query = query
+                .bind(row.kind.code())
+                .bind(row.doc_no.as_str())
+                .bind(r.entity_id)
+                .bind(row.subject_name.as_str())
+                .bind(row.subject_category.code())
+                .bind(row.credit_code.as_ref().map(|c| c.to_string()))
+                .bind(row.source_code.to_string())
+                .bind(row.source_name.as_str())
+                .bind(actor)
+                .bind(row.decision_date.to_string())
+                .bind(row.valid_from.map(|d| d.to_string()))
+                .bind(row.valid_until.map(|d| d.storage()))
+                .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
+                .bind(
+                    window
+                        .and_then(|w| w.repairable_from)
+                        .map(|d| d.to_string()),
+                )
+                .bind(window.map(|w| w.severity.code()))
+                .bind(RecordState::Active.code())
+                .bind(1_i64)
+                .bind(row.fields_json.as_str())
+                .bind(row.content_hash.as_str())
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Replaces a record's content, keeping the earlier version.
+pub async fn update_record(
+    conn: &mut AnyConnection,
+    old: &Existing,
+    new: &NewRecord<'_>,
+    actor: &str,
+    reason: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    keep_version(conn, old, actor, reason, now).await?;
+    let row = new.row;
+    let window = row.window.as_ref();
+    sqlx::query(
+        "UPDATE credit_records SET entity_id = $1, subject_name = $2, subject_category = $3, credit_code = $4, source_name = $5, submitted_by = $6, \
+         decision_date = $7, valid_from = $8, valid_until = $9, publish_until = $10, repairable_from = $11, severity = $12, state = $13, \
+         version = $14, fields_json = $15, content_hash = $16, updated_at = $17 WHERE id = $18",
+    )
+    .bind(new.entity_id)
+    .bind(row.subject_name.as_str())
+    .bind(row.subject_category.code())
+    .bind(row.credit_code.as_ref().map(|c| c.to_string()))
+    .bind(row.source_name.as_str())
+    .bind(actor)
+    .bind(row.decision_date.to_string())
+    .bind(row.valid_from.map(|d| d.to_string()))
+    .bind(row.valid_until.map(|d| d.storage()))
+    .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
+    .bind(window.and_then(|w| w.repairable_from).map(|d| d.to_string()))
+    .bind(window.map(|w| w.severity.code()))
+    .bind(RecordState::Active.code())
+    .bind(old.version + 1)
+    .bind(row.fields_json.as_str())
+    .bind(row.content_hash.as_str())
+    .bind(now)
+    .bind(old.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes a record's state (withdrawn, repaired), keeping the earlier version.
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    old: &Existing,
+    state: RecordState,
+    actor: &str,
+    reason: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    keep_version(conn, old, actor, reason, now).await?;
+    sqlx::query(
+        "UPDATE credit_records SET state = $1, version = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(state.code())
+    .bind(old.version + 1)
+    .bind(now)
+    .bind(old.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn keep_version(
+    conn: &mut AnyConnection,
+    old: &Existing,
+    actor: &str,
+    reason: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO credit_record_versions (record_id, version, state, fields_json, replaced_at, replaced_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(old.id)
+    .bind(old.version)
+    .bind(old.state.as_str())
+    .bind(old.fields_json.as_str())
+    .bind(now)
+    .bind(actor)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn existing_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<Existing>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, source_code, content_hash, version, state, fields_json FROM credit_records WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Existing {
+            id: r.try_get("id")?,
+            source_code: r.try_get("source_code")?,
+            content_hash: r.try_get("content_hash")?,
+            version: r.try_get("version")?,
+            state: r.try_get("state")?,
+            fields_json: r.try_get("fields_json")?,
+        })
+    })
+    .transpose()
+}
+
+pub const RECORD_SELECT: &str = "SELECT id, kind, doc_no, entity_id, subject_category, credit_code, source_code, source_name, submitted_by, decision_date, \
+     valid_from, valid_until, publish_until, repairable_from, severity, state, version, fields_json, updated_at FROM credit_records";
+
+pub fn record_from_row(r: &AnyRow) -> Result<CreditRecord, sqlx::Error> {
+    let fields: String = r.try_get("fields_json")?;
+    let kind: String = r.try_get("kind")?;
+    let state: String = r.try_get("state")?;
+    Ok(CreditRecord {
+        id: r.try_get("id")?,
+        kind: RecordKind::parse(&kind).unwrap_or(RecordKind::Licence),
+        doc_no: r.try_get("doc_no")?,
+        entity_id: r.try_get("entity_id")?,
+        subject_category: r.try_get("subject_category")?,
+        credit_code: r.try_get("credit_code")?,
+        source_code: r.try_get("source_code")?,
+        source_name: r.try_get("source_name")?,
+        submitted_by: r.try_get("submitted_by")?,
+        decision_date: r.try_get("decision_date")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        publish_until: r.try_get("publish_until")?,
+        repairable_from: r.try_get("repairable_from")?,
+        severity: r.try_get("severity")?,
+        state: RecordState::parse(&state).unwrap_or(RecordState::Active),
+        version: r.try_get("version")?,
+        fields: serde_json::from_str(&fields).unwrap_or_default(),
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn records_of_entity(
+    conn: &mut AnyConnection,
+    entity_id: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{RECORD_SELECT} WHERE entity_id = $1 ORDER BY decision_date DESC, id DESC"
+    ))
+    .bind(entity_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// Stamps penalties whose window ended before `today` and that were not
+/// changed since, so that the incremental export reports them as no longer
+/// public and the index refreshes their entities. Idempotent; catches up
+/// after days without a run.
+pub async fn stamp_expired(
+    conn: &mut AnyConnection,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> anyhow::Result<String> {
+    let today = now.date_naive().to_string();
+    let entities: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT DISTINCT entity_id FROM credit_records WHERE kind = 'penalty' AND state = 'active' \
+         AND publish_until < $1 AND substr(updated_at, 1, 10) <= publish_until",
+    )
+    .bind(today.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    let stamped = sqlx::query(
+        "UPDATE credit_records SET updated_at = $1 WHERE kind = 'penalty' AND state = 'active' \
+         AND publish_until < $2 AND substr(updated_at, 1, 10) <= publish_until",
+    )
+    .bind(now.to_rfc3339())
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let entities: Vec<i64> = entities.into_iter().flatten().collect();
+    super::profile::record_entity_changes(conn, &entities).await?;
+    Ok(format!("{stamped} penalties left public view"))
+}
+
+/// The last public day of each entity's active penalties, where it has any.
+pub async fn penalty_until_by_entity(
+    conn: &mut AnyConnection,
+    entity_ids: &[i64],
+) -> Result<HashMap<i64, chrono::NaiveDate>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in entity_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT entity_id, MAX(publish_until) AS until FROM credit_records WHERE kind = 'penalty' AND state = 'active' \
+             AND publish_until IS NOT NULL AND entity_id IN ({}) GROUP BY entity_id",
+            in_list(conn, 0, chunk.len())
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            let until: String = r.try_get("until")?;
+            if let Ok(day) = chrono::NaiveDate::parse_from_str(&until, "%Y-%m-%d") {
+                found.insert(r.try_get("entity_id")?, day);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn first_placeholder(conn: &AnyConnection) -> &'static str {
+    match Backend::of(conn) {
+        Backend::Sqlite => "?",
+        Backend::Postgres => "$1",
+    }
+}
+
+/// `n` placeholders for an IN list, after `before` earlier parameters.
+fn in_list(conn: &AnyConnection, before: usize, n: usize) -> String {
+    match Backend::of(conn) {
+        Backend::Sqlite => vec!["?"; n].join(","),
+        Backend::Postgres => (1..=n)
+            .map(|i| format!("${}", before + i))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}

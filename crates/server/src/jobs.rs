@@ -1,0 +1,143 @@
+//! Scheduled jobs, run exactly once per period however many app processes
+//! share the database. One transaction claims `(job, period)` in
+//! `job_runs` and does the job's writes: on
+//! PostgreSQL a transaction-level advisory lock makes the other processes
+//! skip at once instead of waiting, and the primary key on `job_runs` makes a
+//! second run of a finished period impossible on either backend. A process
+//! that dies mid-run rolls back, and the next one runs the period again.
+
+use crate::storage::{Backend, Db};
+use chrono::{DateTime, FixedOffset};
+use sqlx::AnyConnection;
+use std::time::Duration;
+
+/// What a job did, for `job_runs.outcome` and the log.
+pub type Outcome = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Penalties whose disclosure window has ended are stamped as changed, so
+    /// that the incremental exchange export reports them as 停止公示 and the
+    /// search index refreshes their providers.
+    CreditExpiry,
+}
+
+impl Job {
+    pub const ALL: &'static [Job] = &[Job::CreditExpiry];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::CreditExpiry => "credit_expiry",
+        }
+    }
+
+    /// A stable 64-bit key for `pg_try_advisory_xact_lock`.
+    fn lock_key(self) -> i64 {
+        let mut key: i64 = 0x6c73_6a6f_6273; // "lsjobs"
+        for b in self.name().bytes() {
+            key = key.wrapping_mul(31).wrapping_add(b as i64);
+        }
+        key
+    }
+
+    async fn run(
+        self,
+        conn: &mut AnyConnection,
+        now: DateTime<FixedOffset>,
+    ) -> anyhow::Result<Outcome> {
+        match self {
+            Job::CreditExpiry => crate::credit::store::stamp_expired(conn, now).await,
+        }
+    }
+}
+
+/// Did this call run the job (`Some(outcome)`), or had it run or was it
+/// running elsewhere (`None`)?
+pub async fn run_once(
+    db: &Db,
+    job: Job,
+    period: &str,
+    now: DateTime<FixedOffset>,
+) -> anyhow::Result<Option<Outcome>> {
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == Backend::Postgres {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(job.lock_key())
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    }
+    // The claim is the transaction's first write: SQLite takes its writer
+    // lock here (waiting out the busy timeout), and a concurrent claim of the
+    // same period on PostgreSQL waits for this transaction's outcome.
+    let claimed = sqlx::query(
+        "INSERT INTO job_runs (job, period, finished_at, outcome) VALUES ($1, $2, $3, '') ON CONFLICT (job, period) DO NOTHING",
+    )
+    .bind(job.name())
+    .bind(period.to_string())
+    .bind(crate::time::now_text())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        // Roll back now: a dropped transaction's ROLLBACK waits for the pooled
+        // connection's next use, holding the advisory lock until then.
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let outcome = job.run(&mut tx, now).await?;
+    sqlx::query(
+        "UPDATE job_runs SET finished_at = $1, outcome = $2 WHERE job = $3 AND period = $4",
+    )
+    .bind(crate::time::now_text())
+    .bind(outcome.clone())
+    .bind(job.name())
+    .bind(period.to_string())
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        "scheduler",
+        "run",
+        "job",
+        &format!("{}:{period}", job.name()),
+        None,
+        Some(serde_json::json!({"outcome": outcome})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(outcome))
+}
+
+/// Runs every job due today (daily jobs; the period is the Shanghai date).
+pub async fn run_due(db: &Db) -> anyhow::Result<Vec<(Job, Outcome)>> {
+    let now = crate::time::now();
+    let mut ran = Vec::new();
+    for job in Job::ALL {
+        if let Some(outcome) = run_once(db, *job, &now.date_naive().to_string(), now).await? {
+            ran.push((*job, outcome));
+        }
+    }
+    Ok(ran)
+}
+
+/// Checks every minute for due jobs.
+pub fn spawn_scheduler(state: crate::app::AppState) {
+    tokio::spawn(async move {
+        loop {
+            match run_due(&state.db).await {
+                Ok(ran) => {
+                    for (job, outcome) in ran {
+                        tracing::info!(job = job.name(), %outcome, "scheduled job ran");
+                    }
+                    state.index_wakeup.notify_one();
+                }
+                Err(e) => tracing::warn!(error = %e, "scheduled jobs failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}

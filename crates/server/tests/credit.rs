@@ -1,0 +1,527 @@
+//! Credit disclosure end to end, on every backend: submission with per-row
+//! rejects, provenance, disclosure windows, repair, and the exchange export.
+
+mod common;
+
+use common::{TestApp, backends, spawn_app};
+use lifeservice::credit::fields::columns;
+use lifeservice_domain::CreditCode;
+use lifeservice_domain::credit::RecordKind;
+use serde_json::{Value, json};
+
+const ENTITY: &str = "91350200776049653A";
+
+fn code(body: &str) -> String {
+    CreditCode::from_body(body).unwrap().to_string()
+}
+
+fn days_ago(days: u64) -> String {
+    (lifeservice::time::today() - chrono::Days::new(days))
+        .format("%Y/%m/%d")
+        .to_string()
+}
+
+/// A CSV in the template layout: one line per row of `key → value` pairs.
+fn csv(kind: RecordKind, rows: &[Vec<(&str, String)>]) -> String {
+    let cols = columns(kind);
+    let mut out = cols.iter().map(|c| c.header).collect::<Vec<_>>().join(",");
+    for row in rows {
+        out.push('\n');
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|c| {
+                row.iter()
+                    .find(|(k, _)| *k == c.key)
+                    .map(|(_, v)| format!("\"{v}\""))
+                    .unwrap_or_default()
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+    }
+    out
+}
+
+fn penalty(
+    doc: &str,
+    agency: &str,
+    overrides: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    let mut row = vec![
+        ("subject_name", "山西安心生活服务有限公司".to_string()),
+        ("subject_category", "个体工商户".into()),
+        ("credit_code", ENTITY.into()),
+        ("legal_rep", "王小明".into()),
+        ("id_type", "身份证".into()),
+        ("id_number", "140105199001011234".into()),
+        ("decision_no", doc.into()),
+        ("violation_type", "价格违法".into()),
+        ("facts", "未明码标价".into()),
+        ("basis", "《价格法》第四十二条".into()),
+        ("penalty_categories", "罚款".into()),
+        ("content", "罚款二万元".into()),
+        ("fine_wan_yuan", "2".into()),
+        ("decision_date", days_ago(150)),
+        ("authority", "太原市小店区商务局".into()),
+        ("authority_code", agency.into()),
+        ("source_name", "太原市小店区商务局".into()),
+        ("source_code", agency.into()),
+    ];
+    for (k, v) in overrides {
+        row.retain(|(key, _)| key != k);
+        row.push((k, v.clone()));
+    }
+    row
+}
+
+async fn department(app: &TestApp, name: &str, agency: &str) -> String {
+    let token = app.add_user(name, "department", "01").await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(name.to_string())
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let agency = lifeservice::auth::Agency {
+        code: CreditCode::parse(agency).unwrap(),
+        name: format!("{name}局"),
+    };
+    lifeservice::auth::set_agency(&app.state.db, id, &agency)
+        .await
+        .unwrap();
+    token
+}
+
+async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
+    let response = app
+        .client()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .client()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn profile(app: &TestApp, token: Option<&str>) -> Value {
+    let mut request = app
+        .client()
+        .get(app.url(&format!("/api/v1/entities/{ENTITY}/credit")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn penalties_are_validated_attributed_windowed_and_repaired() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        app.seed_outlets().await;
+        let (a, b) = (code("11140105MB0000001"), code("11140105MB0000002"));
+        let officer_a = department(&app, "shangwu", &a).await;
+        let officer_b = department(&app, "shichang", &b).await;
+
+        let file = csv(
+            RecordKind::Penalty,
+            &[
+                penalty("并小商罚〔2026〕1号", &a, &[]),
+                penalty(
+                    "并小商罚〔2020〕9号",
+                    &a,
+                    &[("decision_date", "2020/01/15".into())],
+                ),
+                penalty("R3", &a, &[("credit_code", code("91140105MA0000009"))]),
+                penalty("R4", &a, &[("decision_date", "2099/01/01".into())]),
+                penalty("R5", &a, &[("fine_wan_yuan", "-3".into())]),
+                penalty("R6", &a, &[("penalty_categories", "罚款;打板子".into())]),
+                penalty("R7", &a, &[("authority_code", "1114010512345".into())]),
+                penalty("R8", &a, &[("source_code", b.clone())]),
+            ],
+        );
+        let (status, report) = post(&app, &officer_a, "/api/v1/credit/penalties", file).await;
+        assert_eq!(status, 200, "{backend:?} {report}");
+        assert_eq!(report["inserted"], 2, "{report}");
+        let rejects: Vec<(u64, &str)> = report["rejects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["row"].as_u64().unwrap(), r["column"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            rejects,
+            [
+                (5, "处罚决定日期"),
+                (6, "罚款金额（万元）"),
+                (7, "处罚类别"),
+                (8, "处罚机关统一社会信用代码"),
+                (9, "数据来源单位统一社会信用代码"),
+                (4, "统一社会信用代码"),
+            ]
+        );
+
+        // The public sees the penalty inside its window, masked; the old one is gone.
+        let public = profile(&app, None).await;
+        let penalties = public["penalties"].as_array().unwrap();
+        assert_eq!(penalties.len(), 1, "{public}");
+        let p = &penalties[0];
+        assert_eq!(p["decision_no"], "并小商罚〔2026〕1号");
+        assert_eq!(p["fine_wan_yuan"], "2");
+        assert_eq!(p["source_department"], "太原市小店区商务局");
+        assert!(p["disclosure_until"].as_str().is_some());
+        assert_eq!(
+            p["id_number"].as_str().unwrap().len(),
+            "140105199001011234".len()
+        );
+        assert!(!p["id_number"].as_str().unwrap().contains("19900101"));
+        assert!(p.get("submitted_by").is_none());
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("公示期内有1项行政处罚")
+        );
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("无行政许可记录")
+        );
+        // Search can leave out providers with a penalty in its window.
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心&no_penalty=1").await;
+        assert_eq!(hits["total"], 0, "{hits}");
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心").await;
+        assert_eq!(hits["total"], 3, "{hits}");
+        // Officers also see the expired one, marked not public.
+        let officer = profile(&app, Some(&officer_b)).await;
+        assert_eq!(officer["penalties"].as_array().unwrap().len(), 2);
+        assert!(
+            officer["penalties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["public"] == false)
+        );
+
+        // Another department cannot take over a 文书号; its owner corrects it.
+        let (_, report) = post(
+            &app,
+            &officer_b,
+            "/api/v1/credit/penalties",
+            csv(
+                RecordKind::Penalty,
+                &[penalty("并小商罚〔2026〕1号", &b, &[])],
+            ),
+        )
+        .await;
+        assert_eq!(report["rejected_rows"], 1, "{report}");
+        assert!(
+            report["rejects"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("已由其他部门")
+        );
+        let corrected = penalty(
+            "并小商罚〔2026〕1号",
+            &a,
+            &[
+                ("content", "罚款一万元".into()),
+                ("fine_wan_yuan", "1".into()),
+            ],
+        );
+        let (_, report) = post(
+            &app,
+            &officer_a,
+            "/api/v1/credit/penalties",
+            csv(RecordKind::Penalty, std::slice::from_ref(&corrected)),
+        )
+        .await;
+        assert_eq!(report["updated"], 1, "{report}");
+        let (_, report) = post(
+            &app,
+            &officer_a,
+            "/api/v1/credit/penalties",
+            csv(RecordKind::Penalty, &[corrected]),
+        )
+        .await;
+        assert_eq!(
+            report["unchanged"], 1,
+            "re-submitting the same is a no-op: {report}"
+        );
+        let p = &profile(&app, None).await["penalties"][0];
+        assert_eq!(
+            (p["content"].as_str(), p["version"].as_i64()),
+            (Some("罚款一万元"), Some(2))
+        );
+        let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credit_record_versions")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(versions, 1);
+        let id = p["id"].as_i64().unwrap();
+
+        // Only the source department may withdraw.
+        let (status, _) = post_json(
+            &app,
+            &officer_b,
+            &format!("/api/v1/credit/records/{id}/withdraw"),
+            json!({"reason": "误报"}),
+        )
+        .await;
+        assert_eq!(status, 403);
+
+        // Credit repair: the entity applies, its source department decides.
+        let entity = app.add_user("anxin", "entity", ENTITY).await;
+        let path = format!("/api/v1/credit/records/{id}/repairs");
+        let (status, body) = post_json(
+            &app,
+            &entity,
+            &path,
+            json!({"proof": "", "pledge": "守法经营"}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("proof"))
+        );
+        let (status, repair) = post_json(
+            &app,
+            &entity,
+            &path,
+            json!({"proof": "罚款已缴纳，票据号0001", "pledge": "今后明码标价，守法经营"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{repair}");
+        let decision = format!("/api/v1/credit/repairs/{}/decision", repair["id"]);
+        let (status, _) = post_json(&app, &officer_b, &decision, json!({"approve": true})).await;
+        assert_eq!(status, 403, "only the source department decides");
+        let (status, body) =
+            post_json(&app, &officer_a, &decision, json!({"approve": false})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("reason"))
+        );
+        let (status, body) = post_json(&app, &officer_a, &decision, json!({"approve": true})).await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("approved")));
+        let public = profile(&app, None).await;
+        assert!(
+            public["penalties"].as_array().unwrap().is_empty(),
+            "{public}"
+        );
+        assert!(
+            public["summary"]
+                .as_str()
+                .unwrap()
+                .contains("公示期内无行政处罚记录")
+        );
+        let (_, hits) = app.get_json("/api/v1/outlets?q=安心&no_penalty=1").await;
+        assert_eq!(
+            hits["total"], 3,
+            "a repaired penalty no longer counts: {hits}"
+        );
+        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE object_type IN ('credit_record', 'credit_repair')")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert!(
+            audited >= 4,
+            "correction, application, approval and repair are audited: {audited}"
+        );
+        app.cleanup().await;
+    }
+}
+
+fn licence(doc: &str, agency: &str, from: &str, until: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("subject_name", "山西安心生活服务有限公司".to_string()),
+        ("subject_category", "法人及非法人组织".into()),
+        ("credit_code", ENTITY.into()),
+        ("decision_title", "食品经营许可决定书".into()),
+        ("decision_no", doc.into()),
+        ("licence_category", "普通".into()),
+        ("content", "预包装食品销售".into()),
+        ("decision_date", from.into()),
+        ("valid_from", from.into()),
+        ("valid_until", until.into()),
+        ("authority", "太原市小店区行政审批服务管理局".into()),
+        ("authority_code", agency.into()),
+        ("source_name", "太原市小店区行政审批服务管理局".into()),
+        ("source_code", agency.into()),
+    ]
+}
+
+#[tokio::test]
+async fn licences_round_trip_through_the_exchange_export() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        app.seed_outlets().await;
+        let agency = code("11140105MB0000003");
+        let officer = department(&app, "shenpi", &agency).await;
+        let file = csv(
+            RecordKind::Licence,
+            &[
+                licence("晋食许1号", &agency, "2024/01/01", "2099/12/31"),
+                licence("晋食许2号", &agency, "2020/01/01", "2021/12/31"),
+                licence("晋食许3号", &agency, "2024/05/01", "2024/04/30"),
+            ],
+        )
+        // Half-width parentheses and XLSX-style headers are accepted alike.
+        .replace("（", "(")
+        .replace("）", ")");
+        let (_, report) = post(&app, &officer, "/api/v1/credit/licences", file).await;
+        assert_eq!(
+            (
+                report["inserted"].as_u64(),
+                report["rejected_rows"].as_u64()
+            ),
+            (Some(2), Some(1)),
+            "{report}"
+        );
+        assert!(
+            report["rejects"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("早于有效期自")
+        );
+
+        let public = profile(&app, None).await;
+        let states: Vec<&str> = public["licences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["licence_state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["valid", "expired"]);
+        assert_eq!(public["licences"][0]["valid_until"], "长期");
+
+        let export = app
+            .client()
+            .get(app.url("/api/v1/credit/export?kind=licences&format=csv"))
+            .bearer_auth(&officer)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(export.contains("2099/12/31"), "{export}");
+        let (status, body) = app.get_json("/api/v1/credit/export?kind=licences").await;
+        assert_eq!(status, 401, "{body}");
+
+        // A fresh instance importing the export has the same records.
+        let other = spawn_app(backend).await;
+        other.seed_outlets().await;
+        let officer2 = department(&other, "shenpi", &agency).await;
+        let (_, report) = post(&other, &officer2, "/api/v1/credit/licences", export).await;
+        assert_eq!(report["inserted"], 2, "{report}");
+        let strip = |v: &Value| {
+            v["licences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let mut l = l.clone();
+                    for k in ["id", "updated_at"] {
+                        l.as_object_mut().unwrap().remove(k);
+                    }
+                    l
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(&profile(&other, None).await), strip(&public));
+
+        let page = app
+            .client()
+            .get(app.url(&format!("/entities/{ENTITY}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("信用信息") && page.contains("晋食许1号") && page.contains("长期"),
+            "provider page shows credit"
+        );
+        other.cleanup().await;
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_entities_are_rejected_or_registered_as_placeholders() {
+    let app = spawn_app(common::Backend::Sqlite).await;
+    let agency = code("11140105MB0000004");
+    let officer = department(&app, "jianguan", &agency).await;
+    let stranger = code("91140105MA0000077");
+    let file = csv(
+        RecordKind::Penalty,
+        &[penalty("X1", &agency, &[("credit_code", stranger.clone())])],
+    );
+    let (_, report) = post(&app, &officer, "/api/v1/credit/penalties", file.clone()).await;
+    assert_eq!(report["rejected_rows"], 1);
+    let (_, report) = post(
+        &app,
+        &officer,
+        "/api/v1/credit/penalties?register_unknown=true",
+        file,
+    )
+    .await;
+    assert_eq!(report["inserted"], 1, "{report}");
+    let unregistered: i64 =
+        sqlx::query_scalar("SELECT unregistered FROM entities WHERE credit_code = $1")
+            .bind(stranger)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(unregistered, 1);
+    let (status, body) = app.get_json("/api/v1/credit/templates/penalties").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.get_json("/api/v1/credit/templates/fines").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn the_expiry_job_stamps_penalties_whose_window_ended() {
+    let app = spawn_app(common::Backend::Sqlite).await;
+    app.seed_outlets().await;
+    let agency = code("11140105MB0000005");
+    let officer = department(&app, "jianguan", &agency).await;
+    let file = csv(RecordKind::Penalty, &[penalty("E1", &agency, &[])]);
+    let (_, report) = post(&app, &officer, "/api/v1/credit/penalties", file).await;
+    assert_eq!(report["inserted"], 1, "{report}");
+    let mut conn = app.state.db.pool().acquire().await.unwrap();
+    let now = lifeservice::time::now();
+    let soon = lifeservice::credit::store::stamp_expired(&mut conn, now + chrono::Days::new(30))
+        .await
+        .unwrap();
+    assert!(soon.starts_with("0 "), "still public in a month: {soon}");
+    let later = now + chrono::Days::new(400);
+    let outcome = lifeservice::credit::store::stamp_expired(&mut conn, later)
+        .await
+        .unwrap();
+    assert!(outcome.starts_with("1 "), "{outcome}");
+    let again = lifeservice::credit::store::stamp_expired(&mut conn, later)
+        .await
+        .unwrap();
+    assert!(again.starts_with("0 "), "idempotent: {again}");
+}

@@ -1,0 +1,132 @@
+//! Several app servers on one database behave as one site: sessions and CSRF
+//! tokens are valid on each, each index follows the others' writes, and
+//! scheduled jobs run exactly once.
+
+mod common;
+
+use common::{Backend, TestApp, backends, outlets_csv, spawn_app, spawn_app_on};
+use lifeservice::jobs::{Job, run_due, run_once};
+use lifeservice::registry::fields::RecordKind;
+use lifeservice::registry::import::{ImportOptions, Table, import_table};
+use std::time::{Duration, Instant};
+
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
+async fn search_total(app: &TestApp) -> serde_json::Value {
+    app.get_json("/api/v1/outlets?division=140105").await.1["total"].clone()
+}
+
+#[tokio::test]
+async fn sessions_csrf_and_search_span_processes_on_postgres() {
+    if !backends().await.contains(&Backend::Postgres) {
+        return;
+    }
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_app_on(&a.db_url).await;
+    a.add_user("officer", "division", "140105").await;
+
+    // Signed in on A, the same cookie is a session on B, and A's CSRF token is valid there.
+    let client = a.client();
+    let login = client
+        .post(a.url("/login"))
+        .form(&[("username", "officer"), ("password", "test-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let page = client.get(b.url("/admin")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let forged = client
+        .post(b.url("/admin/tokens"))
+        .form(&[("label", "x"), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let created = client
+        .post(b.url("/admin/tokens"))
+        .form(&[("label", "x"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 200);
+
+    // A write through A's database reaches B's index within a second. B polls
+    // only every ten seconds on PostgreSQL: LISTEN/NOTIFY is what wakes it.
+    let _ = search_total(&b).await;
+    let options = ImportOptions {
+        datum: Default::default(),
+        actor: "a".into(),
+        synthetic: false,
+        principal: None,
+    };
+    let table = Table::read(outlets_csv().as_bytes()).unwrap();
+    import_table(&a.state.db, RecordKind::Outlets, table, &options, None)
+        .await
+        .unwrap();
+    let written = Instant::now();
+    while search_total(&b).await != 3 {
+        assert!(
+            written.elapsed() < Duration::from_secs(1),
+            "B's index did not follow A's write within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // B caches a provider's credit records; A's new records reach B within a second.
+    let path = "/api/v1/entities/91350200776049653A/credit";
+    let records = |v: &serde_json::Value| v["licences"].as_array().unwrap().len();
+    assert_eq!(records(&b.get_json(path).await.1), 0);
+    lifeservice::credit::demo::generate_credit(&a.state.db, 1, 1)
+        .await
+        .unwrap();
+    let written = Instant::now();
+    while records(&b.get_json(path).await.1) == 0 {
+        assert!(
+            written.elapsed() < Duration::from_secs(1),
+            "B's credit cache kept stale records"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.cleanup().await;
+}
+
+#[tokio::test]
+async fn scheduled_jobs_run_exactly_once_across_processes() {
+    for backend in backends().await {
+        let a = spawn_app(backend).await;
+        let b = spawn_app_on(&a.db_url).await;
+        let c = spawn_app_on(&a.db_url).await;
+        let (ra, rb, rc) = tokio::join!(
+            run_due(&a.state.db),
+            run_due(&b.state.db),
+            run_due(&c.state.db)
+        );
+        let ran: usize = [ra, rb, rc].into_iter().map(|r| r.unwrap().len()).sum();
+        assert_eq!(ran, Job::ALL.len(), "{backend:?}: each job once");
+        let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_runs")
+            .fetch_one(a.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(runs, Job::ALL.len() as i64);
+        // The next period runs again, once.
+        let now = lifeservice::time::now();
+        assert!(
+            run_once(&b.state.db, Job::CreditExpiry, "next", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            run_once(&a.state.db, Job::CreditExpiry, "next", now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        a.cleanup().await;
+    }
+}
