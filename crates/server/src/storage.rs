@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_plan_reports.sql"),
         include_str!("../migrations/postgres/0005_plan_reports.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_reviews_outlet_id.sql"),
+        include_str!("../migrations/postgres/0006_reviews_outlet_id.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.
