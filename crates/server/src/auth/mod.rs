@@ -299,53 +299,53 @@ fn agency_of(row: &sqlx::any::AnyRow) -> AppResult<Option<Agency>> {
 
 /// Links an account to the agency it acts for.
 pub async fn set_agency(db: &Db, user_id: i64, agency: &Agency) -> AppResult<()> {
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE users SET agency_code = $1, agency_name = $2 WHERE id = $3")
-        .bind(agency.code.to_string())
-        .bind(agency.name.clone())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let after =
-        serde_json::json!({"agency_code": agency.code.to_string(), "agency_name": agency.name});
-    crate::audit::record(
-        &mut tx,
-        "system",
-        "update",
-        "user",
-        &user_id.to_string(),
-        None,
-        Some(after),
+    let code = agency.code.to_string();
+    let after = serde_json::json!({"agency_code": code, "agency_name": agency.name});
+    update_user(
+        db,
+        user_id,
+        &[("agency_code", &code), ("agency_name", &agency.name)],
+        after,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
-/// Links an account to the plan unit it reports for (a `U..` code of the shipped plan).
+/// Links an account to the plan unit it reports for (a `U..` code of the shipped plan, or its name).
 pub async fn set_plan_unit(db: &Db, user_id: i64, unit: &str) -> AppResult<()> {
     let plan = lifeservice_domain::plan::Plan::shipped();
     let unit = plan
         .unit(&lifeservice_domain::plan::UnitId::new(unit))
         .or_else(|| plan.unit_by_name(unit))
         .ok_or_else(|| AppError::field("plan_unit", format!("方案中没有责任单位“{unit}”")))?;
-    let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE users SET plan_unit = $1 WHERE id = $2")
-        .bind(unit.id.as_str().to_string())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
     let after = serde_json::json!({"plan_unit": unit.id.as_str(), "name": unit.name});
-    crate::audit::record(
-        &mut tx,
-        "system",
-        "update",
-        "user",
-        &user_id.to_string(),
-        None,
-        Some(after),
-    )
-    .await?;
+    update_user(db, user_id, &[("plan_unit", unit.id.as_str())], after).await
+}
+
+/// Sets columns of an account (names are ours, never user input), audited.
+async fn update_user(
+    db: &Db,
+    user_id: i64,
+    columns: &[(&str, &str)],
+    after: serde_json::Value,
+) -> AppResult<()> {
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+        .collect();
+    let sql = format!(
+        "UPDATE users SET {} WHERE id = ${}",
+        sets.join(", "),
+        columns.len() + 1
+    );
+    let mut tx = db.pool().begin().await?;
+    let mut query = sqlx::query(&sql);
+    for (_, value) in columns {
+        query = query.bind(value.to_string());
+    }
+    query.bind(user_id).execute(&mut *tx).await?;
+    let id = user_id.to_string();
+    crate::audit::record(&mut tx, "system", "update", "user", &id, None, Some(after)).await?;
     tx.commit().await?;
     Ok(())
 }
