@@ -5,6 +5,8 @@ use crate::reference::{CountyShape, Reference};
 use geo::{BoundingRect, Rect, Simplify};
 use lifeservice_domain::DivisionCode;
 use maud::{Markup, html};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// An equirectangular projection fitted to a box, longitudes scaled by cos(latitude).
 pub struct Frame {
@@ -46,6 +48,27 @@ impl Frame {
     fn tolerance(&self, px: f64) -> f64 {
         px / self.scale_x
     }
+}
+
+/// SVG paths by (area, county).
+type PathCache = HashMap<(String, String), Arc<str>>;
+
+/// The SVG path of a county in the frame of `area`, simplified once and kept:
+/// shapes and frames are fixed, and simplifying on every page view was the
+/// provider page's largest cost.
+fn cached_path(area: &DivisionCode, county: &CountyShape, frame: &Frame) -> Arc<str> {
+    static PATHS: OnceLock<Mutex<PathCache>> = OnceLock::new();
+    let key = (area.to_string(), county.code.to_string());
+    let paths = PATHS.get_or_init(Mutex::default);
+    if let Some(path) = paths.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return path.clone();
+    }
+    let path: Arc<str> = shape_path(county, frame).into();
+    paths
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, path.clone());
+    path
 }
 
 pub fn shape_path(county: &CountyShape, frame: &Frame) -> String {
@@ -109,7 +132,7 @@ pub fn choropleth(
                 @for s in &shapes {
                     @let v = value(&s.code);
                     @let shape = html! {
-                        path d=(shape_path(s, &frame)) fill=(PALETTE[class_of(v, max)]) {
+                        path d=(&*cached_path(area, s, &frame)) fill=(PALETTE[class_of(v, max)]) {
                             title { (reference.name(&s.code)) "：" (label) " " (v) }
                         }
                     };
@@ -167,7 +190,7 @@ pub fn county_map(county: &DivisionCode, points: &[MapPoint], links: bool) -> Ma
     html! {
         figure {
             svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(links)) aria-label=(format!("{}地图", reference.name(county))) {
-                path d=(shape_path(shape, &frame)) fill="#dfe8d8" {}
+                path d=(&*cached_path(county, shape, &frame)) fill="#dfe8d8" {}
                 @for p in points {
                     @let (x, y) = frame.xy(p.lon, p.lat);
                     @let dot = html! { circle class=(p.class) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="4" { title { (p.label) } } };
