@@ -353,6 +353,13 @@ async fn portal_pages_render_in_chinese() {
     assert!(home.contains("山西省生活服务平台") && home.contains("<svg"));
     let (_, results) = get("/search?q=家政%20小店区").await;
     assert!(results.contains("安心家政（师范街店）") && !results.contains("安心便利店"));
+    let (status, best) = get("/search?q=安心&sort=quality&no_penalty=1").await;
+    assert_eq!(status, 200);
+    assert!(
+        best.contains(r#"<option value="quality" selected>"#),
+        "the sort is kept in the form"
+    );
+    assert!(best.contains("安心家政（师范街店）"));
     let (_, provider) = get("/entities/91350200776049653A").await;
     assert!(provider.contains("一站式查询") && provider.contains("安心便利店"));
     let (_, division) = get("/divisions/140105").await;

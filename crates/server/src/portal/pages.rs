@@ -162,6 +162,10 @@ pub async fn search(
                     }
                 } }
                 label { input type="checkbox" name="no_penalty" value="1" checked[params.query.no_penalty_on.is_some()]; " " (l.t("公示期内无行政处罚", "No penalty in disclosure period")) }
+                label { (l.t("排序 ", "Sort ")) select name="sort" {
+                    option value="relevance" { (l.t("相关度", "Relevance")) }
+                    option value="quality" selected[params.query.sort == crate::search::Sort::Quality] { (l.t("好评优先（服务质量指数）", "Best rated first")) }
+                } }
                 button type="submit" { (l.t("筛选", "Filter")) }
             }
             @if let Some(d) = &params.query.division {
