@@ -38,11 +38,7 @@ pub async fn import_credit(
     options: &CreditImportOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<ImportReport, ImportError> {
-    let header = match table.cells().next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
-        None => return Err(ImportError::Unreadable("文件为空".into())),
-    };
+    let header = table.header()?;
     let cols = columns(kind);
     let (positions, ignored) = header_positions(&cols, &header)?;
     let mut report = ImportReport {

@@ -106,6 +106,15 @@ impl Table {
         }
     }
 
+    /// The first row: the column headers.
+    pub fn header(&self) -> Result<Vec<String>, ImportError> {
+        match self.cells().next() {
+            Some(Ok(h)) => Ok(h),
+            Some(Err(e)) => Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
+            None => Err(ImportError::Unreadable("文件为空".into())),
+        }
+    }
+
     pub fn approx_rows(&self) -> u64 {
         match self {
             Table::Csv(text) => bytecount_lines(text).saturating_sub(1),
@@ -176,11 +185,7 @@ pub async fn import_table(
     options: &ImportOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<ImportReport, ImportError> {
-    let header = match table.cells().next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(ImportError::Unreadable(format!("表头无法解析（{e}）"))),
-        None => return Err(ImportError::Unreadable("文件为空".into())),
-    };
+    let header = table.header()?;
     let (fields, ignored) = header_map(kind, &header)?;
     let mut report = ImportReport {
         ignored_columns: ignored,
