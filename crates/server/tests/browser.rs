@@ -392,7 +392,13 @@ impl Browser {
                 });
         }
         self.client.perform_actions(keys).await.unwrap();
-        let log = self.js("return window.__focusLog", vec![]).await;
+        // Two frames, so the second looks of keyboard.js have run.
+        let log = self
+            .js(
+                "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(window.__focusLog))))",
+                vec![],
+            )
+            .await;
         let mut problems = Vec::new();
         for entry in log.as_array().unwrap() {
             if entry["ring"] != json!(true) {

@@ -9,11 +9,20 @@ targets.forEach((e, i) => e.setAttribute("data-kb", String(i)));
 window.__focusLog = [];
 document.addEventListener("focusin", ev => {
   const e = ev.target;
+  const label = e.tagName.toLowerCase() + " «" + (e.textContent || e.getAttribute("aria-label") || "").trim().slice(0, 30) + "»";
+  const entry = { idx: e.getAttribute("data-kb"), ring: hasRing(e), label: label };
+  window.__focusLog.push(entry);
+  // Under load Chromium can dispatch focusin before :focus-visible settles
+  // (seen once in CI); look again on the next frame while it still has focus.
+  if (!entry.ring) requestAnimationFrame(() => {
+    if (document.activeElement === e) entry.ring = hasRing(e);
+  });
+}, true);
+function hasRing(e) {
   const cs = getComputedStyle(e);
   const ring = (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) || cs.boxShadow !== "none";
-  const label = e.tagName.toLowerCase() + " «" + (e.textContent || e.getAttribute("aria-label") || "").trim().slice(0, 30) + "»";
-  window.__focusLog.push({ idx: e.getAttribute("data-kb"), ring: ring && e.matches(":focus-visible"), label: label });
-}, true);
+  return ring && e.matches(":focus-visible");
+}
 if (document.activeElement) document.activeElement.blur();
 window.scrollTo(0, 0);
 return targets.length;
