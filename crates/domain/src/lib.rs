@@ -65,6 +65,7 @@ pub mod circle;
 pub mod credit;
 pub mod credit_code;
 pub mod division;
+pub mod division_changes;
 pub mod entity;
 pub mod geo;
 pub mod plan;

@@ -154,6 +154,7 @@ pub async fn serve(state: AppState, listen: &str) -> anyhow::Result<()> {
     tracing::info!("listening on http://{}", listener.local_addr()?);
     spawn_index_follower(state.clone());
     crate::jobs::spawn_scheduler(state.clone());
+    crate::stats::cube::spawn_refresher(state.db.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -327,14 +327,21 @@ impl Generator {
             self.rng.random_range(1..=12),
             self.rng.random_range(1..=28),
         );
+        let credit_code = self.credit_code(kind, county);
+        let closed_on = established.and_then(|from| closure(credit_code.as_str(), from));
         EntityInput {
-            credit_code: self.credit_code(kind, county),
+            credit_code,
             name,
             kind,
             legal_rep: Some(self.person()),
             division: county.clone(),
             established,
-            status: EntityStatus::Active,
+            closed_on,
+            status: if closed_on.is_some() {
+                EntityStatus::Deregistered
+            } else {
+                EntityStatus::Active
+            },
             phone: Some(self.phone(kind, county)),
         }
     }
@@ -375,6 +382,10 @@ impl Generator {
             county: county.clone(),
             location,
             phone: Some(self.phone(entity.kind, county)),
+            opened_on: entity.established.map(|from| {
+                let days = fnv(entity.credit_code.as_str()) % 180;
+                (from + chrono::Days::new(days)).min(crate::time::today())
+            }),
             hours: Some(if t.code() == "0901" {
                 "06:00-10:30".into()
             } else {
@@ -383,6 +394,23 @@ impl Generator {
             designation: self.designation(t),
         }
     }
+}
+
+/// FNV-1a: demo choices keyed by a value, drawn apart from the generator's
+/// stream so adding one does not reshuffle everything generated after it.
+fn fnv(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// About one demo entity in twenty has since left the register (注销), some
+/// day between its establishment and last month, so series show closures.
+fn closure(code: &str, established: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    let h = fnv(code);
+    let last = crate::time::today() - chrono::Days::new(31);
+    let span = (last - established).num_days();
+    (h.is_multiple_of(20) && span > 30).then(|| established + chrono::Days::new((h >> 8) % span as u64))
 }
 
 /// Outlets per county: cities by census population, counties within a city
@@ -447,10 +475,34 @@ async fn write(
         let mut tx = db.pool().begin().await?;
         let batch: Vec<(i64, &OutletInput)> = chunk.iter().map(|(e, o)| (ids[*e], o)).collect();
         store::write_outlets(&mut tx, &batch, &now, true).await?;
+        close_outlets_of_closed(&mut tx, entities, chunk, &ids).await?;
         tx.commit().await?;
         if let Some(bar) = progress {
             bar.inc(chunk.len() as u64);
         }
+    }
+    Ok(())
+}
+
+/// A deregistered entity's outlets close the day it left the register.
+async fn close_outlets_of_closed(
+    tx: &mut sqlx::AnyConnection,
+    entities: &[EntityInput],
+    rows: &[(usize, OutletInput)],
+    ids: &[i64],
+) -> anyhow::Result<()> {
+    for (index, outlet) in rows {
+        let Some(closed) = entities[*index].closed_on else {
+            continue;
+        };
+        let entity_id = ids[*index];
+        sqlx::query("UPDATE outlets SET status = 'closed', closed_on = $1 WHERE entity_id = $2 AND name = $3 AND address = $4")
+            .bind(closed.to_string())
+            .bind(entity_id)
+            .bind(outlet.name.clone())
+            .bind(outlet.address.clone())
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

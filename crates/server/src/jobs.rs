@@ -31,15 +31,6 @@ impl Job {
         }
     }
 
-    /// A stable 64-bit key for `pg_try_advisory_xact_lock`.
-    fn lock_key(self) -> i64 {
-        let mut key: i64 = 0x6c73_6a6f_6273; // "lsjobs"
-        for b in self.name().bytes() {
-            key = key.wrapping_mul(31).wrapping_add(b as i64);
-        }
-        key
-    }
-
     async fn run(
         self,
         conn: &mut AnyConnection,
@@ -60,29 +51,7 @@ pub async fn run_once(
     now: DateTime<FixedOffset>,
 ) -> anyhow::Result<Option<Outcome>> {
     let mut tx = db.pool().begin().await?;
-    if db.backend() == Backend::Postgres {
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(job.lock_key())
-            .fetch_one(&mut *tx)
-            .await?;
-        if !locked {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-    }
-    // The claim is the transaction's first write: SQLite takes its writer
-    // lock here (waiting out the busy timeout), and a concurrent claim of the
-    // same period on PostgreSQL waits for this transaction's outcome.
-    let claimed = sqlx::query(
-        "INSERT INTO job_runs (job, period, finished_at, outcome) VALUES ($1, $2, $3, '') ON CONFLICT (job, period) DO NOTHING",
-    )
-    .bind(job.name())
-    .bind(period.to_string())
-    .bind(crate::time::now_text())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed == 0 {
+    if !claim(&mut tx, db.backend(), job.name(), period).await? {
         // Roll back now: a dropped transaction's ROLLBACK waits for the pooled
         // connection's next use, holding the advisory lock until then.
         tx.rollback().await?;
@@ -112,6 +81,47 @@ pub async fn run_once(
     Ok(Some(outcome))
 }
 
+/// Claims `(job, period)` for the transaction on `conn`: false when another
+/// process holds or has finished it, and the caller must roll back.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    job: &str,
+    period: &str,
+) -> anyhow::Result<bool> {
+    if backend == Backend::Postgres {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(lock_key(job))
+            .fetch_one(&mut *conn)
+            .await?;
+        if !locked {
+            return Ok(false);
+        }
+    }
+    // The claim is the transaction's first write: SQLite takes its writer
+    // lock here (waiting out the busy timeout), and a concurrent claim of the
+    // same period on PostgreSQL waits for this transaction's outcome.
+    let claimed = sqlx::query(
+        "INSERT INTO job_runs (job, period, finished_at, outcome) VALUES ($1, $2, $3, '') ON CONFLICT (job, period) DO NOTHING",
+    )
+    .bind(job.to_string())
+    .bind(period.to_string())
+    .bind(crate::time::now_text())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(claimed > 0)
+}
+
+/// A stable 64-bit key for `pg_try_advisory_xact_lock`.
+fn lock_key(job: &str) -> i64 {
+    let mut key: i64 = 0x6c73_6a6f_6273; // "lsjobs"
+    for b in job.bytes() {
+        key = key.wrapping_mul(31).wrapping_add(b as i64);
+    }
+    key
+}
+
 /// Runs every job due today (daily jobs; the period is the Shanghai date).
 pub async fn run_due(db: &Db) -> anyhow::Result<Vec<(Job, Outcome)>> {
     let now = crate::time::now();
@@ -128,6 +138,14 @@ pub async fn run_due(db: &Db) -> anyhow::Result<Vec<(Job, Outcome)>> {
 pub fn spawn_scheduler(state: crate::app::AppState) {
     tokio::spawn(async move {
         loop {
+            match crate::stats::releases::publish_due(&state).await {
+                Ok(published) => {
+                    for release in published {
+                        tracing::info!(%release, "statistics release published");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "statistics releases failed"),
+            }
             match run_due(&state.db).await {
                 Ok(ran) => {
                     for (job, outcome) in ran {

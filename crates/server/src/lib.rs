@@ -38,5 +38,6 @@ pub mod reviews;
 pub mod search;
 pub mod stats;
 pub mod storage;
+pub mod tabular;
 pub mod time;
 pub mod transfer;

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_reviews_outlet_id.sql"),
         include_str!("../migrations/postgres/0006_reviews_outlet_id.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_stats.sql"),
+        include_str!("../migrations/postgres/0007_stats.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

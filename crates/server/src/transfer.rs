@@ -36,6 +36,9 @@ pub const TABLES: &[(&str, &str)] = &[
     ("quality_totals", "scope, key"),
     ("plan_reports", "id"),
     ("plan_report_versions", "report_id, version"),
+    ("stat_cells", "measure, division_code, category, period"),
+    ("stat_sources", "source"),
+    ("stat_releases", "id"),
 ];
 
 /// Rows per INSERT while copying.

@@ -98,11 +98,11 @@ fn union_rect(shapes: &[&CountyShape]) -> Option<Rect<f64>> {
 /// Five-class sequential palette; each class is also written in the legend and titles.
 const PALETTE: [&str; 5] = ["#fde0dd", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177"];
 
-fn class_of(value: i64, max: i64) -> usize {
-    if max <= 0 {
+fn class_of(value: f64, max: f64) -> usize {
+    if max <= 0.0 {
         0
     } else {
-        ((value as f64 / max as f64) * 4.999).floor() as usize
+        ((value / max) * 4.999).floor().clamp(0.0, 4.0) as usize
     }
 }
 
@@ -115,6 +115,22 @@ pub fn choropleth(
     label: &str,
     links: bool,
 ) -> Markup {
+    choropleth_of(
+        area,
+        |c| Some(value(c) as f64),
+        label,
+        |c| links.then(|| format!("/divisions/{c}")),
+    )
+}
+
+/// [`choropleth`] for any measure: counties without a value are hatched
+/// grey and say so, and `link` gives each county's target (none: a picture).
+pub fn choropleth_of(
+    area: &DivisionCode,
+    value: impl Fn(&DivisionCode) -> Option<f64>,
+    label: &str,
+    link: impl Fn(&DivisionCode) -> Option<String>,
+) -> Markup {
     let reference = Reference::shipped();
     let shapes: Vec<&CountyShape> = reference
         .county_shapes()
@@ -125,32 +141,50 @@ pub fn choropleth(
         return html! {};
     };
     let frame = Frame::fit(rect, 600.0);
-    let max = shapes.iter().map(|s| value(&s.code)).max().unwrap_or(0);
+    let max = shapes
+        .iter()
+        .filter_map(|s| value(&s.code))
+        .fold(0.0_f64, f64::max);
+    let linked = shapes.first().is_some_and(|s| link(&s.code).is_some());
+    let step = |i: usize| format_value(max * i as f64 / 5.0);
     html! {
         figure {
-            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(links)) aria-label=(format!("{}地图：{label}", reference.name(area))) {
+            svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(linked)) aria-label=(format!("{}地图：{label}", reference.name(area))) {
                 @for s in &shapes {
                     @let v = value(&s.code);
                     @let shape = html! {
-                        path d=(&*cached_path(area, s, &frame)) fill=(PALETTE[class_of(v, max)]) {
-                            title { (reference.name(&s.code)) "：" (label) " " (v) }
+                        path d=(&*cached_path(area, s, &frame)) fill=(v.map_or(NO_DATA, |v| PALETTE[class_of(v, max)])) {
+                            title { (reference.name(&s.code)) "：" (label) " " (v.map_or("无数据".to_string(), format_value)) }
                         }
                     };
-                    @if links { a href=(format!("/divisions/{}", s.code)) { (shape) } } @else { (shape) }
+                    @match link(&s.code) { Some(href) => { a href=(href) { (shape) } }, None => { (shape) } }
                 }
             }
             figcaption.legend {
                 (label) "："
                 @for (i, colour) in PALETTE.iter().enumerate() {
                     span style=(format!("background:{colour}")) {}
-                    (format!("{}–{}", max * i as i64 / 5, max * (i as i64 + 1) / 5))
+                    (step(i)) "–" (step(i + 1))
                 }
+                span style=(format!("background:{NO_DATA}")) {} "无数据"
                 br;
                 small.muted { (crate::reference::BOUNDARIES_SOURCE) }
             }
         }
     }
 }
+
+/// Whole numbers without decimals, others to two places.
+pub fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The fill of a county without a value.
+const NO_DATA: &str = "#d9d9d9";
 
 /// A linked point on a map; `class` styles it (outlet, or a circle grade).
 pub struct MapPoint {

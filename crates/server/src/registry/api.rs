@@ -399,6 +399,8 @@ pub struct EntityBody {
     legal_rep: Option<String>,
     division_code: Option<String>,
     established: Option<String>,
+    /// 注销（吊销、迁出）日期, only with a status other than 存续.
+    closed_on: Option<String>,
     status: Option<String>,
     phone: Option<String>,
 }
@@ -419,6 +421,7 @@ async fn upsert_entity(
         (Field::LegalRep, body.legal_rep),
         (Field::Division, body.division_code),
         (Field::Established, body.established),
+        (Field::ClosedOn, body.closed_on),
         (Field::Status, body.status),
         (Field::Phone, body.phone),
     ];

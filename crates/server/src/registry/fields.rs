@@ -20,6 +20,7 @@ pub enum Field {
     LegalRep,
     Division,
     Established,
+    ClosedOn,
     Status,
     Phone,
     ServiceType,
@@ -28,6 +29,7 @@ pub enum Field {
     Lon,
     Lat,
     Hours,
+    OpenedOn,
     Designation,
     Grade,
     GrantedBy,
@@ -45,6 +47,8 @@ impl Field {
             Field::LegalRep => "legal_rep",
             Field::Division => "division_code",
             Field::Established => "established",
+            Field::ClosedOn => "closed_on",
+            Field::OpenedOn => "opened_on",
             Field::Status => "status",
             Field::Phone => "phone",
             Field::ServiceType => "service_type",
@@ -105,6 +109,7 @@ impl RecordKind {
                 ),
                 (Division, &["登记区划", "所属区划", "division_code"]),
                 (Established, &["成立日期", "established"]),
+                (ClosedOn, &["注销日期", "吊销日期", "迁出日期", "closed_on"]),
                 (Status, &["登记状态", "经营状态", "status"]),
                 (Phone, &["联系电话", "电话", "phone"]),
             ],
@@ -131,6 +136,7 @@ impl RecordKind {
                 (Lat, &["纬度", "lat", "latitude"]),
                 (Phone, &["联系电话", "电话", "phone"]),
                 (Hours, &["营业时间", "hours", "opening_hours"]),
+                (OpenedOn, &["开业日期", "opened_on"]),
                 (Designation, &["认定称号", "称号", "designation"]),
                 (Grade, &["认定等级", "等级", "grade"]),
                 (GrantedBy, &["认定单位", "授予单位", "granted_by"]),
@@ -266,6 +272,32 @@ fn date(row: &RawRow, field: Field, errors: &mut Vec<FieldError>) -> Option<chro
     }
 }
 
+/// The day an entity left the register: only for one that has left, and
+/// not before it was established.
+fn closed_on(
+    row: &RawRow,
+    status: Option<EntityStatus>,
+    established: Option<chrono::NaiveDate>,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::NaiveDate> {
+    let closed = date(row, Field::ClosedOn, errors)?;
+    if status == Some(EntityStatus::Active) {
+        errors.push(err(
+            Field::ClosedOn,
+            "登记状态为存续的主体不应填写注销（吊销、迁出）日期",
+        ));
+        return None;
+    }
+    if established.is_some_and(|e| closed < e) {
+        errors.push(err(
+            Field::ClosedOn,
+            format!("注销日期{closed}早于成立日期"),
+        ));
+        return None;
+    }
+    Some(closed)
+}
+
 /// Validates an entity row; returns every problem found, not just the first.
 pub fn parse_entity(row: &RawRow, reference: &Reference) -> Result<EntityInput, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -306,6 +338,7 @@ pub fn parse_entity(row: &RawRow, reference: &Reference) -> Result<EntityInput, 
     };
     let legal_rep = row.text(Field::LegalRep, 50, &mut errors);
     let established = date(row, Field::Established, &mut errors);
+    let closed_on = closed_on(row, status, established, &mut errors);
     let phone = phone(row, &mut errors);
     match (code, name, kind, division, status) {
         (Some(credit_code), Some(name), Some(kind), Some(division), Some(status))
@@ -318,6 +351,7 @@ pub fn parse_entity(row: &RawRow, reference: &Reference) -> Result<EntityInput, 
                 legal_rep,
                 division,
                 established,
+                closed_on,
                 status,
                 phone,
             })
@@ -388,6 +422,7 @@ pub fn parse_outlet(
         .and_then(|county| community(row, county, reference, &mut errors));
     let phone = phone(row, &mut errors);
     let hours = row.text(Field::Hours, 100, &mut errors);
+    let opened_on = date(row, Field::OpenedOn, &mut errors);
     let designation = designation(row, &mut errors);
     match (entity, name, service_type, address, location, division) {
         (
@@ -412,6 +447,7 @@ pub fn parse_outlet(
                 location,
                 phone,
                 hours,
+                opened_on,
                 designation,
             })
         }

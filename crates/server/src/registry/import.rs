@@ -455,6 +455,7 @@ impl Batch {
                     legal_rep: None,
                     division: DivisionCode::parse(o.entity.division_digits()).ok()?,
                     established: None,
+                    closed_on: None,
                     status: EntityStatus::Active,
                     phone: None,
                 })

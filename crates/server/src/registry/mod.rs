@@ -27,6 +27,8 @@ pub struct EntityInput {
     pub legal_rep: Option<String>,
     pub division: DivisionCode,
     pub established: Option<chrono::NaiveDate>,
+    /// 注销、吊销或迁出日期, for an entity that has left the register.
+    pub closed_on: Option<chrono::NaiveDate>,
     pub status: EntityStatus,
     pub phone: Option<String>,
 }
@@ -46,6 +48,8 @@ pub struct OutletInput {
     pub location: Coordinates,
     pub phone: Option<String>,
     pub hours: Option<String>,
+    /// 开业日期; the day it entered the registry where not given.
+    pub opened_on: Option<chrono::NaiveDate>,
     pub designation: Option<DesignationInput>,
 }
 
@@ -68,6 +72,7 @@ pub struct Entity {
     pub legal_rep: Option<String>,
     pub division_code: String,
     pub established: Option<String>,
+    pub closed_on: Option<String>,
     pub status: String,
     pub status_zh: String,
     pub phone: Option<String>,

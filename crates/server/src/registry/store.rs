@@ -39,7 +39,7 @@ fn touched(rows: Vec<AnyRow>, now: &str) -> Result<Vec<Touched>, sqlx::Error> {
         .collect()
 }
 
-const ENTITY_COLUMNS: usize = 11;
+const ENTITY_COLUMNS: usize = 12;
 
 pub async fn upsert_entities(
     conn: &mut AnyConnection,
@@ -51,10 +51,10 @@ pub async fn upsert_entities(
         return Ok(Vec::new());
     }
     let conflict = "ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, kind = excluded.kind, legal_rep = excluded.legal_rep, \
-         division_code = excluded.division_code, established = excluded.established, status = excluded.status, phone = excluded.phone, updated_at = excluded.updated_at \
+         division_code = excluded.division_code, established = excluded.established, closed_on = excluded.closed_on, status = excluded.status, phone = excluded.phone, updated_at = excluded.updated_at \
          WHERE entities.name IS DISTINCT FROM excluded.name OR entities.kind IS DISTINCT FROM excluded.kind \
          OR entities.legal_rep IS DISTINCT FROM excluded.legal_rep OR entities.division_code IS DISTINCT FROM excluded.division_code \
-         OR entities.established IS DISTINCT FROM excluded.established OR entities.status IS DISTINCT FROM excluded.status \
+         OR entities.established IS DISTINCT FROM excluded.established OR entities.closed_on IS DISTINCT FROM excluded.closed_on OR entities.status IS DISTINCT FROM excluded.status \
          OR entities.phone IS DISTINCT FROM excluded.phone \
          RETURNING id, created_at";
     let sql = insert_entities_sql(conn, entities.len(), conflict);
@@ -74,7 +74,7 @@ pub async fn upsert_entities(
 
 fn insert_entities_sql(conn: &AnyConnection, rows: usize, conflict: &str) -> String {
     format!(
-        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, created_at, updated_at) VALUES {} {conflict}",
+        "INSERT INTO entities (credit_code, name, kind, legal_rep, division_code, established, closed_on, status, phone, synthetic, created_at, updated_at) VALUES {} {conflict}",
         placeholders(Backend::of(conn), rows, ENTITY_COLUMNS)
     )
 }
@@ -97,6 +97,7 @@ fn bind_entities<Q>(
         query = optional(query, e.legal_rep.clone());
         query = text(query, e.division.to_string());
         query = optional(query, e.established.map(|d| d.to_string()));
+        query = optional(query, e.closed_on.map(|d| d.to_string()));
         query = text(query, e.status.code().to_string());
         query = optional(query, e.phone.clone());
         query = number(query, synthetic as i64);
@@ -160,7 +161,7 @@ pub async fn entity_ids(
     Ok(found)
 }
 
-const OUTLET_COLUMNS: usize = 13;
+const OUTLET_COLUMNS: usize = 14;
 
 /// Upserts outlets; `rows` pairs each outlet with its entity id. Returns the
 /// rows that were inserted or changed.
@@ -174,13 +175,14 @@ pub async fn upsert_outlets(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, synthetic, created_at, updated_at) VALUES {} \
+        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, synthetic, created_at, updated_at) VALUES {} \
          ON CONFLICT (entity_id, name, address) DO UPDATE SET service_type = excluded.service_type, division_code = excluded.division_code, \
          county_code = excluded.county_code, lon = excluded.lon, lat = excluded.lat, phone = excluded.phone, hours = excluded.hours, \
-         status = 'open', updated_at = excluded.updated_at \
+         opened_on = COALESCE(excluded.opened_on, outlets.opened_on), status = 'open', closed_on = NULL, updated_at = excluded.updated_at \
          WHERE outlets.service_type IS DISTINCT FROM excluded.service_type OR outlets.division_code IS DISTINCT FROM excluded.division_code \
          OR outlets.lon IS DISTINCT FROM excluded.lon OR outlets.lat IS DISTINCT FROM excluded.lat \
          OR outlets.phone IS DISTINCT FROM excluded.phone OR outlets.hours IS DISTINCT FROM excluded.hours OR outlets.status <> 'open' \
+         OR (excluded.opened_on IS NOT NULL AND outlets.opened_on IS DISTINCT FROM excluded.opened_on) \
          RETURNING id, created_at",
         placeholders(Backend::of(conn), rows.len(), OUTLET_COLUMNS)
     );
@@ -197,6 +199,7 @@ pub async fn upsert_outlets(
             .bind(o.location.lat())
             .bind(o.phone.clone())
             .bind(o.hours.clone())
+            .bind(o.opened_on.map(|d| d.to_string()))
             .bind(synthetic as i64)
             .bind(now.to_string())
             .bind(now.to_string());
@@ -309,7 +312,7 @@ pub async fn record_changes(
     Ok(())
 }
 
-const ENTITY_SELECT: &str = "SELECT id, credit_code, name, kind, legal_rep, division_code, established, status, phone, synthetic, updated_at FROM entities";
+const ENTITY_SELECT: &str = "SELECT id, credit_code, name, kind, legal_rep, division_code, established, closed_on, status, phone, synthetic, updated_at FROM entities";
 
 fn entity_from_row(r: &AnyRow) -> Result<Entity, sqlx::Error> {
     let kind: String = r.try_get("kind")?;
@@ -326,6 +329,7 @@ fn entity_from_row(r: &AnyRow) -> Result<Entity, sqlx::Error> {
         legal_rep: r.try_get("legal_rep")?,
         division_code: r.try_get("division_code")?,
         established: r.try_get("established")?,
+        closed_on: r.try_get("closed_on")?,
         status_zh: EntityStatus::parse(&status)
             .map(|s| s.zh())
             .unwrap_or("未知")
@@ -464,7 +468,9 @@ pub async fn close_outlet(
     id: i64,
     now: &str,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE outlets SET status = 'closed', updated_at = $1 WHERE id = $2 AND status <> 'closed'")
+    // The closing day is the Shanghai calendar day of `now`.
+    let result = sqlx::query("UPDATE outlets SET status = 'closed', closed_on = $1, updated_at = $2 WHERE id = $3 AND status <> 'closed'")
+        .bind(now.get(..10).unwrap_or(now).to_string())
         .bind(now.to_string())
         .bind(id)
         .execute(conn)
