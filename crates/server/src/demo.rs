@@ -410,7 +410,8 @@ fn closure(code: &str, established: chrono::NaiveDate) -> Option<chrono::NaiveDa
     let h = fnv(code);
     let last = crate::time::today() - chrono::Days::new(31);
     let span = (last - established).num_days();
-    (h.is_multiple_of(20) && span > 30).then(|| established + chrono::Days::new((h >> 8) % span as u64))
+    (h.is_multiple_of(20) && span > 30)
+        .then(|| established + chrono::Days::new((h >> 8) % span as u64))
 }
 
 /// Outlets per county: cities by census population, counties within a city

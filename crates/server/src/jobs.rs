@@ -90,10 +90,14 @@ pub async fn claim(
     period: &str,
 ) -> anyhow::Result<bool> {
     if backend == Backend::Postgres {
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(lock_key(job))
-            .fetch_one(&mut *conn)
-            .await?;
+        // Advisory locks are database-wide: keyed by schema as well, so that
+        // sites sharing a database in separate schemas never block each other.
+        let locked: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext($1))",
+        )
+        .bind(job.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
         if !locked {
             return Ok(false);
         }
@@ -111,15 +115,6 @@ pub async fn claim(
     .await?
     .rows_affected();
     Ok(claimed > 0)
-}
-
-/// A stable 64-bit key for `pg_try_advisory_xact_lock`.
-fn lock_key(job: &str) -> i64 {
-    let mut key: i64 = 0x6c73_6a6f_6273; // "lsjobs"
-    for b in job.bytes() {
-        key = key.wrapping_mul(31).wrapping_add(b as i64);
-    }
-    key
 }
 
 /// Runs every job due today (daily jobs; the period is the Shanghai date).

@@ -799,6 +799,9 @@ async fn other_public_pages_pass_the_checks() {
         "/credit",
         "/entities/91350200776049653A",
         "/outlets/999999",
+        "/stats",
+        "/stats?indicator=satisfaction&division=140105&period=quarter&category=01",
+        "/releases",
     ];
     for elder in [false, true] {
         for path in pages {

@@ -212,6 +212,7 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         a href="/circles" { (l.t("生活圈", "15-min circles")) }
                         a href="/plan" { (l.t("行动方案", "Action plan")) }
                         a href="/stats" { (l.t("统计监测", "Statistics")) }
+                        a href="/releases" { (l.t("定期发布", "Releases")) }
                         a href="/quality" { (l.t("好差评", "Ratings")) }
                         @if let Some(user) = &ctx.user {
                             a href="/admin" { (l.t("管理", "Admin")) " (" (user.display_name) ")" }

@@ -52,8 +52,14 @@ pub fn trend(title: &str, unit: &str, points: &[(String, Option<f64>)]) -> Marku
     }
 }
 
-/// Horizontal bars, one per labelled value, each linking to its list.
-pub fn bars(title: &str, unit: &str, items: &[(String, Option<f64>, String)]) -> Markup {
+/// Horizontal bars, one per labelled value, each linking to its list when
+/// `links` (长辈模式 lists the same links as large tap targets instead).
+pub fn bars(
+    title: &str,
+    unit: &str,
+    items: &[(String, Option<f64>, String)],
+    links: bool,
+) -> Markup {
     let row = 26.0;
     let (w, label_w) = (720.0, 170.0);
     let max = items
@@ -62,17 +68,18 @@ pub fn bars(title: &str, unit: &str, items: &[(String, Option<f64>, String)]) ->
         .fold(0.0_f64, f64::max)
         .max(1e-9);
     html! {
-        svg.chart viewBox=(format!("0 0 {w} {}", row * items.len() as f64 + 8.0)) width="100%" role="group" aria-label=(format!("{title}（{unit}）")) {
+        svg.chart viewBox=(format!("0 0 {w} {}", row * items.len() as f64 + 8.0)) width="100%" role=(if links { "group" } else { "img" }) aria-label=(format!("{title}（{unit}）")) {
             @for (i, (label, v, href)) in items.iter().enumerate() {
                 @let top = row * i as f64 + 4.0;
                 @let width = v.map_or(0.0, |v| (w - label_w - 90.0) * v.max(0.0) / max);
-                a href=(href) {
+                @let bar = html! {
                     text x=(label_w - 6.0) y=(top + 16.0) font-size="13" text-anchor="end" { (label) }
                     rect x=(label_w) y=(top + 3.0) width=(format!("{width:.1}")) height="17" fill="#b3261e" {}
                     text x=(format!("{:.1}", label_w + width + 6.0)) y=(top + 16.0) font-size="13" {
                         (v.map_or("无数据".to_string(), format_value))
                     }
-                }
+                };
+                @if links { a href=(href) { (bar) } } @else { g { (bar) } }
             }
         }
     }

@@ -15,6 +15,8 @@ pub struct View<'a> {
     pub area: &'a DivisionCode,
     pub areas: &'a [AreaValue],
     pub by_category: &'a [(String, Option<f64>, String)],
+    /// Share of community population inside a complete 15-minute circle, per county.
+    pub coverage: &'a [AreaValue],
     /// Shown to staff only; `None` for the public.
     pub warnings: Option<&'a [Warning]>,
 }
@@ -44,7 +46,7 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
     let period = v.sel.granularity.period_of(&v.sel.until);
     html! {
         h1 { "统计监测：" (s.indicator_zh) }
-        (form(ctx, v.sel))
+        (form(v.sel))
         p { strong { (s.division_name) } " · " (s.category_zh) " · 按" (s.granularity.zh()) " · 截至" (s.until) }
         @for note in &s.division_notes { p.note { "区划调整：" (note) } }
         (freshness(s))
@@ -83,7 +85,12 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
         }
         section aria-labelledby="categories" {
             h2 #categories { "按大类（" (period) "）：" (s.columns[column].zh) }
-            (charts::bars(s.columns[column].zh, unit, v.by_category))
+            (charts::bars(s.columns[column].zh, unit, v.by_category, !ctx.elder))
+            @if ctx.elder {
+                ul.links { @for (label, value, href) in v.by_category {
+                    li { a href=(href) { (label) "：" (value.map_or("无数据".to_string(), format_value)) } }
+                } }
+            }
         }
         section aria-labelledby="map" {
             h2 #map { "各县（市、区）" (s.columns[column].zh) "（" (period) "）" }
@@ -100,6 +107,20 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
                         }
                     } }
                 }
+            }
+        }
+        section aria-labelledby="coverage" {
+            h2 #coverage { "一刻钟便民生活圈覆盖率（当前）" }
+            @if v.coverage.iter().all(|a| a.value.is_none()) {
+                p { "本地区尚无已定位社区和步行路网，暂不能计算覆盖率。" a href="/circles" { "了解生活圈" } }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "地区" } th scope="col" { "覆盖人口比例（%）" } } }
+                    tbody { @for a in v.coverage.iter().filter(|a| a.value.is_some()) {
+                        tr { th scope="row" { a href=(format!("/circles/{}", a.code)) { (a.name) } } td.num { (a.value.map_or(String::new(), format_value)) } }
+                    } }
+                }
+                p.muted { "口径：社区人口中，一刻钟生活圈达到基础型及以上（非“未达标”）的社区人口所占比例；按当前网点和路网计算，不回溯历史。" }
             }
         }
         section aria-labelledby="method" {
@@ -163,7 +184,7 @@ fn change(delta: f64) -> String {
     }
 }
 
-fn form(ctx: &Ctx, sel: &Selection) -> Markup {
+fn form(sel: &Selection) -> Markup {
     let reference = Reference::shipped();
     let city = match sel.division.level() {
         Level::Province => None,
@@ -174,7 +195,6 @@ fn form(ctx: &Ctx, sel: &Selection) -> Markup {
         super::Category::Type(t) => Some(t.major()),
         super::Category::All => None,
     };
-    let _ = ctx;
     html! {
         form.search method="get" action="/stats" {
             label { "指标 " select name="indicator" {

@@ -425,6 +425,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<StatsQuer
         let s = series(&state, &sel).await?;
         let (area, values) = areas(&state, &sel).await?;
         let by_category = category_bars(&state, &sel).await?;
+        let coverage = circle_coverage(&state, &area, &values).await;
         let staff = ctx
             .user
             .as_ref()
@@ -444,6 +445,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<StatsQuer
                     area: &area,
                     areas: &values,
                     by_category: &by_category,
+                    coverage: &coverage,
                     warnings: staff.then_some(warnings.as_slice()),
                 },
             ),
@@ -451,6 +453,30 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<StatsQuer
     }
     .await;
     render(&ctx, result)
+}
+
+/// 15-minute circle coverage of each county now (a snapshot: the circle
+/// state is current), as the share of community population covered.
+async fn circle_coverage(
+    state: &AppState,
+    area: &DivisionCode,
+    counties: &[AreaValue],
+) -> Vec<AreaValue> {
+    let circles = state.circles.read().await;
+    counties
+        .iter()
+        .map(|c| AreaValue {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            value: circles.as_ref().and_then(|circles| {
+                let code = DivisionCode::parse(&c.code).ok()?;
+                let view = circles.area(&code);
+                (view.communities > view.unlocated)
+                    .then(|| indicators::round2(view.covered_share * 100.0))
+            }),
+        })
+        .filter(|_| area.level() <= Level::City)
+        .collect()
 }
 
 /// The headline by NBS major category in the selected period, linking to each list.
