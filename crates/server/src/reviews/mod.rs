@@ -3,7 +3,9 @@
 //! bad-review rectification cases with working-day deadlines, appeals,
 //! moderation holds, and the quality index kept as running sums.
 //!
-//! - [`store`]: the SQL (reviews, cases, appeals, running totals)
+//! - [`store`]: the SQL (reviews, cases, appeals, running totals, scopes)
+//! - [`service`]: who may act or decide, and the workflow's writes (replies,
+//!   appeals, decisions, moderation, case steps, 回访), shared by API and pages
 //! - [`api`]: the JSON API under `/api/v1`
 //! - [`pages`]: the rating form, QR codes, the outlet block and the 好差评 dashboard
 //!
@@ -20,6 +22,7 @@
 pub mod api;
 pub mod demo;
 pub mod pages;
+pub mod service;
 pub mod store;
 
 use crate::app::AppState;
