@@ -416,7 +416,7 @@ fn review_summary(l: Lang, r: &ReviewView, outlet: &str, case: Option<&CaseView>
     html! {
         a href=(format!("/admin/reviews/{}", r.id)) { strong { (outlet) } " · " (l.t("评价", "Review")) " #" (r.id) }
         div.meta {
-            span aria-label=(format!("{}分", r.rating)) { (super::pages::stars(r.rating)) } " " strong { (r.rating_zh) }
+            span role="img" aria-label=(format!("{}分", r.rating)) { (super::pages::stars(r.rating)) } " " strong { (r.rating_zh) }
             " · " (r.created_at.get(..10).unwrap_or("")) " · " (r.reviewer) " "
             @if r.bad { span.tag.bad { (l.t("差评", "Bad review")) } " " }
             @if r.status == "removed" { span.tag { (l.t("已移除", "Removed")) } " " }

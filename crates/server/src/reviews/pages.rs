@@ -64,7 +64,7 @@ fn quality_facts(l: Lang, q: &Quality) -> Markup {
 pub(super) fn review_item(l: Lang, r: &ReviewView, with_reply: bool) -> Markup {
     html! {
         li.review {
-            div { span aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (r.rating_zh) }
+            div { span role="img" aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (r.rating_zh) }
                 @if r.verified { " " span.tag { (l.t("凭证认证", "Verified")) } }
                 " " span.muted { (r.reviewer) " · " (r.created_at.get(..10).unwrap_or("")) } }
             @if let Some(a) = r.aspects.as_object().filter(|a| !a.is_empty()) {
