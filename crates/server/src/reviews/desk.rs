@@ -16,11 +16,12 @@ use crate::auth::{Principal, verify_csrf};
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::NaiveDate;
-use lifeservice_domain::review::Rating;
+use lifeservice_domain::review::{Rating, WorkCalendar};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -153,6 +154,24 @@ pub(super) fn shown_on_form(e: &AppError) -> bool {
     )
 }
 
+/// Where a form's write leads: the next page, or the form's page again with
+/// the refusal, under the error's status.
+pub(super) enum Outcome {
+    Next(String),
+    Again(StatusCode, (String, Markup)),
+}
+
+impl Outcome {
+    /// The response: a redirect, the page again, or the error page.
+    pub fn respond(outcome: AppResult<Outcome>, ctx: &Ctx) -> Response {
+        match outcome {
+            Ok(Outcome::Next(next)) => Redirect::to(&next).into_response(),
+            Ok(Outcome::Again(status, page)) => (status, render(ctx, Ok(page))).into_response(),
+            Err(e) => render(ctx, Err(e)),
+        }
+    }
+}
+
 /// Runs a signed-in write from a form: checks the CSRF token, then `write`
 /// (which returns where to go next). A refusal the user can correct renders
 /// `again` with it and the error's status; anything else is the error page.
@@ -166,24 +185,20 @@ pub(super) async fn submit(
     let Some(user) = &ctx.user else {
         return Redirect::to("/login").into_response();
     };
-    let result = async {
+    let outcome = async {
         verify_csrf(user, csrf)?;
         let actor = Actor::of_principal(&state.db, user.clone()).await?;
         match write(&actor).await {
-            Ok(next) => Ok(Err(next)),
+            Ok(next) => Ok(Outcome::Next(next)),
             Err(e) if shown_on_form(&e) => {
                 let status = e.status();
-                Ok(Ok((status, again(&actor, user, e).await?)))
+                Ok(Outcome::Again(status, again(&actor, user, e).await?))
             }
             Err(e) => Err(e),
         }
     }
     .await;
-    match result {
-        Ok(Err(next)) => Redirect::to(&next).into_response(),
-        Ok(Ok((status, page))) => (status, render(ctx, Ok(page))).into_response(),
-        Err(e) => render(ctx, Err(e)),
-    }
+    Outcome::respond(outcome, ctx)
 }
 
 pub(super) fn csrf_field(user: &Principal) -> Markup {
@@ -244,7 +259,7 @@ fn day(s: &str) -> Option<NaiveDate> {
 /// time or late, due today, working days left, or working days overdue.
 fn deadline_words(
     l: Lang,
-    config: &ReviewConfig,
+    cal: &WorkCalendar,
     due: &str,
     done: Option<&str>,
     today: NaiveDate,
@@ -252,7 +267,6 @@ fn deadline_words(
     let Some(due_day) = day(due) else {
         return due.to_string();
     };
-    let cal = &config.calendar;
     match done.and_then(day) {
         Some(d) if d <= due_day => words(
             l,
@@ -307,7 +321,7 @@ fn step_words(
     if c.status == "withdrawn" && done.is_none() {
         return l.t("工单已撤销，无需处理", "Case withdrawn").to_string();
     }
-    deadline_words(l, config, due, done, today)
+    deadline_words(l, &config.calendar, due, done, today)
 }
 
 /// The case's status, deadlines, steps and 回访, as facts.
@@ -808,4 +822,42 @@ async fn case_step_form(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(s: &str) -> NaiveDate {
+        day(s).unwrap()
+    }
+
+    /// Deadlines read the same without colour, counted in working days of
+    /// the shipped calendar (2026-12-18 is a Friday).
+    #[test]
+    fn deadlines_in_words() {
+        let cal = WorkCalendar::shipped();
+        let zh = |done: Option<&str>, today: &str| {
+            deadline_words(Lang::Zh, &cal, "2026-12-18", done, on(today))
+        };
+        assert_eq!(zh(None, "2026-12-16"), "还剩 2 个工作日（期限 2026-12-18）");
+        assert_eq!(zh(None, "2026-12-18"), "今天到期（2026-12-18）");
+        assert_eq!(zh(None, "2026-12-19"), "已逾期（期限 2026-12-18）");
+        assert_eq!(
+            zh(None, "2026-12-22"),
+            "已逾期 2 个工作日（期限 2026-12-18）"
+        );
+        assert_eq!(
+            zh(Some("2026-12-17"), "2026-12-30"),
+            "已于 2026-12-17 完成（按期；期限 2026-12-18）"
+        );
+        assert_eq!(
+            zh(Some("2026-12-21"), "2026-12-30"),
+            "已于 2026-12-21 完成（逾期 1 个工作日；期限 2026-12-18）"
+        );
+        assert_eq!(
+            deadline_words(Lang::En, &cal, "2026-12-18", None, on("2026-12-16")),
+            "2 working days left (due 2026-12-18)"
+        );
+    }
 }

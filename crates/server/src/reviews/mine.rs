@@ -4,7 +4,9 @@
 //! which closes it.
 
 use super::api::{MaybeReviewer, Reviewer};
-use super::desk::{Refused, any_refusal, case_facts, refusal, shown_on_form, text_area, typed};
+use super::desk::{
+    Outcome, Refused, any_refusal, case_facts, refusal, shown_on_form, text_area, typed,
+};
 use super::pages::{
     CodeForm, SignIn, SignInForm, described_by, field_error, review_item, send_code_then,
     sign_in_forms, sign_in_then,
@@ -196,7 +198,7 @@ async fn follow_up_form(
     };
     let l = ctx.lang;
     let text = f.text.as_deref().unwrap_or_default();
-    let result = async {
+    let outcome = async {
         check_csrf(reviewer.csrf.as_deref(), f.csrf.as_deref())?;
         let id: i64 = id
             .parse()
@@ -208,20 +210,16 @@ async fn follow_up_form(
             .and_then(|r| r.parse().ok())
             .unwrap_or(0);
         match service::follow_up(&state.db, reviewer.id, id, rating, Some(text)).await {
-            Ok(_) => Ok(None),
+            Ok(_) => Ok(Outcome::Next(format!("{BASE}?done=1"))),
             Err(e) if shown_on_form(&e) => {
                 let refused =
                     Refused::new(format!("follow-up-{id}"), &e, &["rating", "text"], text);
                 let page = mine_body(&state, l, &reviewer, false, Some(&refused)).await?;
-                Ok(Some((e.status(), page)))
+                Ok(Outcome::Again(e.status(), page))
             }
             Err(e) => Err(e),
         }
     }
     .await;
-    match result {
-        Ok(None) => Redirect::to(&format!("{BASE}?done=1")).into_response(),
-        Ok(Some((status, page))) => (status, render(&ctx, Ok(page))).into_response(),
-        Err(e) => render(&ctx, Err(e)),
-    }
+    Outcome::respond(outcome, &ctx)
 }
