@@ -295,8 +295,19 @@ impl Browser {
 
     async fn resize(&self, (width, height): (u32, u32)) {
         self.client.set_window_size(width, height).await.unwrap();
-        let inner = self.js("return window.innerWidth", vec![]).await;
-        assert_eq!(inner, json!(width), "viewport width after resize");
+        // A busy machine may report the old width for a moment after the resize.
+        let started = Instant::now();
+        loop {
+            let inner = self.js("return window.innerWidth", vec![]).await;
+            if inner == json!(width) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "viewport width {inner} after resizing to {width}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn elder_mode(&self) -> bool {

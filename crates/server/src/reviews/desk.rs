@@ -10,7 +10,7 @@
 use super::ReviewConfig;
 use super::pages::{described_by, field_error, review_item};
 use super::service::{self, Actor, AppealKind, CaseStep};
-use super::store::{self, AppealView, CaseFilter, CaseView, ReviewView};
+use super::store::{self, AppealView, CaseFilter, CaseView, ReviewView, Scope};
 use crate::app::AppState;
 use crate::auth::{Principal, verify_csrf};
 use crate::error::{AppError, AppResult};
@@ -392,7 +392,10 @@ async fn entity_reviews(
         let page_no = parse_page(q.page.as_deref())?;
         let today = crate::time::today();
         store::escalate_overdue(&state.db, today).await?;
-        let scope = actor.case_scope().unwrap_or_default();
+        let scope = Scope {
+            entity: Some(*entity_id),
+            ..Scope::default()
+        };
         let pending = store::count_cases(&state.db, &scope, CaseFilter::Pending, today).await?;
         let overdue = store::count_cases(&state.db, &scope, CaseFilter::Overdue, today).await?;
         let total = store::count_entity_reviews(&state.db, *entity_id).await?;
