@@ -447,7 +447,29 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(reviews, "synthetic reviews (好差评) generated");
+    if let Some(code) = add_demo_entity_account(db).await? {
+        tracing::info!(%code, "demo entity account shangjia (password demo-password-2025)");
+    }
     Ok(())
+}
+
+/// `shangjia`, the account of the synthetic entity with the most cases still
+/// waiting for its steps, so that the 好差评 desk has work to show.
+async fn add_demo_entity_account(db: &Db) -> anyhow::Result<Option<String>> {
+    let busiest: Option<(String, String)> = sqlx::query_as(
+        "SELECT e.credit_code, e.name FROM review_cases c JOIN entities e ON e.id = c.entity_id \
+         WHERE c.status IN ('open', 'contacted') GROUP BY e.credit_code, e.name ORDER BY COUNT(*) DESC, e.credit_code LIMIT 1",
+    )
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((code, name)) = busiest else {
+        return Ok(None);
+    };
+    let role = Role::parse("entity", &code).map_err(anyhow::Error::msg)?;
+    crate::auth::add_user(db, "shangjia", &name, "demo-password-2025", &role)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(code))
 }
 
 fn import_osm(db_url: &str, file: &PathBuf) -> anyhow::Result<ExitCode> {

@@ -831,3 +831,365 @@ async fn demo_reviews_seed_consistent_totals() {
         app.cleanup().await;
     }
 }
+
+/// Signs a staff account in through the sign-in form; the client keeps the session.
+async fn staff(app: &TestApp, username: &str) -> reqwest::Client {
+    let client = app.client();
+    let r = client
+        .post(app.url("/login"))
+        .form(&[("username", username), ("password", "test-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{username} signs in");
+    client
+}
+
+/// A page: status and HTML.
+async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Posts a form: status, where it redirects to, and the HTML.
+async fn submit(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, String) {
+    let r = client.post(app.url(path)).form(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+/// The CSRF token of a page's first form.
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
+        .to_string()
+}
+
+async fn reply_of(app: &TestApp, review: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT reply FROM reviews WHERE id = $1")
+        .bind(review)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// The entity and officer pages: an entity account handles its own reviews
+/// and cases only; officers see the cases of their service types or area;
+/// every form needs the session's CSRF token; refusals come back in Chinese
+/// beside the field (a second reply among them); the reviewer closes the case
+/// with the 回访 on the web. Every write is audited.
+#[tokio::test]
+async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let o1 = ids[0];
+        // Another entity, with an outlet of its own.
+        let other_csv = "统一社会信用代码,主体名称,名称,服务类型,地址,所属社区,经度,纬度,联系电话\n\
+            91140105MA0K123457,山西另一家服务有限公司,另一家家政,0101,太原市小店区坞城路100号,,112.586,37.776,";
+        let options = ImportOptions {
+            datum: Default::default(),
+            actor: "test".into(),
+            synthetic: false,
+            principal: None,
+        };
+        let table = Table::read(other_csv.as_bytes()).unwrap();
+        import_table(&app.state.db, RecordKind::Outlets, table, &options, None)
+            .await
+            .unwrap();
+        let anxin_token = app.add_user("anxin", "entity", "91350200776049653A").await;
+        let other_token = app.add_user("other", "entity", "91140105MA0K123457").await;
+        app.add_user("shangwu", "department", "01,07").await;
+        app.add_user("minzheng", "department", "03").await;
+        app.add_user("xiaodian", "division", "140105").await;
+        app.add_user("yingze", "division", "140106").await;
+
+        let bob = sign_in(&app, &sender, "13912345678").await;
+        let (s, bad) = post(
+            &app,
+            &format!("/api/v1/outlets/{o1}/reviews"),
+            Some(&bob),
+            json!({"rating": 1, "aspects": {"price": 1}, "text": "收费和说好的不一样，态度差"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{bad}");
+        let review = bad["id"].as_i64().unwrap();
+        let case = bad["case_id"].as_i64().unwrap();
+        let review_path = format!("/admin/reviews/{review}");
+        let reply_path = format!("{review_path}/reply");
+        let contact_path = format!("/admin/review-cases/{case}/contact");
+        let rectify_path = format!("/admin/review-cases/{case}/rectify");
+
+        // The entity sees the bad review, its case and the deadlines in words.
+        let anxin = staff(&app, "anxin").await;
+        let (s, list) = page(&anxin, &app, "/admin/reviews").await;
+        assert_eq!(s, 200, "{list}");
+        assert!(list.contains("收费和说好的不一样") && list.contains("待联系评价人"));
+        let (s, html) = page(&anxin, &app, &review_path).await;
+        assert_eq!(s, 200, "{html}");
+        assert!(html.contains("还剩") || html.contains("今天到期"), "{html}");
+        let csrf = csrf_of(&html);
+
+        // Another entity neither sees nor acts on it.
+        let other = staff(&app, "other").await;
+        let (_, list) = page(&other, &app, "/admin/reviews").await;
+        assert!(!list.contains("收费和说好的不一样"), "{list}");
+        let (s, _) = page(&other, &app, &review_path).await;
+        assert_eq!(s, 403);
+        let (_, home) = page(&other, &app, "/admin").await;
+        let other_csrf = csrf_of(&home);
+        for path in [&reply_path, &contact_path] {
+            let (s, _, html) = submit(
+                &other,
+                &app,
+                path,
+                &[
+                    ("csrf", &other_csrf),
+                    ("text", "冒充回复"),
+                    ("note", "冒充处理"),
+                ],
+            )
+            .await;
+            assert_eq!(s, 403, "{path}: {html}");
+            assert!(html.contains("无权限"), "{html}");
+        }
+        let (_, cases) = page(&other, &app, "/admin/review-cases?status=all").await;
+        assert!(!cases.contains(&format!("/admin/reviews/{review}#case")));
+        // The same rule through the API, with the entity accounts' own tokens.
+        let (s, _) = post(
+            &app,
+            &format!("/api/v1/reviews/{review}/appeal"),
+            Some(&other_token),
+            json!({"kind": "mistaken", "reason": "不是本店的顾客"}),
+        )
+        .await;
+        assert_eq!(s, 403);
+        let (s, b) = get(
+            &app,
+            &format!("/api/v1/review-cases/{case}"),
+            Some(&anxin_token),
+        )
+        .await;
+        assert_eq!((s, b["id"].as_i64()), (200, Some(case)), "{b}");
+
+        // Officers: the department of 01 and the 小店区 officer see the case;
+        // 民政 (03) and 迎泽区 do not; only departments decide appeals.
+        for (user, sees) in [
+            ("shangwu", true),
+            ("xiaodian", true),
+            ("minzheng", false),
+            ("yingze", false),
+        ] {
+            let officer = staff(&app, user).await;
+            let (s, html) = page(&officer, &app, "/admin/review-cases").await;
+            assert_eq!(s, 200, "{user}: {html}");
+            let listed = html.contains(&format!("/admin/reviews/{review}#case"));
+            assert_eq!(listed, sees, "{user} lists the case");
+            let (s, _) = page(&officer, &app, &review_path).await;
+            assert_eq!(s, if sees { 200 } else { 403 }, "{user} opens the review");
+            let (s, _) = page(&officer, &app, "/admin/review-appeals").await;
+            let decides = matches!(user, "shangwu" | "minzheng");
+            assert_eq!(s, if decides { 200 } else { 403 }, "{user} appeals");
+        }
+
+        // CSRF: no token, or another session's, writes nothing.
+        let (s, _, _) = submit(&anxin, &app, &reply_path, &[("text", "没有令牌的回复")]).await;
+        assert_eq!(s, 403);
+        let (s, _, _) = submit(
+            &anxin,
+            &app,
+            &reply_path,
+            &[("csrf", &other_csrf), ("text", "别人令牌的回复")],
+        )
+        .await;
+        assert_eq!(s, 403);
+        assert_eq!(reply_of(&app, review).await, None);
+
+        // A refusal comes back beside its field, with what was typed.
+        let (s, _, html) = submit(
+            &anxin,
+            &app,
+            &reply_path,
+            &[("csrf", &csrf), ("text", " 好")],
+        )
+        .await;
+        assert_eq!(s, 400, "{html}");
+        assert!(html.contains("id=\"reply-text-error\""), "{html}");
+        assert!(html.contains("回复内容不能为空"), "{html}");
+        assert!(html.contains("aria-describedby=\"reply-text-error\""));
+
+        // The reply, public on the outlet page; a second one refused in Chinese.
+        let (s, location, _) = submit(
+            &anxin,
+            &app,
+            &reply_path,
+            &[("csrf", &csrf), ("text", "非常抱歉，已安排店长联系您")],
+        )
+        .await;
+        assert_eq!(
+            (s, location.as_str()),
+            (303, format!("{review_path}?done=reply#reply").as_str())
+        );
+        let public = reqwest::get(app.url(&format!("/outlets/{o1}")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(public.contains("非常抱歉，已安排店长联系您"));
+        let (s, _, html) = submit(
+            &anxin,
+            &app,
+            &reply_path,
+            &[("csrf", &csrf), ("text", "再次回复")],
+        )
+        .await;
+        assert_eq!(s, 409, "{html}");
+        assert!(html.contains("每条评价只能回复一次，已回复过"), "{html}");
+        assert_eq!(
+            reply_of(&app, review).await.as_deref(),
+            Some("非常抱歉，已安排店长联系您")
+        );
+
+        // Contact and rectification, in order; an empty note is refused beside it.
+        let (s, _, html) = submit(
+            &anxin,
+            &app,
+            &contact_path,
+            &[("csrf", &csrf), ("note", "")],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(
+            html.contains("id=\"contact-note-error\"") && html.contains("处理说明不能为空"),
+            "{html}"
+        );
+        for (path, note) in [
+            (&contact_path, "已电话联系顾客并致歉"),
+            (&rectify_path, "已退还多收费用，公示价目表"),
+        ] {
+            let (s, location, html) =
+                submit(&anxin, &app, path, &[("csrf", &csrf), ("note", note)]).await;
+            assert_eq!(s, 303, "{path}: {html}");
+            assert!(location.starts_with(&review_path), "{location}");
+        }
+        let (_, html) = page(&anxin, &app, &review_path).await;
+        assert!(
+            html.contains("已整改，待评价人回访") && html.contains("按期"),
+            "{html}"
+        );
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE actor LIKE 'entity:%:anxin' AND action IN ('reply', 'contact', 'rectify')",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited, 3);
+
+        // 回访 on the web: the reviewer signs in with a code and closes the case.
+        let resident = app.client();
+        let (_, html) = page(&resident, &app, "/reviews/mine").await;
+        assert!(html.contains("获取验证码"), "{html}");
+        let (s, location, _) = submit(
+            &resident,
+            &app,
+            "/reviews/mine/code",
+            &[("phone", "13912345678")],
+        )
+        .await;
+        assert!(s == 303 && location.contains("sent=1"), "{location}");
+        let code = sender.last_code("13912345678").unwrap();
+        let (s, _, _) = submit(
+            &resident,
+            &app,
+            "/reviews/mine/sign-in",
+            &[("phone", "13912345678"), ("code", code.as_str())],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let (_, html) = page(&resident, &app, "/reviews/mine").await;
+        assert!(
+            html.contains("非常抱歉，已安排店长联系您") && html.contains("提交回访评价"),
+            "{html}"
+        );
+        let resident_csrf = csrf_of(&html);
+        let follow_up = format!("/reviews/mine/cases/{case}/follow-up");
+        let (s, _, _) = submit(&resident, &app, &follow_up, &[("rating", "4")]).await;
+        assert_eq!(s, 403, "no CSRF token");
+        let (s, _, html) = submit(&resident, &app, &follow_up, &[("csrf", &resident_csrf)]).await;
+        assert_eq!(s, 400);
+        assert!(
+            html.contains(&format!("id=\"follow-up-{case}-rating-error\""))
+                && html.contains("回访评价应为1至5"),
+            "{html}"
+        );
+        // Someone else signed in cannot rate it.
+        let stranger = app.client();
+        submit(
+            &stranger,
+            &app,
+            "/reviews/mine/code",
+            &[("phone", "13712345678")],
+        )
+        .await;
+        let code = sender.last_code("13712345678").unwrap();
+        submit(
+            &stranger,
+            &app,
+            "/reviews/mine/sign-in",
+            &[("phone", "13712345678"), ("code", code.as_str())],
+        )
+        .await;
+        // The rating form carries the signed-in reviewer's token.
+        let (_, form) = page(&stranger, &app, &format!("/outlets/{o1}/review")).await;
+        let (s, _, html) = submit(
+            &stranger,
+            &app,
+            &follow_up,
+            &[("csrf", &csrf_of(&form)), ("rating", "1")],
+        )
+        .await;
+        assert_eq!(s, 403, "{html}");
+        assert!(html.contains("只有评价人本人"), "{html}");
+        let (s, location, _) = submit(
+            &resident,
+            &app,
+            &follow_up,
+            &[
+                ("csrf", &resident_csrf),
+                ("rating", "4"),
+                ("text", "已退款，满意"),
+            ],
+        )
+        .await;
+        assert_eq!((s, location.as_str()), (303, "/reviews/mine?done=1"));
+
+        // Closed, on the entity's page and the officer's closed list.
+        let (_, html) = page(&anxin, &app, &review_path).await;
+        assert!(
+            html.contains("已办结（评价人已回访）") && html.contains("已退款，满意"),
+            "{html}"
+        );
+        let shangwu = staff(&app, "shangwu").await;
+        let (_, html) = page(&shangwu, &app, "/admin/review-cases?status=closed").await;
+        assert!(
+            html.contains(&format!("/admin/reviews/{review}#case")),
+            "{html}"
+        );
+        let (s, _) = page(&shangwu, &app, "/admin/review-cases?status=nonsense").await;
+        assert_eq!(s, 400);
+        app.cleanup().await;
+    }
+}

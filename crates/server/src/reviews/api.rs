@@ -2,10 +2,11 @@
 //! reviews, receipts, replies, cases, appeals, moderation, the audited
 //! reviewer view and rankings.
 
-use super::store::{self, CaseView, Delta, OutletRef, Quality, ReviewFacts, ReviewView};
+use super::service::{self, Actor, AppealDecision, AppealKind, CaseStep, Moderation};
+use super::store::{self, CaseFilter, CaseView, OutletRef, Quality, ReviewView};
 use super::{ReviewConfig, sha256_hex};
 use crate::app::AppState;
-use crate::auth::{MaybeUser, Principal, Role};
+use crate::auth::MaybeUser;
 use crate::error::{AppError, AppResult};
 use crate::registry::api::ApiJson;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
@@ -18,7 +19,6 @@ use chrono::NaiveDate;
 use lifeservice_domain::review::{
     self as rules, Rating, aspects_for, near_duplicate, normalize_mobile, phone_key, pseudonym,
 };
-use lifeservice_domain::{DivisionCode, ServiceType};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -149,60 +149,6 @@ impl FromRequestParts<AppState> for Reviewer {
     }
 }
 
-/// Who acts for an entity: the entity itself (an entity token) or an officer.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    Entity { entity_id: i64, label: String },
-    Officer(Principal),
-}
-
-impl Actor {
-    pub fn label(&self) -> String {
-        match self {
-            Actor::Entity { entity_id, label } => format!("entity:{entity_id}:{label}"),
-            Actor::Officer(p) => p.actor(),
-        }
-    }
-
-    /// May act for the outlet's entity: its own token, or an officer in scope.
-    pub fn may_act_for(&self, outlet: &OutletRef) -> AppResult<()> {
-        match self {
-            Actor::Entity { entity_id, .. } if *entity_id == outlet.entity_id => Ok(()),
-            Actor::Entity { .. } => Err(AppError::Forbidden("无权限：该网点不属于本主体".into())),
-            Actor::Officer(p) => officer_in_scope(p, &outlet.service_type, &outlet.division_code),
-        }
-    }
-
-    /// A department (or admin) deciding on the outlet's service type.
-    pub fn department_for(&self, service_type: &str) -> AppResult<&Principal> {
-        let Actor::Officer(p) = self else {
-            return Err(AppError::Forbidden("仅主管部门可以作出决定".into()));
-        };
-        match &p.role {
-            Role::Admin => Ok(p),
-            Role::Department(_) => {
-                let stype = ServiceType::parse(service_type)
-                    .ok_or_else(|| anyhow::anyhow!("stored type invalid"))?;
-                let any = DivisionCode::parse("14").map_err(|e| anyhow::anyhow!("{e}"))?;
-                p.may_write_outlet(stype, &any)
-                    .map_err(AppError::Forbidden)?;
-                Ok(p)
-            }
-            Role::Division(_) | Role::Entity(_) => Err(AppError::Forbidden(
-                "仅该服务类型的主管部门可以作出决定".into(),
-            )),
-        }
-    }
-}
-
-fn officer_in_scope(p: &Principal, service_type: &str, division: &str) -> AppResult<()> {
-    let stype =
-        ServiceType::parse(service_type).ok_or_else(|| anyhow::anyhow!("stored type invalid"))?;
-    let division = DivisionCode::parse(division).map_err(|e| anyhow::anyhow!("{e}"))?;
-    p.may_write_outlet(stype, &division)
-        .map_err(AppError::Forbidden)
-}
-
 impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
@@ -220,7 +166,7 @@ impl FromRequestParts<AppState> for Actor {
             });
         }
         let crate::auth::User(p) = crate::auth::User::from_request_parts(parts, state).await?;
-        Ok(Actor::Officer(p))
+        Actor::of_principal(&state.db, p).await
     }
 }
 
@@ -800,41 +746,9 @@ async fn reply(
     ApiJson(body): ApiJson<TextBody>,
 ) -> AppResult<Json<ReviewView>> {
     let id = parse_id(&id, "评价")?;
-    let text = rules::validate_text(&body.text)
-        .map_err(|e| AppError::field("text", e.replace("评价", "回复")))?;
-    let mut tx = super::begin_write(&state.db).await?;
-    let facts = store::review_facts(&mut tx, id).await?;
-    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
-    actor.may_act_for(&outlet)?;
-    if facts.status == "removed" {
-        return Err(AppError::invalid("该评价已被移除，不能回复"));
-    }
-    let done = sqlx::query("UPDATE reviews SET reply = $1, reply_by = $2, reply_at = $3 WHERE id = $4 AND reply IS NULL")
-        .bind(text.clone())
-        .bind(actor.label())
-        .bind(crate::time::now_text())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(AppError::Conflict {
-            field: Some("text".into()),
-            message: "每条评价只能回复一次，已回复过".into(),
-        });
-    }
-    crate::audit::record(
-        &mut tx,
-        &actor.label(),
-        "reply",
-        "review",
-        &id.to_string(),
-        None,
-        Some(json!({"reply": text})),
-    )
-    .await?;
-    let view = store::review_by_id(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(view))
+    Ok(Json(
+        service::reply(&state.db, &actor, id, &body.text).await?,
+    ))
 }
 
 async fn get_review(
@@ -872,95 +786,11 @@ async fn appeal(
     ApiJson(body): ApiJson<AppealBody>,
 ) -> AppResult<Json<Value>> {
     let id = parse_id(&id, "评价")?;
-    let kind = match body.kind.as_str() {
-        "malicious" | "恶意评价" => "malicious",
-        "mistaken" | "错评误评" => "mistaken",
-        other => {
-            return Err(AppError::field(
-                "kind",
-                format!("申诉类型“{other}”应为 malicious（恶意评价）或 mistaken（错评误评）"),
-            ));
-        }
-    };
-    let reason = rules::validate_text(&body.reason)
-        .map_err(|e| AppError::field("reason", e.replace("评价内容", "申诉理由")))?;
-    let mut tx = super::begin_write(&state.db).await?;
-    let facts = store::review_facts(&mut tx, id).await?;
-    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
-    actor.may_act_for(&outlet)?;
-    if facts.status == "removed" {
-        return Err(AppError::invalid("该评价已被移除"));
-    }
-    let appeal_id: i64 = sqlx::query_scalar("INSERT INTO review_appeals (review_id, kind, reason, filed_by, filed_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(id)
-        .bind(kind)
-        .bind(reason.clone())
-        .bind(actor.label())
-        .bind(crate::time::now_text())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict { .. } => AppError::Conflict { field: None, message: "该评价已申诉过".into() },
-            other => other,
-        })?;
-    crate::audit::record(
-        &mut tx,
-        &actor.label(),
-        "appeal",
-        "review",
-        &id.to_string(),
-        None,
-        Some(json!({"appeal_id": appeal_id, "kind": kind, "reason": reason})),
-    )
-    .await?;
-    tx.commit().await?;
+    let kind = AppealKind::parse(&body.kind)?;
+    let appeal_id = service::appeal(&state.db, &actor, id, kind, &body.reason).await?;
     Ok(Json(
-        json!({"id": appeal_id, "review_id": id, "kind": kind, "status": "pending"}),
+        json!({"id": appeal_id, "review_id": id, "kind": kind.code(), "status": "pending"}),
     ))
-}
-
-/// Takes a published review out of the index and withdraws its case.
-async fn unpublish(conn: &mut sqlx::AnyConnection, facts: &ReviewFacts) -> AppResult<()> {
-    store::bump(
-        conn,
-        facts.outlet_id,
-        &facts.service_type,
-        &facts.county_code,
-        Delta::review(facts.rating, -1),
-    )
-    .await?;
-    let case = sqlx::query("SELECT id, status, rectified_on, rectify_due, followed_on FROM review_cases WHERE review_id = $1")
-        .bind(facts.id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(c) = case {
-        let status: String = c.try_get("status")?;
-        if status != "withdrawn" {
-            let rectified: Option<String> = c.try_get("rectified_on")?;
-            let due: String = c.try_get("rectify_due")?;
-            let followed: Option<String> = c.try_get("followed_on")?;
-            let delta = Delta {
-                cases: -1,
-                rectified: -i64::from(rectified.is_some()),
-                on_time: -i64::from(rectified.as_ref().is_some_and(|r| *r <= due)),
-                followed: -i64::from(followed.is_some()),
-                ..Delta::default()
-            };
-            store::bump(
-                conn,
-                facts.outlet_id,
-                &facts.service_type,
-                &facts.county_code,
-                delta,
-            )
-            .await?;
-            sqlx::query("UPDATE review_cases SET status = 'withdrawn' WHERE id = $1")
-                .bind(c.try_get::<i64, _>("id")?)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -979,64 +809,10 @@ async fn decide_appeal(
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> AppResult<Json<Value>> {
     let id = parse_id(&id, "申诉")?;
-    let reason = rules::validate_text(&body.reason)
-        .map_err(|e| AppError::field("reason", e.replace("评价内容", "决定理由")))?;
-    let mut tx = super::begin_write(&state.db).await?;
-    let row = sqlx::query("SELECT review_id, decision FROM review_appeals WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("申诉{id}不存在")))?;
-    let review_id: i64 = row.try_get("review_id")?;
-    if row.try_get::<Option<String>, _>("decision")?.is_some() {
-        return Err(AppError::Conflict {
-            field: None,
-            message: "该申诉已作出决定".into(),
-        });
-    }
-    let facts = store::review_facts(&mut tx, review_id).await?;
-    let officer = actor.department_for(&facts.service_type)?;
-    let decision = match body.decision.as_str() {
-        "uphold" | "支持" => "uphold",
-        "reject" | "驳回" => "reject",
-        other => {
-            return Err(AppError::field(
-                "decision",
-                format!("决定“{other}”应为 uphold（支持申诉，移除评价）或 reject（驳回）"),
-            ));
-        }
-    };
-    sqlx::query("UPDATE review_appeals SET decision = $1, decision_reason = $2, decided_by = $3, decided_at = $4 WHERE id = $5")
-        .bind(decision)
-        .bind(reason.clone())
-        .bind(officer.actor())
-        .bind(crate::time::now_text())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if decision == "uphold" && facts.status != "removed" {
-        if facts.status == "published" {
-            unpublish(&mut tx, &facts).await?;
-        }
-        sqlx::query("UPDATE reviews SET status = 'removed', removed_reason = $1 WHERE id = $2")
-            .bind(format!("申诉成立：{reason}"))
-            .bind(review_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    crate::audit::record(
-        &mut tx,
-        &officer.actor(),
-        "decide_appeal",
-        "review",
-        &review_id.to_string(),
-        Some(json!({"status": facts.status})),
-        Some(json!({"appeal_id": id, "decision": decision, "reason": reason})),
-    )
-    .await?;
-    tx.commit().await?;
+    let decision = AppealDecision::parse(&body.decision)?;
+    let review_id = service::decide_appeal(&state.db, &actor, id, decision, &body.reason).await?;
     Ok(Json(
-        json!({"id": id, "review_id": review_id, "decision": decision, "reason": reason}),
+        json!({"id": id, "review_id": review_id, "decision": decision.code(), "reason": body.reason.trim()}),
     ))
 }
 
@@ -1047,74 +823,22 @@ async fn moderate(
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> AppResult<Json<ReviewView>> {
     let id = parse_id(&id, "评价")?;
-    let reason = rules::validate_text(&body.reason)
-        .map_err(|e| AppError::field("reason", e.replace("评价内容", "审核理由")))?;
-    let mut tx = super::begin_write(&state.db).await?;
-    let facts = store::review_facts(&mut tx, id).await?;
-    let officer = actor.department_for(&facts.service_type)?.clone();
-    if facts.status != "held" {
-        return Err(AppError::Conflict {
-            field: None,
-            message: "该评价不在待审核状态".into(),
-        });
-    }
-    let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
-    match body.decision.as_str() {
-        "publish" | "发布" => {
-            sqlx::query("UPDATE reviews SET status = 'published' WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let config = state.reviews.config();
-            store::publish(
-                &mut tx,
-                &config,
-                &facts,
-                outlet.entity_id,
-                crate::time::today(),
-            )
-            .await?;
-        }
-        "remove" | "移除" => {
-            sqlx::query("UPDATE reviews SET status = 'removed', removed_reason = $1 WHERE id = $2")
-                .bind(format!("审核未通过：{reason}"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        other => {
-            return Err(AppError::field(
-                "decision",
-                format!("审核决定“{other}”应为 publish 或 remove"),
-            ));
-        }
-    }
-    crate::audit::record(
-        &mut tx,
-        &officer.actor(),
-        "moderate",
-        "review",
-        &id.to_string(),
-        Some(json!({"status": "held"})),
-        Some(json!({"decision": body.decision, "reason": reason})),
-    )
-    .await?;
-    let view = store::review_by_id(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(view))
+    let decision = Moderation::parse(&body.decision)?;
+    let config = state.reviews.config();
+    Ok(Json(
+        service::moderate(&state.db, &config, &actor, id, decision, &body.reason).await?,
+    ))
 }
 
 async fn list_held(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<ReviewView>>> {
-    let held = store::held_reviews(&state.db, 200).await?;
-    Ok(Json(
-        held.into_iter()
-            .filter(|(_, t)| actor.department_for(t).is_ok())
-            .map(|(v, _)| v)
-            .collect(),
-    ))
+    let Some(scope) = actor.decision_scope() else {
+        return Ok(Json(Vec::new()));
+    };
+    let held = store::held_reviews(&state.db, &scope, 200).await?;
+    Ok(Json(held.into_iter().map(|(v, _)| v).collect()))
 }
 
 #[derive(Deserialize)]
@@ -1174,19 +898,6 @@ struct CaseQuery {
     open: Option<String>,
 }
 
-fn may_see_case(actor: &Actor, c: &CaseView) -> bool {
-    match actor {
-        Actor::Entity { entity_id, .. } => *entity_id == c.entity_id,
-        Actor::Officer(p) => match &p.role {
-            Role::Admin => true,
-            Role::Department(_) => actor.department_for(&c.service_type).is_ok(),
-            Role::Division(_) => officer_in_scope(p, &c.service_type, &c.county_code).is_ok(),
-            // Entity accounts act on reviews through their entity token (`ent_…`).
-            Role::Entity(_) => false,
-        },
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/review-cases", tag = "reviews", params(("open" = Option<bool>, Query)), security(("bearer" = [])), responses((status = 200, body = [CaseView])))]
 async fn list_cases(
     State(state): State<AppState>,
@@ -1195,17 +906,15 @@ async fn list_cases(
 ) -> AppResult<Json<Vec<CaseView>>> {
     let today = crate::time::today();
     store::escalate_overdue(&state.db, today).await?;
-    let entity = match &actor {
-        Actor::Entity { entity_id, .. } => Some(*entity_id),
-        Actor::Officer(_) => None,
+    let Some(scope) = actor.case_scope() else {
+        return Ok(Json(Vec::new()));
     };
-    let only_open = matches!(q.open.as_deref(), Some("1" | "true"));
-    let cases = store::cases(&state.db, entity, only_open, today, 500).await?;
+    let filter = match q.open.as_deref() {
+        Some("1" | "true") => CaseFilter::Pending,
+        _ => CaseFilter::All,
+    };
     Ok(Json(
-        cases
-            .into_iter()
-            .filter(|c| may_see_case(&actor, c))
-            .collect(),
+        store::cases(&state.db, &scope, filter, today, 0, 500).await?,
     ))
 }
 
@@ -1221,7 +930,7 @@ async fn get_case(
         crate::time::today(),
     )
     .await?;
-    if !may_see_case(&actor, &c) {
+    if !actor.may_see_case(&c) {
         return Err(AppError::Forbidden("无权限查看该整改工单".into()));
     }
     Ok(Json(c))
@@ -1233,66 +942,6 @@ struct NoteBody {
     note: String,
 }
 
-async fn case_step(
-    state: &AppState,
-    id: &str,
-    actor: &Actor,
-    note: &str,
-    step: &str,
-) -> AppResult<CaseView> {
-    let id = parse_id(id, "工单")?;
-    let note = rules::validate_text(note)
-        .map_err(|e| AppError::field("note", e.replace("评价内容", "处理说明")))?;
-    let today = crate::time::today();
-    let mut tx = super::begin_write(&state.db).await?;
-    let case = store::case_by_id(&mut tx, id, today).await?;
-    let outlet = store::outlet_ref(&mut tx, case.outlet_id).await?;
-    actor.may_act_for(&outlet)?;
-    let day = today.to_string();
-    match (step, case.status.as_str()) {
-        ("contact", "open") => {
-            sqlx::query("UPDATE review_cases SET status = 'contacted', contacted_on = $1, contact_note = $2 WHERE id = $3")
-                .bind(day.clone()).bind(note.clone()).bind(id).execute(&mut *tx).await?;
-        }
-        ("rectify", "open" | "contacted") => {
-            sqlx::query("UPDATE review_cases SET status = 'rectified', contacted_on = COALESCE(contacted_on, $1), rectified_on = $1, rectify_note = $2 WHERE id = $3")
-                .bind(day.clone()).bind(note.clone()).bind(id).execute(&mut *tx).await?;
-            let on_time = day <= case.rectify_due;
-            store::bump(
-                &mut tx,
-                case.outlet_id,
-                &case.service_type,
-                &case.county_code,
-                Delta {
-                    rectified: 1,
-                    on_time: i64::from(on_time),
-                    ..Delta::default()
-                },
-            )
-            .await?;
-        }
-        (_, status) => {
-            return Err(AppError::Conflict {
-                field: None,
-                message: format!("工单当前状态为“{status}”，不能进行此步骤"),
-            });
-        }
-    }
-    crate::audit::record(
-        &mut tx,
-        &actor.label(),
-        step,
-        "review_case",
-        &id.to_string(),
-        Some(json!({"status": case.status})),
-        Some(json!({"note": note, "on": day})),
-    )
-    .await?;
-    let after = store::case_by_id(&mut tx, id, today).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
 async fn case_contact(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -1300,7 +949,14 @@ async fn case_contact(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(
-        case_step(&state, &id, &actor, &body.note, "contact").await?,
+        service::case_step(
+            &state.db,
+            &actor,
+            parse_id(&id, "工单")?,
+            CaseStep::Contact,
+            &body.note,
+        )
+        .await?,
     ))
 }
 
@@ -1311,7 +967,14 @@ async fn case_rectify(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(
-        case_step(&state, &id, &actor, &body.note, "rectify").await?,
+        service::case_step(
+            &state.db,
+            &actor,
+            parse_id(&id, "工单")?,
+            CaseStep::Rectify,
+            &body.note,
+        )
+        .await?,
     ))
 }
 
@@ -1322,65 +985,6 @@ pub struct FollowUpBody {
     pub text: Option<String>,
 }
 
-/// 回访: the reviewer rates the rectification of their own bad review.
-pub async fn follow_up(
-    state: &AppState,
-    reviewer: &Reviewer,
-    id: i64,
-    body: FollowUpBody,
-) -> AppResult<CaseView> {
-    let rating = Rating::from_value(body.rating)
-        .ok_or_else(|| AppError::field("rating", "回访评价应为1至5"))?;
-    let note = match body
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(t) => Some(rules::validate_text(t).map_err(|e| AppError::field("text", e))?),
-        None => None,
-    };
-    let today = crate::time::today();
-    let mut tx = super::begin_write(&state.db).await?;
-    let case = store::case_by_id(&mut tx, id, today).await?;
-    let facts = store::review_facts(&mut tx, case.review_id).await?;
-    if facts.reviewer_id != reviewer.id {
-        return Err(AppError::Forbidden("只有评价人本人可以评价整改结果".into()));
-    }
-    if case.status != "rectified" {
-        return Err(AppError::Conflict {
-            field: None,
-            message: "整改尚未完成或已回访，不能评价整改结果".into(),
-        });
-    }
-    sqlx::query("UPDATE review_cases SET status = 'closed', followed_on = $1, follow_rating = $2, follow_note = $3 WHERE id = $4")
-        .bind(today.to_string()).bind(i64::from(rating.value())).bind(note.clone()).bind(id).execute(&mut *tx).await?;
-    store::bump(
-        &mut tx,
-        case.outlet_id,
-        &case.service_type,
-        &case.county_code,
-        Delta {
-            followed: 1,
-            ..Delta::default()
-        },
-    )
-    .await?;
-    crate::audit::record(
-        &mut tx,
-        &format!("reviewer:{}", reviewer.id),
-        "follow_up",
-        "review_case",
-        &id.to_string(),
-        Some(json!({"status": "rectified"})),
-        Some(json!({"rating": rating.value(), "note": note})),
-    )
-    .await?;
-    let after = store::case_by_id(&mut tx, id, today).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
 #[utoipa::path(post, path = "/api/v1/review-cases/{id}/follow-up", request_body = FollowUpBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = CaseView)))]
 async fn case_follow_up(
     State(state): State<AppState>,
@@ -1389,7 +993,16 @@ async fn case_follow_up(
     ApiJson(body): ApiJson<FollowUpBody>,
 ) -> AppResult<Json<CaseView>> {
     let id = parse_id(&id, "工单")?;
-    Ok(Json(follow_up(&state, &reviewer, id, body).await?))
+    Ok(Json(
+        service::follow_up(
+            &state.db,
+            reviewer.id,
+            id,
+            body.rating,
+            body.text.as_deref(),
+        )
+        .await?,
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -1422,7 +1035,7 @@ async fn issue_entity_token(
         let mut allowed = false;
         for id in ids {
             let o = store::outlet_ref(&mut tx, id).await?;
-            allowed |= officer_in_scope(&user, &o.service_type, &o.division_code).is_ok();
+            allowed |= service::officer_in_scope(&user, &o.service_type, &o.division_code).is_ok();
         }
         if !allowed {
             return Err(AppError::Forbidden(

@@ -3,23 +3,38 @@
 //! bad-review rectification cases with working-day deadlines, appeals,
 //! moderation holds, and the quality index kept as running sums.
 //!
-//! - [`store`]: the SQL (reviews, cases, appeals, running totals)
+//! - [`store`]: the SQL (reviews, cases, appeals, running totals, scopes)
+//! - [`service`]: who may act or decide, and the workflow's writes (replies,
+//!   appeals, decisions, moderation, case steps, 回访), shared by API and pages
 //! - [`api`]: the JSON API under `/api/v1`
 //! - [`pages`]: the rating form, QR codes, the outlet block and the 好差评 dashboard
+//! - [`desk`]: the signed-in desk: an entity's reviews, reply, appeal and case
+//!   steps (officers in scope see the same review page without the forms)
+//! - [`oversight`]: officers' case lists by state, and departments' appeal
+//!   decisions and moderation of held reviews
+//! - [`mine`]: 我的评价, where a reviewer follows their cases and rates the
+//!   rectification (回访)
 //!
 //! The rules themselves (levels, aspects, calendar, Bayesian score, duplicate
 //! and burst rules, pseudonyms) are in `lifeservice_domain::review`.
 //!
-//! **Entity accounts.** An officer (admin, or a department/division officer whose
-//! scope covers one of the entity's outlets) issues an entity token
+//! **Entity accounts.** An entity signs in on the web with an account of role
+//! `entity` (scope: its credit code) and uses the desk. For partner systems an
+//! officer (admin, or a department/division officer whose scope covers one of
+//! the entity's outlets) issues an entity token
 //! (`POST /api/v1/entities/{code}/review-tokens`); the entity sends it as
 //! `Authorization: Bearer ent_…` to reply, appeal, record rectification steps
 //! and issue service receipts for its own outlets. Officers in scope may do the
-//! same on an entity's behalf; every such write is audited under their name.
+//! same through the API on an entity's behalf; every such write is audited
+//! under their name.
 
 pub mod api;
 pub mod demo;
+pub mod desk;
+pub mod mine;
+pub mod oversight;
 pub mod pages;
+pub mod service;
 pub mod store;
 
 use crate::app::AppState;
@@ -35,7 +50,11 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 pub fn routes() -> Router<AppState> {
-    api::routes().merge(pages::routes())
+    api::routes()
+        .merge(pages::routes())
+        .merge(desk::routes())
+        .merge(oversight::routes())
+        .merge(mine::routes())
 }
 
 /// Delivers one-time sign-in codes. The built-in [`LogSender`] writes them to

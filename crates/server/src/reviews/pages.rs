@@ -40,7 +40,7 @@ fn pct(x: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn stars(rating: i64) -> String {
+pub(super) fn stars(rating: i64) -> String {
     let r = rating.clamp(0, 5) as usize;
     format!("{}{}", "★".repeat(r), "☆".repeat(5 - r))
 }
@@ -60,17 +60,18 @@ fn quality_facts(l: Lang, q: &Quality) -> Markup {
     }
 }
 
-fn review_item(l: Lang, r: &ReviewView) -> Markup {
+/// A review as listed: rating, aspects, text and, `with_reply`, the entity's reply.
+pub(super) fn review_item(l: Lang, r: &ReviewView, with_reply: bool) -> Markup {
     html! {
         li.review {
-            div { span aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (r.rating_zh) }
+            div { span role="img" aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (r.rating_zh) }
                 @if r.verified { " " span.tag { (l.t("凭证认证", "Verified")) } }
                 " " span.muted { (r.reviewer) " · " (r.created_at.get(..10).unwrap_or("")) } }
             @if let Some(a) = r.aspects.as_object().filter(|a| !a.is_empty()) {
                 div.meta { @for (k, v) in a { @if let Some(asp) = lifeservice_domain::review::Aspect::parse(k) { (asp.zh()) " " (v) " · " } } }
             }
             p { (r.text) }
-            @if let Some(reply) = &r.reply { blockquote { strong { (l.t("商家回复：", "Reply: ")) } (reply) } }
+            @if with_reply { @if let Some(reply) = &r.reply { blockquote { strong { (l.t("商家回复：", "Reply: ")) } (reply) } } }
         }
     }
 }
@@ -92,7 +93,7 @@ pub async fn outlet_block(state: &AppState, ctx: &Ctx, o: &Outlet) -> AppResult<
             }
             h3 { (l.t("最新评价", "Latest reviews")) }
             @if reviews.is_empty() { p { (l.t("暂无评价。", "No reviews yet.")) } }
-            ol.reviews { @for r in &reviews { (review_item(l, r)) } }
+            ol.reviews { @for r in &reviews { (review_item(l, r, true)) } }
         }
     })
 }
@@ -102,10 +103,87 @@ struct FormQuery {
     phone: Option<String>,
     sent: Option<String>,
     error: Option<String>,
+    /// The field `error` is about, to show it beside that field.
+    field: Option<String>,
     done: Option<String>,
     channel: Option<String>,
     receipt: Option<String>,
     lang: Option<String>,
+}
+
+impl FormQuery {
+    fn sign_in(&self) -> SignIn<'_> {
+        SignIn {
+            phone: self.phone.as_deref(),
+            sent: self.sent.is_some(),
+            error: self.error.as_deref(),
+            field: self.field.as_deref(),
+        }
+    }
+}
+
+/// Where a reviewer's phone sign-in stands, carried in the query string
+/// between its two steps (send the code, then enter it).
+pub(super) struct SignIn<'a> {
+    pub phone: Option<&'a str>,
+    pub sent: bool,
+    pub error: Option<&'a str>,
+    pub field: Option<&'a str>,
+}
+
+impl SignIn<'_> {
+    /// The error, if it belongs beside `field`.
+    fn error_at(&self, field: &str) -> Option<&str> {
+        self.error.filter(|_| self.field == Some(field))
+    }
+
+    /// The error, if it belongs to no field of the sign-in forms.
+    pub fn general_error(&self) -> Option<&str> {
+        self.error
+            .filter(|_| !matches!(self.field, Some("phone" | "code")))
+    }
+}
+
+/// A field's error message beside it: the control names it with
+/// `aria-describedby` and `aria-invalid`.
+pub(super) fn field_error(id: &str, message: Option<&str>) -> Markup {
+    html! { @if let Some(m) = message { strong.field-error id=(format!("{id}-error")) role="alert" { (m) } br; } }
+}
+
+/// `aria-describedby` for a control whose field has an error.
+pub(super) fn described_by(id: &str, message: Option<&str>) -> Option<String> {
+    message.map(|_| format!("{id}-error"))
+}
+
+/// The two sign-in forms (mobile number, then the one-time code) posting to
+/// `{base}/code` and `{base}/sign-in`, which return to `base`; `keep` are
+/// hidden fields carried along (the rating form's channel).
+pub(super) fn sign_in_forms(l: Lang, base: &str, s: &SignIn, keep: &[(&str, &str)]) -> Markup {
+    let phone_error = s.error_at("phone");
+    let code_error = s.error_at("code");
+    html! {
+        h2 { (l.t("手机号验证", "Verify your phone")) }
+        p.muted { (l.t("评价以化名显示，手机号不会公开。", "Reviews show a pseudonym; your number is never shown.")) }
+        form method="post" action=(format!("{base}/code")) {
+            @for (k, v) in keep { input type="hidden" name=(k) value=(v); }
+            label for="phone" { (l.t("手机号 ", "Mobile ")) }
+            (field_error("phone", phone_error))
+            input #phone type="tel" name="phone" required value=(s.phone.unwrap_or_default()) maxlength="20"
+                aria-invalid=[phone_error.map(|_| "true")] aria-describedby=[described_by("phone", phone_error)];
+            " " button type="submit" { (l.t("获取验证码", "Send code")) }
+        }
+        @if s.sent {
+            form method="post" action=(format!("{base}/sign-in")) {
+                input type="hidden" name="phone" value=(s.phone.unwrap_or_default());
+                @for (k, v) in keep { input type="hidden" name=(k) value=(v); }
+                label for="code" { (l.t("验证码 ", "Code ")) }
+                (field_error("code", code_error))
+                input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6"
+                    aria-invalid=[code_error.map(|_| "true")] aria-describedby=[described_by("code", code_error)];
+                " " button type="submit" { (l.t("登录", "Sign in")) }
+            }
+        }
+    }
 }
 
 async fn outlet_of(state: &AppState, id: &str) -> AppResult<Outlet> {
@@ -127,25 +205,12 @@ fn form(l: Lang, o: &Outlet, reviewer: Option<&Reviewer>, q: &FormQuery) -> Mark
     html! {
         h1 { (l.t("评价：", "Rate: ")) (o.name) }
         p.muted { (o.service_type_zh) " · " (o.address) }
-        @if let Some(e) = &q.error { p.error role="alert" { (e) } }
-        @if q.done.is_some() { p.notice role="status" { (l.t("感谢您的评价！", "Thank you for your review!")) " " a href=(format!("/outlets/{}#reviews", o.id)) { (l.t("查看评价", "See reviews")) } } }
+        @if let Some(e) = q.sign_in().general_error() { p.error role="alert" { (e) } }
+        @if q.done.is_some() { p.notice role="status" { (l.t("感谢您的评价！", "Thank you for your review!")) " " a href=(format!("/outlets/{}#reviews", o.id)) { (l.t("查看评价", "See reviews")) }
+            " · " a href="/reviews/mine" { (l.t("我的评价与整改进展", "My reviews and their follow-up")) } } }
         @match reviewer {
             None => {
-                h2 { (l.t("第一步：手机号验证", "Step 1: verify your phone")) }
-                p.muted { (l.t("评价以化名显示，手机号不会公开。", "Reviews show a pseudonym; your number is never shown.")) }
-                form method="post" action=(format!("/outlets/{}/review/code", o.id)) {
-                    input type="hidden" name="channel" value=(channel);
-                    label { (l.t("手机号 ", "Mobile ")) input type="tel" name="phone" required value=(q.phone.clone().unwrap_or_default()) maxlength="20"; }
-                    button type="submit" { (l.t("获取验证码", "Send code")) }
-                }
-                @if q.sent.is_some() {
-                    form method="post" action=(format!("/outlets/{}/review/sign-in", o.id)) {
-                        input type="hidden" name="phone" value=(q.phone.clone().unwrap_or_default());
-                        input type="hidden" name="channel" value=(channel);
-                        label { (l.t("验证码 ", "Code ")) input type="text" name="code" inputmode="numeric" required maxlength="6"; }
-                        button type="submit" { (l.t("登录", "Sign in")) }
-                    }
-                }
+                (sign_in_forms(l, &format!("/outlets/{}/review", o.id), &q.sign_in(), &[("channel", channel)]))
             }
             Some(r) => {
                 p { (l.t("您将以化名 ", "You review as ")) strong { (r.pseudonym) } (l.t(" 发表评价。", ".")) }
@@ -196,28 +261,47 @@ async fn form_page(
 }
 
 fn back(id: &str, pairs: &[(&str, &str)]) -> Response {
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect();
-    Redirect::to(&format!("/outlets/{id}/review?{}", query.join("&"))).into_response()
+    back_to(&format!("/outlets/{id}/review"), pairs)
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// Redirects (303) to `path` with `pairs` as its query string.
+pub(super) fn back_to(path: &str, pairs: &[(&str, &str)]) -> Response {
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::portal::url_component(v)))
+        .collect();
+    Redirect::to(&format!("{path}?{}", query.join("&"))).into_response()
 }
 
 #[derive(Deserialize)]
-struct CodeForm {
-    phone: String,
+pub(super) struct CodeForm {
+    pub phone: String,
     channel: Option<String>,
+}
+
+/// Sends a code to the phone and returns to `base` at the code step (or
+/// with the error beside the phone field); `keep` goes along in the query.
+pub(super) async fn send_code_then(
+    state: &AppState,
+    ip: &str,
+    base: &str,
+    phone: &str,
+    keep: &[(&str, &str)],
+) -> Response {
+    let mut pairs = vec![("phone", phone)];
+    pairs.extend_from_slice(keep);
+    match request_code(state, phone, ip).await {
+        Ok(()) => {
+            pairs.push(("sent", "1"));
+            back_to(base, &pairs)
+        }
+        Err(e) => {
+            let message = e.to_string();
+            pairs.push(("error", &message));
+            pairs.push(("field", e.field_name().unwrap_or_default()));
+            back_to(base, &pairs)
+        }
+    }
 }
 
 async fn code_form(
@@ -227,27 +311,43 @@ async fn code_form(
     Form(f): Form<CodeForm>,
 ) -> Response {
     let channel = f.channel.unwrap_or_default();
-    match request_code(&state, &f.phone, &addr.ip().to_string()).await {
-        Ok(()) => back(
-            &id,
-            &[("phone", &f.phone), ("sent", "1"), ("channel", &channel)],
-        ),
-        Err(e) => back(
-            &id,
-            &[
-                ("phone", &f.phone),
-                ("error", &e.to_string()),
-                ("channel", &channel),
-            ],
-        ),
-    }
+    let base = format!("/outlets/{id}/review");
+    let ip = addr.ip().to_string();
+    send_code_then(&state, &ip, &base, &f.phone, &[("channel", &channel)]).await
 }
 
 #[derive(Deserialize)]
-struct SignInForm {
-    phone: String,
-    code: String,
+pub(super) struct SignInForm {
+    pub phone: String,
+    pub code: String,
     channel: Option<String>,
+}
+
+/// Checks the code and returns to `base` signed in (the reviewer cookie
+/// set), or at the code step with the error beside its field.
+pub(super) async fn sign_in_then(
+    state: &AppState,
+    base: &str,
+    phone: &str,
+    code: &str,
+    keep: &[(&str, &str)],
+) -> Response {
+    match verify_code(state, phone, code).await {
+        Ok((token, _, _)) => {
+            let mut r = back_to(base, keep);
+            if let Ok(v) = header::HeaderValue::from_str(&reviewer_cookie(&token)) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let mut pairs = vec![("phone", phone), ("sent", "1"), ("error", &message)];
+            pairs.push(("field", e.field_name().unwrap_or_default()));
+            pairs.extend_from_slice(keep);
+            back_to(base, &pairs)
+        }
+    }
 }
 
 async fn sign_in_form(
@@ -256,24 +356,8 @@ async fn sign_in_form(
     Form(f): Form<SignInForm>,
 ) -> Response {
     let channel = f.channel.unwrap_or_default();
-    match verify_code(&state, &f.phone, &f.code).await {
-        Ok((token, _, _)) => {
-            let mut r = back(&id, &[("channel", &channel)]);
-            if let Ok(v) = header::HeaderValue::from_str(&reviewer_cookie(&token)) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
-            r
-        }
-        Err(e) => back(
-            &id,
-            &[
-                ("phone", &f.phone),
-                ("sent", "1"),
-                ("error", &e.to_string()),
-                ("channel", &channel),
-            ],
-        ),
-    }
+    let base = format!("/outlets/{id}/review");
+    sign_in_then(&state, &base, &f.phone, &f.code, &[("channel", &channel)]).await
 }
 
 async fn submit_form(
@@ -286,11 +370,7 @@ async fn submit_form(
     let result = async {
         let reviewer = reviewer
             .ok_or_else(|| AppError::Forbidden("请先用手机号和验证码登录后再评价".into()))?;
-        if f.get("csrf").map(String::as_str) != reviewer.csrf.as_deref() {
-            return Err(AppError::Forbidden(
-                "表单已失效（CSRF校验失败），请刷新页面后重试".into(),
-            ));
-        }
+        crate::auth::check_csrf(reviewer.csrf.as_deref(), f.get("csrf").map(String::as_str))?;
         let outlet_id: i64 = id
             .parse()
             .map_err(|_| AppError::not_found("服务网点不存在"))?;
@@ -320,7 +400,13 @@ async fn submit_form(
     .await;
     match result {
         Ok(_) => back(&id, &[("done", "1")]),
-        Err(e) => back(&id, &[("error", &e.to_string())]),
+        Err(e) => back(
+            &id,
+            &[
+                ("error", &e.to_string()),
+                ("field", e.field_name().unwrap_or_default()),
+            ],
+        ),
     }
 }
 
@@ -452,8 +538,9 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
         let by_city = store::rankings(&state.db, &config, "city").await?;
         let by_county = store::rankings(&state.db, &config, "county").await?;
         let by_department = store::rankings(&state.db, &config, "department").await?;
-        let open = store::cases(&state.db, None, true, today, 500).await?;
-        let overdue: Vec<_> = open.iter().filter(|c| c.overdue.is_some()).collect();
+        let all_cases = store::Scope::default();
+        let overdue = store::cases(&state.db, &all_cases, store::CaseFilter::Overdue, today, 0, 50).await?;
+        let overdue_count = store::count_cases(&state.db, &all_cases, store::CaseFilter::Overdue, today).await?;
         let followed = (all.cases > 0).then(|| all.followed as f64 / all.cases as f64);
         let body = html! {
             h1 { (l.t("好差评", "Service quality reviews")) }
@@ -465,13 +552,13 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
                 dt { (l.t("差评整改工单", "Cases")) } dd { (all.cases) }
                 dt { (l.t("实名差评回访整改率（目标100%）", "Real-name bad-review follow-up rate (target 100%)")) }
                 dd { strong { (pct(followed)) } }
-                dt { (l.t("逾期工单（已升级督办）", "Overdue cases (escalated)")) } dd { (overdue.len()) }
+                dt { (l.t("逾期工单（已升级督办）", "Overdue cases (escalated)")) } dd { (overdue_count) }
             }
             @if !overdue.is_empty() {
                 h2 { (l.t("逾期督办", "Overdue")) }
                 table {
                     thead { tr { th { (l.t("工单", "Case")) } th { (l.t("网点", "Outlet")) } th { (l.t("主管部门", "Department")) } th { (l.t("联系期限", "Contact by")) } th { (l.t("整改期限", "Rectify by")) } th { (l.t("状态", "Status")) } } }
-                    tbody { @for c in overdue.iter().take(50) { tr {
+                    tbody { @for c in &overdue { tr {
                         td { (c.id) } td { a href=(format!("/outlets/{}", c.outlet_id)) { (c.outlet_name) } } td { (c.departments) }
                         td { (c.contact_due) } td { (c.rectify_due) } td { (c.overdue.clone().unwrap_or_default()) }
                     } } }

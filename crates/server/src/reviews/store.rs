@@ -428,14 +428,82 @@ pub async fn published_reviews(
         .map_err(Into::into)
 }
 
-/// Reviews held for moderation, oldest first.
-pub async fn held_reviews(db: &Db, limit: i64) -> AppResult<Vec<(ReviewView, String)>> {
+/// Reviews held for moderation in `scope`, oldest first, with their outlet's name.
+pub async fn held_reviews(
+    db: &Db,
+    scope: &Scope,
+    limit: i64,
+) -> AppResult<Vec<(ReviewView, String)>> {
+    let mut next = 1;
+    let condition = scope.condition("r", &mut next);
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS}, r.service_type {REVIEW_FROM} WHERE r.status = 'held' ORDER BY r.id LIMIT $1"
+        "SELECT {REVIEW_COLUMNS}, o.name AS outlet_name {REVIEW_FROM} JOIN outlets o ON o.id = r.outlet_id \
+         WHERE r.status = 'held' AND {condition} ORDER BY r.id LIMIT ${next}"
     );
-    let rows = sqlx::query(&sql).bind(limit).fetch_all(db.pool()).await?;
+    let rows = scope
+        .bind(sqlx::query(&sql))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
-        .map(|r| Ok((review_from(r)?, r.try_get("service_type")?)))
+        .map(|r| Ok((review_from(r)?, r.try_get("outlet_name")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// An entity's reviews (published, or removed with the reason), bad ones
+/// first and newest first within each, with their outlet's name.
+pub async fn entity_reviews(
+    db: &Db,
+    entity_id: i64,
+    offset: i64,
+    limit: i64,
+) -> AppResult<Vec<(ReviewView, String)>> {
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS}, o.name AS outlet_name {REVIEW_FROM} JOIN outlets o ON o.id = r.outlet_id \
+         WHERE o.entity_id = $1 AND r.status IN ('published', 'removed') \
+         ORDER BY CASE WHEN r.rating <= 2 THEN 0 ELSE 1 END, r.id DESC LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(entity_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((review_from(r)?, r.try_get("outlet_name")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// How many reviews [`entity_reviews`] pages through.
+pub async fn count_entity_reviews(db: &Db, entity_id: i64) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reviews r JOIN outlets o ON o.id = r.outlet_id \
+         WHERE o.entity_id = $1 AND r.status IN ('published', 'removed')",
+    )
+    .bind(entity_id)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// A reviewer's own reviews, newest first, with their outlet's name.
+pub async fn reviewer_reviews(
+    db: &Db,
+    reviewer_id: i64,
+    limit: i64,
+) -> AppResult<Vec<(ReviewView, String)>> {
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS}, o.name AS outlet_name {REVIEW_FROM} JOIN outlets o ON o.id = r.outlet_id \
+         WHERE r.reviewer_id = $1 ORDER BY r.id DESC LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(reviewer_id)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((review_from(r)?, r.try_get("outlet_name")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }
@@ -653,27 +721,315 @@ pub async fn case_by_id(
     Ok(case_from(&row, today)?)
 }
 
-/// Cases, newest first; `only_open` keeps the ones not yet closed.
+/// Cases of reviews, by review id.
+pub async fn cases_of_reviews(
+    db: &Db,
+    review_ids: &[i64],
+    today: NaiveDate,
+) -> AppResult<HashMap<i64, CaseView>> {
+    let mut out = HashMap::with_capacity(review_ids.len());
+    for chunk in review_ids.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM review_cases c JOIN outlets o ON o.id = c.outlet_id WHERE c.review_id IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            let case = case_from(&r, today)?;
+            out.insert(case.review_id, case);
+        }
+    }
+    Ok(out)
+}
+
+/// Whose cases, held reviews and appeals a viewer sees, as SQL can select
+/// them. `service::Actor::case_scope` and `decision_scope` derive it from the
+/// account; [`Scope::admits`] is the same test in Rust. Unset parts do not
+/// restrict: the default scope is everything (an admin's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// One entity's own (entity accounts and `ent_` tokens).
+    pub entity: Option<i64>,
+    /// Service type codes or NBS major categories (a department's scope).
+    pub types: Option<Vec<String>>,
+    /// A division containing the counties in scope (a division officer's).
+    pub area: Option<String>,
+}
+
+impl Scope {
+    /// Whether a record of `entity_id`, `service_type` and `county_code` is in scope.
+    pub fn admits(&self, entity_id: i64, service_type: &str, county_code: &str) -> bool {
+        let major = service_type.get(..2).unwrap_or_default();
+        self.entity.is_none_or(|e| e == entity_id)
+            && self
+                .area
+                .as_deref()
+                .is_none_or(|a| county_code.starts_with(a))
+            && self
+                .types
+                .as_ref()
+                .is_none_or(|codes| codes.iter().any(|c| c == service_type || c == major))
+    }
+
+    /// The SQL condition on the `entity_id`, `service_type` and `county_code`
+    /// columns of `alias`, its parameters numbered from `*next` on (and
+    /// `*next` moved past them), bound by [`Scope::bind`] in the same order.
+    /// Reviews have no `entity_id`: an entity scope is for cases only.
+    fn condition(&self, alias: &str, next: &mut usize) -> String {
+        let mut parts = vec!["1 = 1".to_string()];
+        if self.entity.is_some() {
+            parts.push(format!("{alias}.entity_id = ${next}"));
+            *next += 1;
+        }
+        if self.area.is_some() {
+            parts.push(format!("{alias}.county_code LIKE ${next}"));
+            *next += 1;
+        }
+        if let Some(codes) = &self.types {
+            let list: Vec<String> = (*next..*next + codes.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            let list = list.join(", ");
+            parts.push(format!(
+                "({alias}.service_type IN ({list}) OR substr({alias}.service_type, 1, 2) IN ({list}))"
+            ));
+            *next += codes.len();
+        }
+        parts.join(" AND ")
+    }
+
+    fn bind<'q>(
+        &self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        if let Some(entity) = self.entity {
+            q = q.bind(entity);
+        }
+        if let Some(area) = &self.area {
+            q = q.bind(format!("{area}%"));
+        }
+        for code in self.types.iter().flatten() {
+            q = q.bind(code.clone());
+        }
+        q
+    }
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseFilter {
+    /// Not yet closed or withdrawn: the entity's steps or the 回访 are pending.
+    #[default]
+    Open,
+    /// The entity still has a step to take (contact or rectify).
+    Pending,
+    /// A deadline has passed with its step not done.
+    Overdue,
+    /// Escalated for missing a deadline, whatever happened since.
+    Escalated,
+    /// Closed by the reviewer's 回访.
+    Closed,
+    All,
+}
+
+impl CaseFilter {
+    /// The filters an officer picks from, in the order shown.
+    pub const PICKS: [CaseFilter; 5] = [
+        CaseFilter::Open,
+        CaseFilter::Overdue,
+        CaseFilter::Escalated,
+        CaseFilter::Closed,
+        CaseFilter::All,
+    ];
+
+    pub fn parse(s: &str) -> Option<CaseFilter> {
+        Some(match s {
+            "open" => CaseFilter::Open,
+            "pending" => CaseFilter::Pending,
+            "overdue" => CaseFilter::Overdue,
+            "escalated" => CaseFilter::Escalated,
+            "closed" => CaseFilter::Closed,
+            "all" => CaseFilter::All,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseFilter::Open => "open",
+            CaseFilter::Pending => "pending",
+            CaseFilter::Overdue => "overdue",
+            CaseFilter::Escalated => "escalated",
+            CaseFilter::Closed => "closed",
+            CaseFilter::All => "all",
+        }
+    }
+
+    /// The condition on review_cases `c`; `today` is `$n` (Overdue only uses it).
+    fn condition(self, today: usize) -> String {
+        match self {
+            CaseFilter::Open => "c.status IN ('open', 'contacted', 'rectified')".into(),
+            CaseFilter::Pending => "c.status IN ('open', 'contacted')".into(),
+            // The same test as `CaseView::overdue_as_of` and `escalate_overdue`.
+            CaseFilter::Overdue => format!(
+                "((c.status IN ('open', 'contacted') AND c.rectify_due < ${today}) OR (c.status = 'open' AND c.contact_due < ${today}))"
+            ),
+            CaseFilter::Escalated => "c.escalated_on IS NOT NULL".into(),
+            CaseFilter::Closed => "c.status = 'closed'".into(),
+            CaseFilter::All => "1 = 1".into(),
+        }
+    }
+
+    fn uses_today(self) -> bool {
+        self == CaseFilter::Overdue
+    }
+}
+
+/// The `WHERE` of a case list and the number of its next parameter.
+fn case_where(scope: &Scope, filter: CaseFilter) -> (String, usize) {
+    let mut next = 1;
+    let scope_sql = scope.condition("c", &mut next);
+    let filter_sql = filter.condition(next);
+    if filter.uses_today() {
+        next += 1;
+    }
+    (format!("WHERE {scope_sql} AND {filter_sql}"), next)
+}
+
+/// Cases in `scope` that pass `filter`, newest first.
 pub async fn cases(
     db: &Db,
-    entity: Option<i64>,
-    only_open: bool,
+    scope: &Scope,
+    filter: CaseFilter,
     today: NaiveDate,
+    offset: i64,
     limit: i64,
 ) -> AppResult<Vec<CaseView>> {
+    let (condition, next) = case_where(scope, filter);
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM review_cases c JOIN outlets o ON o.id = c.outlet_id \
-         WHERE ($1 < 0 OR c.entity_id = $1) AND ($2 = 0 OR c.status IN ('open', 'contacted')) ORDER BY c.id DESC LIMIT $3"
+        "SELECT {CASE_COLUMNS} FROM review_cases c JOIN outlets o ON o.id = c.outlet_id {condition} \
+         ORDER BY c.id DESC LIMIT ${next} OFFSET ${}",
+        next + 1
     );
-    let rows = sqlx::query(&sql)
-        .bind(entity.unwrap_or(-1))
-        .bind(i64::from(only_open))
+    let mut q = scope.bind(sqlx::query(&sql));
+    if filter.uses_today() {
+        q = q.bind(today.to_string());
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| case_from(r, today))
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}
+
+/// How many cases [`cases`] pages through.
+pub async fn count_cases(
+    db: &Db,
+    scope: &Scope,
+    filter: CaseFilter,
+    today: NaiveDate,
+) -> AppResult<i64> {
+    let (condition, _) = case_where(scope, filter);
+    let sql = format!("SELECT COUNT(*) FROM review_cases c {condition}");
+    let mut q = scope.bind(sqlx::query(&sql));
+    if filter.uses_today() {
+        q = q.bind(today.to_string());
+    }
+    Ok(q.fetch_one(db.pool()).await?.try_get(0)?)
+}
+
+// ---------------------------------------------------------------------------
+// Appeals
+
+/// An entity's appeal against a review, and the department's decision.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppealView {
+    pub id: i64,
+    pub review_id: i64,
+    /// `malicious` (恶意评价) or `mistaken` (错评误评).
+    pub kind: String,
+    pub reason: String,
+    pub filed_by: String,
+    pub filed_at: String,
+    /// `uphold` (the review was removed) or `reject`; none while pending.
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+const APPEAL_COLUMNS: &str = "a.id, a.review_id, a.kind, a.reason, a.filed_by, a.filed_at, a.decision, a.decision_reason, a.decided_by, a.decided_at";
+
+fn appeal_from(r: &sqlx::any::AnyRow) -> Result<AppealView, sqlx::Error> {
+    Ok(AppealView {
+        id: r.try_get("id")?,
+        review_id: r.try_get("review_id")?,
+        kind: r.try_get("kind")?,
+        reason: r.try_get("reason")?,
+        filed_by: r.try_get("filed_by")?,
+        filed_at: r.try_get("filed_at")?,
+        decision: r.try_get("decision")?,
+        decision_reason: r.try_get("decision_reason")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+    })
+}
+
+/// The appeal against a review, if one was filed (一评一诉).
+pub async fn appeal_of_review(
+    conn: &mut AnyConnection,
+    review_id: i64,
+) -> AppResult<Option<AppealView>> {
+    let sql = format!("SELECT {APPEAL_COLUMNS} FROM review_appeals a WHERE a.review_id = $1");
+    let row = sqlx::query(&sql)
+        .bind(review_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(appeal_from).transpose()?)
+}
+
+/// Appeals awaiting a decision in `scope`, oldest first, with the review
+/// and its outlet's name.
+pub async fn pending_appeals(
+    db: &Db,
+    scope: &Scope,
+    limit: i64,
+) -> AppResult<Vec<(AppealView, ReviewView, String)>> {
+    let mut next = 1;
+    let condition = scope.condition("r", &mut next);
+    let sql = format!(
+        "SELECT a.id AS appeal_id, a.kind, a.reason, a.filed_by, a.filed_at, {REVIEW_COLUMNS}, o.name AS outlet_name \
+         FROM review_appeals a JOIN reviews r ON r.id = a.review_id JOIN reviewers v ON v.id = r.reviewer_id \
+         LEFT JOIN review_cases c ON c.review_id = r.id JOIN outlets o ON o.id = r.outlet_id \
+         WHERE a.decision IS NULL AND {condition} ORDER BY a.id LIMIT ${next}"
+    );
+    let rows = scope
+        .bind(sqlx::query(&sql))
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
-        .map(|r| case_from(r, today))
-        .collect::<Result<_, _>>()
+        .map(|r| {
+            let review = review_from(r)?;
+            let appeal = AppealView {
+                id: r.try_get("appeal_id")?,
+                review_id: review.id,
+                kind: r.try_get("kind")?,
+                reason: r.try_get("reason")?,
+                filed_by: r.try_get("filed_by")?,
+                filed_at: r.try_get("filed_at")?,
+                decision: None,
+                decision_reason: None,
+                decided_by: None,
+                decided_at: None,
+            };
+            Ok((appeal, review, r.try_get("outlet_name")?))
+        })
+        .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }
 
