@@ -107,6 +107,7 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
                         e.division_code,
                         e.established.unwrap_or_default(),
                         e.status_zh,
+                        e.closed_on.unwrap_or_default(),
                         e.phone.unwrap_or_default(),
                         if e.synthetic {
                             "是".into()
@@ -124,6 +125,7 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
                 "登记区划",
                 "成立日期",
                 "登记状态",
+                "注销日期",
                 "联系电话",
                 "合成数据",
             ]
