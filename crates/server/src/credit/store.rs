@@ -328,6 +328,26 @@ pub async fn entity_records_page(
     rows.iter().map(record_from_row).collect()
 }
 
+/// Like [`entity_records_page`] without the records' items (`fields` left
+/// empty): what deciding and counting public records needs, read without
+/// parsing every record's JSON.
+pub async fn entity_record_states_page(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
+    let select = RECORD_SELECT.replace(" fields_json,", " '{}' AS fields_json,");
+    debug_assert_ne!(select, RECORD_SELECT, "the items column is left out");
+    let rows = sqlx::query(&format!(
+        "{select} WHERE entity_id IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
 /// Stamps penalties whose window ended before `today` and that were not
 /// changed since, so that the incremental export reports them as no longer
 /// public and the index refreshes their entities. Idempotent; catches up

@@ -98,8 +98,8 @@ pub async fn fetch(state: &AppState, after: Option<&str>, n: usize) -> AppResult
         .communities_in(&Reference::province())
         .into_iter()
         .filter(|(c, _)| c.code.as_str() > after)
-        .take(n)
         .filter_map(|(c, _)| circles.community(&c.code))
+        .take(n)
         .map(|view| record(&view))
         .collect())
 }

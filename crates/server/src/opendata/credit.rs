@@ -176,27 +176,28 @@ fn record(shown: &ProfileRecord) -> Record {
     }
 }
 
-/// Counting what is public means deciding it record by record, so the
-/// summary reads every record once (and is cached by the caller). The last
-/// update also sees records that left the dataset (withdrawn, repaired, and
-/// expired penalties, which the daily job stamps).
+/// Counting what is public means deciding it record by record (the same
+/// `is_public` the view applies), so the summary reads every record once —
+/// without its items — and is cached by the caller. The last update also
+/// sees records that left the dataset (withdrawn, repaired, and expired
+/// penalties, which the daily job stamps).
 pub async fn summary(state: &AppState) -> AppResult<Summary> {
-    let source_column = super::column(FIELDS, "source_department");
-    let mut records = 0u64;
-    let mut sources = BTreeSet::new();
-    let mut after: Option<String> = None;
+    let today = crate::time::today().to_string();
+    let mut conn = state.db.pool().acquire().await?;
+    let (mut records, mut sources, mut after) = (0u64, BTreeSet::new(), 0);
     loop {
-        let page = fetch(state, after.as_deref(), SCAN_BATCH).await?;
-        records += page.len() as u64;
-        sources.extend(page.iter().filter_map(|r| match &r.cells[source_column] {
-            Cell::Text(s) => Some(s.clone()),
-            _ => None,
-        }));
-        match page.last() {
-            Some(last) if page.len() == SCAN_BATCH => after = Some(last.key.clone()),
-            _ => break,
+        let batch = store::entity_record_states_page(&mut conn, after, SCAN_BATCH as i64).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        for record in batch.iter().filter(|r| r.is_public(&today)) {
+            records += 1;
+            sources.insert(record.source_name.clone());
+        }
+        if batch.len() < SCAN_BATCH {
+            break;
         }
     }
+    drop(conn);
     let stamps = super::max_stamps(
         state,
         &["SELECT MAX(updated_at) FROM credit_records WHERE entity_id IS NOT NULL"],
@@ -205,6 +206,10 @@ pub async fn summary(state: &AppState) -> AppResult<Summary> {
     Ok(Summary {
         records,
         last_updated: super::latest(stamps.iter().map(String::as_str)),
-        sources: sources.into_iter().collect(),
+        sources: if sources.is_empty() {
+            vec!["各报送部门（目前没有公示中的记录）".to_string()]
+        } else {
+            sources.into_iter().collect()
+        },
     })
 }

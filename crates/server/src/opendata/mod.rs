@@ -213,8 +213,8 @@ pub async fn page(
     Ok(Page { records, next })
 }
 
-/// The dataset's summary, cached: counting the public credit records reads
-/// every record, too much for each view of the catalogue.
+/// The dataset's summary, cached (see [`CACHE_TTL`]): counting the public
+/// credit records reads every record, too much for each view of the catalogue.
 pub async fn summary(state: &AppState, dataset: &Dataset) -> AppResult<Summary> {
     let seq = change_seq(state).await?;
     let mut cache = state.open_data.summaries.lock().await;
@@ -226,10 +226,13 @@ pub async fn summary(state: &AppState, dataset: &Dataset) -> AppResult<Summary> 
     Ok(value)
 }
 
-/// How long a computed summary or table is reused when the change feed has
-/// not moved (plan reports and the date, which decides credit windows, do not
-/// write to the feed).
+/// A summary or table is reused while the change feed has not moved, for
+/// at most a minute (plan reports and the date, which decides credit
+/// windows, do not write to the feed) ...
 const CACHE_TTL: Duration = Duration::from_secs(60);
+/// ... and after a change still for a few seconds, so that a stream of
+/// writes does not make every view of the catalogue recount the credit records.
+const CACHE_MIN_AGE: Duration = Duration::from_secs(10);
 
 /// Summaries and computed tables of a server process.
 #[derive(Default)]
@@ -254,7 +257,8 @@ impl<T> Cached<T> {
     }
 
     fn is_fresh(&self, seq: i64) -> bool {
-        self.seq == seq && self.at.elapsed() < CACHE_TTL
+        let age = self.at.elapsed();
+        age < CACHE_MIN_AGE || (self.seq == seq && age < CACHE_TTL)
     }
 }
 

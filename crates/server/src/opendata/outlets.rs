@@ -128,7 +128,8 @@ pub const FIELDS: &[Field] = &[
     ),
 ];
 
-/// Up to `n` outlets after the id `after`, in their public view.
+/// Up to `n` outlets after the id `after`, in their public view. Outlets
+/// are never deleted (closing keeps the row), so every id read is returned.
 pub async fn fetch(state: &AppState, after: Option<&str>, n: usize) -> AppResult<Vec<Record>> {
     let after = super::id_key(after)?;
     let mut conn = state.db.pool().acquire().await?;

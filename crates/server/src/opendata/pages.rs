@@ -28,6 +28,14 @@ fn name(l: Lang, d: &Dataset) -> &'static str {
     }
 }
 
+/// Text that exists only in Chinese, marked as such on the English pages so
+/// that screen readers read it in the right language.
+fn zh(l: Lang, text: &str) -> Markup {
+    html! {
+        @if l == Lang::En { span lang="zh-CN" { (text) } } @else { (text) }
+    }
+}
+
 fn last_updated(l: Lang, s: &Summary) -> String {
     match s.last_updated {
         Some(t) => format!(
@@ -63,14 +71,14 @@ async fn catalogue_page(State(state): State<AppState>, ctx: Ctx) -> Response {
                 tbody { @for (d, s) in &entries { tr {
                     th scope="row" { a href=(format!("#{}", d.id)) { (name(l, d)) } }
                     td { (s.records) }
-                    td { (d.update_frequency) }
+                    td { (zh(l, d.update_frequency)) }
                     td { (last_updated(l, s)) }
                 } } }
             }
             @for (d, s) in &entries {
                 section aria-labelledby=(d.id) {
                     h2 id=(d.id) { (name(l, d)) }
-                    p { (d.description) }
+                    p { (zh(l, d.description)) }
                     (facts(l, d, s))
                     (downloads(l, d))
                     details {
@@ -120,11 +128,11 @@ async fn dataset_page(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<(Strin
     let body = html! {
         p { a href="/open-data" { (l.t("开放数据", "Open data")) } " › " (name(l, d)) }
         h1 { (name(l, d)) }
-        p { (d.description) }
+        p { (zh(l, d.description)) }
         (facts(l, d, &s))
         h2 { (l.t("下载", "Downloads")) }
         (downloads(l, d))
-        ul { @for f in d.formats() { li { strong { (f.label()) } "：" (f.description()) } } }
+        ul { @for f in d.formats() { li { strong { (f.label()) } (l.t("：", ": ")) (zh(l, f.description())) } } }
         h2 { (l.t("字段说明", "Fields")) }
         (fields_table(l, d))
         h2 { (l.t("接口（批量获取）", "API (bulk access)")) }
@@ -141,12 +149,12 @@ fn facts(l: Lang, d: &Dataset, s: &Summary) -> Markup {
     html! {
         dl.facts {
             dt { (l.t("英文名称", "Chinese name")) } dd { (match l { Lang::Zh => d.name_en, Lang::En => d.name }) }
-            dt { (l.t("数据来源单位", "Source departments")) } dd { (s.sources.join("、")) }
-            dt { (l.t("来源说明", "Provenance")) } dd { (d.source_basis) }
-            dt { (l.t("更新频率", "Update frequency")) } dd { (d.update_frequency) }
-            dt { (l.t("开放许可", "Licence")) } dd { a href=(d.licence.url) { (d.licence.name) } "。" (d.licence.summary) }
-            @if let Some(terms) = d.terms { dt { (l.t("使用条件", "Conditions")) } dd { (terms) } }
-            dt { (l.t("个人信息保护", "Personal data")) } dd { (d.privacy) }
+            dt { (l.t("数据来源单位", "Source departments")) } dd { (zh(l, &s.sources.join("、"))) }
+            dt { (l.t("来源说明", "Provenance")) } dd { (zh(l, d.source_basis)) }
+            dt { (l.t("更新频率", "Update frequency")) } dd { (zh(l, d.update_frequency)) }
+            dt { (l.t("开放许可", "Licence")) } dd { a href=(d.licence.url) { (zh(l, d.licence.name)) } "。" (zh(l, d.licence.summary)) }
+            @if let Some(terms) = d.terms { dt { (l.t("使用条件", "Conditions")) } dd { (zh(l, terms)) } }
+            dt { (l.t("个人信息保护", "Personal data")) } dd { (zh(l, d.privacy)) }
             dt { (l.t("最后更新", "Last update")) } dd { (last_updated(l, s)) }
             dt { (l.t("记录数", "Records")) } dd { (s.records) }
         }
@@ -159,7 +167,10 @@ fn downloads(l: Lang, d: &Dataset) -> Markup {
             (l.t("下载：", "Download: "))
             @for f in d.formats() {
                 a href=(format!("/open-data/{}.{}", d.id, f.extension()))
-                    aria-label=(format!("{}{}（{}）", l.t("下载", "Download "), name(l, d), f.label())) { (f.label()) }
+                    aria-label=(match l {
+                        Lang::Zh => format!("下载{}（{}）", d.name, f.label()),
+                        Lang::En => format!("Download {} ({})", d.name_en, f.label()),
+                    }) { (f.label()) }
                 " "
             }
         }
@@ -177,10 +188,10 @@ fn fields_table(l: Lang, d: &Dataset) -> Markup {
                 th scope="col" { (l.t("说明", "Description")) }
             } }
             tbody { @for f in d.fields { tr {
-                th scope="row" { (f.name) }
+                th scope="row" { (zh(l, f.name)) }
                 td { code { (f.key) } }
-                td { (f.ty.zh()) }
-                td { (f.description) }
+                td { (zh(l, f.ty.zh())) }
+                td { (zh(l, f.description)) }
             } } }
         }
     }
@@ -191,7 +202,7 @@ fn privacy_note(l: Lang) -> Markup {
         p.summary role="note" {
             strong { (l.t("个人信息保护：", "Personal information: ")) }
             (l.t("开放数据只来自各页面已公开的内容：自然人的证件号码从不开放，个体工商户经营者姓名只保留姓，好差评的评价人不出现在任何数据集中。", "Open data carry only what public pages show: no ID numbers of natural persons, owners' names reduced to the surname, and no reviewer in any dataset. "))
-            (MASKING_NOTE)
+            (zh(l, MASKING_NOTE))
         }
     }
 }
@@ -200,7 +211,7 @@ fn licence_note(l: Lang) -> Markup {
     let licence = &super::catalogue::CC_BY_4;
     html! {
         p {
-            (l.t("开放许可：", "Licence: ")) a href=(licence.url) { (licence.name) } "。" (licence.summary)
+            (l.t("开放许可：", "Licence: ")) a href=(licence.url) { (zh(l, licence.name)) } "。" (zh(l, licence.summary))
             (l.t("采用署名许可（而非放弃全部权利的 CC0），是为了让再利用的数据始终注明数据来源单位，符合信用信息“谁产生、谁提供、谁负责”的要求。", " Attribution (rather than CC0) keeps the source department with every re-use."))
         }
     }
