@@ -318,14 +318,7 @@ pub async fn entity_records_page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<CreditRecord>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "{RECORD_SELECT} WHERE entity_id IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(record_from_row).collect()
+    entity_page(conn, RECORD_SELECT, after, limit).await
 }
 
 /// Like [`entity_records_page`] without the records' items (`fields` left
@@ -338,6 +331,15 @@ pub async fn entity_record_states_page(
 ) -> Result<Vec<CreditRecord>, sqlx::Error> {
     let select = RECORD_SELECT.replace(" fields_json,", " '{}' AS fields_json,");
     debug_assert_ne!(select, RECORD_SELECT, "the items column is left out");
+    entity_page(conn, &select, after, limit).await
+}
+
+async fn entity_page(
+    conn: &mut AnyConnection,
+    select: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "{select} WHERE entity_id IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"
     ))

@@ -187,6 +187,18 @@ fn feature(record: &Record, fields: &[Field]) -> Value {
     json!({"type": "Feature", "id": record.key, "geometry": geometry, "properties": record.to_json(fields)})
 }
 
+/// `["省民政厅", "省商务厅"]` → `省民政厅、省商务厅`.
+fn sources(list: &Value) -> String {
+    list.as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("、")
+        })
+        .unwrap_or_default()
+}
+
 /// Writer of the XLSX format: data sheets in constant-memory mode (a new
 /// sheet every 1,048,575 records), then a 说明 sheet.
 pub struct XlsxWriter {
@@ -255,7 +267,7 @@ impl XlsxWriter {
     pub fn finish(mut self, dataset: &Dataset, meta: &Value) -> anyhow::Result<std::fs::File> {
         let about = self.book.add_worksheet();
         about.set_name("说明")?;
-        let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let text = |v: &Value| v.as_str().unwrap_or("暂无数据").to_string();
         let lines = [
             ("数据集", format!("{}（{}）", dataset.name, dataset.id)),
             ("说明", dataset.description.to_string()),
@@ -264,7 +276,8 @@ impl XlsxWriter {
                 format!("{} {}", dataset.licence.name, dataset.licence.url),
             ),
             ("署名", text(&meta["attribution"])),
-            ("数据来源单位", dataset.source_basis.to_string()),
+            ("数据来源单位", sources(&meta["source"])),
+            ("来源说明", dataset.source_basis.to_string()),
             ("最后更新", text(&meta["last_updated"])),
             ("生成时间", text(&meta["generated_at"])),
             (
