@@ -296,14 +296,6 @@ async fn max_stamps(state: &AppState, queries: &[&str]) -> AppResult<Vec<String>
     Ok(stamps)
 }
 
-/// The position of a field among a dataset's fields.
-fn column(fields: &[Field], key: &str) -> usize {
-    fields
-        .iter()
-        .position(|f| f.key == key)
-        .unwrap_or_else(|| panic!("no field {key}"))
-}
-
 /// Parses a numeric key of a dataset ordered by an integer id.
 fn id_key(after: Option<&str>) -> AppResult<i64> {
     after.map_or(Ok(0), |k| k.parse().map_err(|_| cursor::invalid()))
