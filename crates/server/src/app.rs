@@ -28,6 +28,8 @@ pub struct AppState {
     pub circles: CircleService,
     pub reviews: crate::reviews::ReviewService,
     pub credit_cache: Arc<crate::credit::cache::CreditCache>,
+    /// Open-data summaries and computed tables.
+    pub open_data: Arc<crate::opendata::OpenDataCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
 }
 
@@ -39,6 +41,7 @@ impl AppState {
             circles,
             reviews: Default::default(),
             credit_cache: Arc::default(),
+            open_data: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
             county_counts: Arc::default(),
@@ -85,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::credit::pages::routes())
         .merge(crate::reviews::routes())
         .merge(crate::stats::routes())
+        .merge(crate::opendata::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

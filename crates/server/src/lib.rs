@@ -14,6 +14,7 @@
 //! - [`reference`]: divisions and county boundaries shipped in the binary
 //! - [`plan`]: the action plan's tasks, units and targets, with live indicators
 //! - [`jobs`]: scheduled jobs, exactly once per period across processes
+//! - [`opendata`]: 公共数据共享开放 — the data resource catalogue, downloads and the bulk API
 //! - [`reviews`]: service quality reviews (好差评), rectification cases, quality index
 //! - [`demo`]: the reproducible synthetic dataset
 //!
@@ -30,6 +31,7 @@ pub mod credit;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod opendata;
 pub mod plan;
 pub mod portal;
 pub mod reference;

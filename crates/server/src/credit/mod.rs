@@ -123,6 +123,18 @@ impl CreditRecord {
         }
     }
 
+    /// What the record says, in one line, as the provider page shows it.
+    pub fn content_line(&self) -> String {
+        let get = |k: &str| self.fields.get(k).map_or("", String::as_str);
+        match self.kind {
+            RecordKind::Licence => format!("{}：{}", get("decision_title"), get("content")),
+            RecordKind::Penalty => format!("{}；{}", get("violation_type"), get("content")),
+            RecordKind::Inspection => format!("{}：{}", get("items"), get("result")),
+            RecordKind::Listing => format!("{}：{}", get("list_kind"), get("reason")),
+            RecordKind::Pledge => format!("{}：{}", get("pledge_type"), get("content")),
+        }
+    }
+
     fn is_person(&self) -> bool {
         self.subject_category != "organisation"
     }

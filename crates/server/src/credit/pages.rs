@@ -84,13 +84,7 @@ fn kind_table(l: Lang, kind: RecordKind, records: &[ProfileRecord]) -> Markup {
 fn record_row(l: Lang, kind: RecordKind, r: &ProfileRecord) -> Markup {
     let f = &r.record.fields;
     let get = |k: &str| f.get(k).map_or("", String::as_str);
-    let content = match kind {
-        RecordKind::Licence => format!("{}：{}", get("decision_title"), get("content")),
-        RecordKind::Penalty => format!("{}；{}", get("violation_type"), get("content")),
-        RecordKind::Inspection => format!("{}：{}", get("items"), get("result")),
-        RecordKind::Listing => format!("{}：{}", get("list_kind"), get("reason")),
-        RecordKind::Pledge => format!("{}：{}", get("pledge_type"), get("content")),
-    };
+    let content = r.record.content_line();
     html! {
         tr {
             td { (get("decision_no")) }

@@ -64,7 +64,6 @@ pub fn build(
     viewer: Viewer,
     today: chrono::NaiveDate,
 ) -> CreditProfile {
-    let today_text = today.to_string();
     let mut profile = CreditProfile {
         credit_code: credit_code.to_string(),
         name: name.to_string(),
@@ -75,37 +74,51 @@ pub fn build(
         pledges: Vec::new(),
         summary: String::new(),
     };
-    for mut record in records {
-        let public = record.is_public(&today_text);
-        if !public && viewer == Viewer::Public {
-            continue;
-        }
-        if let Some(until) = &record.publish_until {
-            record
-                .fields
-                .insert("disclosure_until".into(), until.clone());
-        }
-        let licence_state =
-            (record.kind == RecordKind::Licence).then(|| licence_state(&record, today));
-        let record = match viewer {
-            Viewer::Public => record.public(),
-            Viewer::Officer => record,
-        };
-        let list = match record.kind {
+    for shown in records
+        .into_iter()
+        .filter_map(|record| view(record, viewer, today))
+    {
+        let list = match shown.record.kind {
             RecordKind::Licence => &mut profile.licences,
             RecordKind::Penalty => &mut profile.penalties,
             RecordKind::Inspection => &mut profile.inspections,
             RecordKind::Listing => &mut profile.listings,
             RecordKind::Pledge => &mut profile.pledges,
         };
-        list.push(ProfileRecord {
-            record,
-            licence_state,
-            public,
-        });
+        list.push(shown);
     }
     profile.summary = summary(&profile);
     profile
+}
+
+/// One record as `viewer` sees it on `today`: `None` when it is not for the
+/// public to see (outside its disclosure window, withdrawn, repaired); else
+/// masked for the public, with its last public day and licence standing.
+/// Every public view of a record (profile, open data) goes through here.
+pub fn view(
+    mut record: CreditRecord,
+    viewer: Viewer,
+    today: chrono::NaiveDate,
+) -> Option<ProfileRecord> {
+    let public = record.is_public(&today.to_string());
+    if !public && viewer == Viewer::Public {
+        return None;
+    }
+    if let Some(until) = &record.publish_until {
+        record
+            .fields
+            .insert("disclosure_until".into(), until.clone());
+    }
+    let licence_state = (record.kind == RecordKind::Licence).then(|| licence_state(&record, today));
+    let record = match viewer {
+        Viewer::Public => record.public(),
+        Viewer::Officer => record,
+    };
+    Some(ProfileRecord {
+        record,
+        licence_state,
+        public,
+    })
 }
 
 fn licence_state(record: &CreditRecord, today: chrono::NaiveDate) -> LicenceState {

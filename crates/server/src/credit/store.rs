@@ -309,6 +309,47 @@ pub async fn records_of_entity(
     rows.iter().map(record_from_row).collect()
 }
 
+/// Records kept under a registered entity's name with an id after `after`,
+/// in id order, whatever their state: whether each is public is decided by
+/// [`super::profile::view`]. Natural persons' records (no entity) are not
+/// read: like the provider pages, open data shows records under entities only.
+pub async fn entity_records_page(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
+    entity_page(conn, RECORD_SELECT, after, limit).await
+}
+
+/// Like [`entity_records_page`] without the records' items (`fields` left
+/// empty): what deciding and counting public records needs, read without
+/// parsing every record's JSON.
+pub async fn entity_record_states_page(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
+    let select = RECORD_SELECT.replace(" fields_json,", " '{}' AS fields_json,");
+    debug_assert_ne!(select, RECORD_SELECT, "the items column is left out");
+    entity_page(conn, &select, after, limit).await
+}
+
+async fn entity_page(
+    conn: &mut AnyConnection,
+    select: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditRecord>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{select} WHERE entity_id IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
 /// Stamps penalties whose window ended before `today` and that were not
 /// changed since, so that the incremental export reports them as no longer
 /// public and the index refreshes their entities. Idempotent; catches up

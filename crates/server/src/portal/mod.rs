@@ -225,6 +225,7 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 main #main { (body) }
                 footer.site {
                     p { (l.t("依据《山西省生活性服务业发展行动方案》建设。区划：", "Built for the Shanxi life-service action plan. Divisions: ")) (crate::reference::DIVISIONS_SOURCE) "。" }
+                    p { a href="/open-data" { (l.t("开放数据", "Open data")) } }
                 }
                 script { (maud::PreEscaped(READ_ALOUD_JS)) }
             }

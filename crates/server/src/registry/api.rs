@@ -68,6 +68,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::credit::api::CreditApi::openapi());
     doc.merge(crate::reviews::api::openapi());
+    doc.merge(crate::opendata::api::OpenDataApi::openapi());
     Json(doc)
 }
 
