@@ -823,6 +823,8 @@ async fn other_public_pages_pass_the_checks() {
         "/stats",
         "/stats?indicator=satisfaction&division=140105&period=quarter&category=01",
         "/releases",
+        "/open-data",
+        "/open-data/outlets",
     ];
     for elder in [false, true] {
         for path in pages {

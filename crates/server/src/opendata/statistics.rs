@@ -1,7 +1,5 @@
 //! Dataset `statistics`: new market entities and penalties by county, year
-//! and NBS major category, from two GROUP BY queries. Self-contained on
-//! purpose: `crate::stats` computes one area's series for its page, this is
-//! the whole province's table in one pass.
+//! and NBS major category, read from the statistics cube that `/stats` uses.
 
 use super::catalogue::{Field, FieldType as T, field};
 use super::{Cached, Cell, Record, Summary};
@@ -17,7 +15,7 @@ pub const FIELDS: &[Field] = &[
         "county_code",
         "县级区划代码",
         T::Code,
-        "市场主体登记区划的县级代码（前6位）",
+        "现行县级区划代码（区划调整前的代码已归并到继承单位）",
     ),
     field(
         "county_name",
@@ -47,13 +45,13 @@ pub const FIELDS: &[Field] = &[
         "new_entities",
         "新设市场主体数",
         T::Integer,
-        "该年成立、在该县登记、在该大类有服务网点的市场主体数（含已注销；未登记成立日期的不计）",
+        "该年成立、在该县登记的市场主体数，按第一个服务网点的服务类型（主营业务）归入大类（含已注销；未登记成立日期的不计）",
     ),
     field(
         "penalties",
         "行政处罚数",
         T::Integer,
-        "该年作出、针对该县该大类市场主体的行政处罚数（不含撤回；含公示期已届满或已信用修复的处罚，只计数不公开内容）",
+        "该年作出、针对该县该大类市场主体的行政处罚数（不含撤回；当事人为自然人的不计；含公示期已届满或已信用修复的处罚，只计数不公开内容）",
     ),
 ];
 
@@ -126,39 +124,43 @@ async fn table(state: &AppState) -> AppResult<Arc<Vec<Row>>> {
     Ok(rows)
 }
 
-/// An entity's major categories are those of its outlets (LEFT JOIN: none
-/// gives the empty category); COUNT(DISTINCT) counts an entity or penalty
-/// once per category however many outlets it has there.
-const ENTITIES_SQL: &str = "SELECT substr(e.division_code, 1, 6) AS county, substr(e.established, 1, 4) AS year, \
-     COALESCE(substr(o.service_type, 1, 2), '') AS category, COUNT(DISTINCT e.id) AS n \
-     FROM entities e LEFT JOIN outlets o ON o.entity_id = e.id \
-     WHERE e.established IS NOT NULL GROUP BY 1, 2, 3";
-
-const PENALTIES_SQL: &str = "SELECT substr(e.division_code, 1, 6) AS county, substr(r.decision_date, 1, 4) AS year, \
-     COALESCE(substr(o.service_type, 1, 2), '') AS category, COUNT(DISTINCT r.id) AS n \
-     FROM credit_records r JOIN entities e ON e.id = r.entity_id LEFT JOIN outlets o ON o.entity_id = e.id \
-     WHERE r.kind = 'penalty' AND r.state <> 'withdrawn' AND r.decision_date IS NOT NULL GROUP BY 1, 2, 3";
+/// From the statistics cube (`crate::stats::cube`), so the open table and
+/// `/stats` agree: an entity is classified by its first outlet's service type
+/// (its main activity) and retired county codes count under their successors.
+/// Entities without outlets are what the all-categories total has beyond the
+/// major categories.
+const CUBE_SQL: &str = "SELECT division_code AS county, substr(period, 1, 4) AS year, category, measure, \
+     CAST(SUM(value) AS BIGINT) AS n FROM stat_cells \
+     WHERE length(division_code) = 6 AND length(category) <= 2 AND measure IN ('entity_new', 'penalty') AND period <> $1 \
+     GROUP BY division_code, substr(period, 1, 4), category, measure";
 
 async fn compute(state: &AppState) -> AppResult<Vec<Row>> {
+    let counts: Vec<(String, String, String, String, i64)> = sqlx::query_as(CUBE_SQL)
+        .bind(crate::stats::cube::UNDATED)
+        .fetch_all(state.db.pool())
+        .await?;
     let mut cells: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
-    for (sql, entities) in [(ENTITIES_SQL, true), (PENALTIES_SQL, false)] {
-        let counts: Vec<(String, String, String, i64)> =
-            sqlx::query_as(sql).fetch_all(state.db.pool()).await?;
-        for (county, year, category, n) in counts {
-            // Dates are stored ISO; anything else has no year to count in.
-            if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let cell = cells.entry((county, year, category)).or_default();
-            if entities {
+    for (county, year, category, measure, n) in counts {
+        // The all-categories total counts positively under '', each major
+        // category negatively there too: what remains has no outlet.
+        let mut add = |category: String, n: i64| {
+            let cell = cells
+                .entry((county.clone(), year.clone(), category))
+                .or_default();
+            if measure == "entity_new" {
                 cell.0 += n;
             } else {
                 cell.1 += n;
             }
+        };
+        if !category.is_empty() {
+            add(String::new(), -n);
         }
+        add(category, n);
     }
     Ok(cells
         .into_iter()
+        .filter(|(_, (entities, penalties))| *entities != 0 || *penalties != 0)
         .map(
             |((county, year, category), (new_entities, penalties))| Row {
                 county,

@@ -121,20 +121,18 @@ const fn col(key: &'static str, zh: &'static str, unit: &'static str) -> Column 
     Column { key, zh, unit }
 }
 
-const ENTITY_COLUMNS: &[Column] = &[
-    col("new", "新增", "户"),
-    col("closed", "退出", "户"),
-    col("net", "净增", "户"),
-    col("stock", "期末存量", "户"),
-    col("vs_baseline", "较2021年末增长", "%"),
-];
-const OUTLET_COLUMNS: &[Column] = &[
-    col("new", "新增", "个"),
-    col("closed", "退出", "个"),
-    col("net", "净增", "个"),
-    col("stock", "期末存量", "个"),
-    col("vs_baseline", "较2021年末增长", "%"),
-];
+/// New, closed, net, stock and growth on the baseline, counted in `unit`.
+const fn stock_columns(unit: &'static str) -> [Column; 5] {
+    [
+        col("new", "新增", unit),
+        col("closed", "退出", unit),
+        col("net", "净增", unit),
+        col("stock", "期末存量", unit),
+        col("vs_baseline", "较2021年末增长", "%"),
+    ]
+}
+const ENTITY_COLUMNS: &[Column] = &stock_columns("户");
+const OUTLET_COLUMNS: &[Column] = &stock_columns("个");
 const PENALTY_COLUMNS: &[Column] = &[
     col("penalties", "处罚数", "件"),
     col("per_1000", "每千户市场主体处罚数", "件/千户"),
