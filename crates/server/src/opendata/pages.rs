@@ -167,9 +167,12 @@ fn downloads(l: Lang, d: &Dataset) -> Markup {
             (l.t("下载：", "Download: "))
             @for f in d.formats() {
                 a href=(format!("/open-data/{}.{}", d.id, f.extension()))
+                    // The visible label first, set apart by a space: axe
+                    // requires it inside the name, and full-width brackets
+                    // do not separate words for it.
                     aria-label=(match l {
-                        Lang::Zh => format!("下载{}（{}）", d.name, f.label()),
-                        Lang::En => format!("Download {} ({})", d.name_en, f.label()),
+                        Lang::Zh => format!("{} 格式下载：{}", f.label(), d.name),
+                        Lang::En => format!("{} download: {}", f.label(), d.name_en),
                     }) { (f.label()) }
                 " "
             }
