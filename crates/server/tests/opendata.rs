@@ -202,6 +202,10 @@ async fn seed(app: &TestApp) {
 
     plant_personal_numbers(app).await;
     app.state.circles.rebuild(&app.state.db).await.unwrap();
+    // What the server's refresher does a few seconds after the writes.
+    lifeservice::stats::cube::refresh(&app.state.db)
+        .await
+        .unwrap();
 }
 
 async fn plant_personal_numbers(app: &TestApp) {

@@ -155,7 +155,7 @@ pub static DATASETS: [Dataset; 5] = [
         id: "statistics",
         name: "市场主体与行政处罚统计（县×年×大类）",
         name_en: "Entities and penalties by county, year and category",
-        description: "按县级区划、年份和国家统计局生活性服务业大类汇总的新设市场主体数和行政处罚数。主体的大类取自其服务网点，一个主体在多个大类有网点时在各大类分别计数；没有服务网点的主体计入“无服务网点”。",
+        description: "按县级区划、年份和国家统计局生活性服务业大类汇总的新设市场主体数和行政处罚数。主体按其第一个服务网点的服务类型（主营业务）归入一个大类，与统计监测页面口径一致；没有服务网点的主体计入“无服务网点”；区划调整前的代码按现行区划归并。",
         fields: statistics::FIELDS,
         source_basis: "本平台根据市场主体登记库（成立日期）和各部门报送的行政处罚记录（处罚决定日期）汇总计算。",
         update_frequency: "实时计算：随登记库和信用记录变化",
