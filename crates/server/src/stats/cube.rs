@@ -417,16 +417,19 @@ pub async fn by_division(
     let sql = format!(
         "SELECT division_code, measure, CAST(SUM(CASE WHEN period <= $1 THEN value ELSE 0 END) AS BIGINT) AS upto, \
          CAST(SUM(CASE WHEN period >= $2 AND period <= $1 THEN value ELSE 0 END) AS BIGINT) AS within FROM stat_cells \
-         WHERE division_code LIKE $3 AND length(division_code) = $4 AND category = $5 AND measure IN {} \
+         WHERE division_code >= $3 AND division_code < $6 AND length(division_code) = $4 AND category = $5 AND measure IN {} \
          GROUP BY division_code, measure",
-        in_list(db.backend(), 6, measures.len())
+        in_list(db.backend(), 7, measures.len())
     );
+    // A key range rather than LIKE 'area%': it walks the primary key on both
+    // backends (SQLite's LIKE is case-insensitive and cannot).
     let mut q = sqlx::query(&sql)
         .bind(end.to_string())
         .bind(start.to_string())
-        .bind(format!("{area}%"))
+        .bind(area.to_string())
         .bind(child_len as i64)
-        .bind(category.to_string());
+        .bind(category.to_string())
+        .bind(prefix_end(area));
     for m in measures {
         q = q.bind(m.to_string());
     }
@@ -467,6 +470,16 @@ pub async fn by_category(
             ))
         })
         .collect()
+}
+
+/// The first string after every string that starts with `prefix` (codes
+/// are ASCII digits).
+fn prefix_end(prefix: &str) -> String {
+    let mut bytes = prefix.as_bytes().to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last += 1;
+    }
+    String::from_utf8(bytes).expect("ASCII code")
 }
 
 /// `($first, …)` placeholders for an IN list whose binds start at `first`.
