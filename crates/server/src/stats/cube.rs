@@ -10,7 +10,7 @@
 //! statistics, and on PostgreSQL a rebuild is claimed in `job_runs` so several
 //! app servers write each data state once.
 
-use crate::storage::{Backend, Db, placeholders};
+use crate::storage::{Db, placeholders};
 use lifeservice_domain::division_changes::current_county;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -387,7 +387,7 @@ pub async fn monthly(
 ) -> anyhow::Result<Monthly> {
     let sql = format!(
         "SELECT measure, period, value FROM stat_cells WHERE division_code = $1 AND category = $2 AND measure IN {}",
-        in_list(db.backend(), 3, measures.len())
+        in_list(3, measures.len())
     );
     let mut q = sqlx::query(&sql)
         .bind(division.to_string())
@@ -419,7 +419,7 @@ pub async fn by_division(
          CAST(SUM(CASE WHEN period >= $2 AND period <= $1 THEN value ELSE 0 END) AS BIGINT) AS within FROM stat_cells \
          WHERE division_code >= $3 AND division_code < $6 AND length(division_code) = $4 AND category = $5 AND measure IN {} \
          GROUP BY division_code, measure",
-        in_list(db.backend(), 7, measures.len())
+        in_list(7, measures.len())
     );
     // A key range rather than LIKE 'area%': it walks the primary key on both
     // backends (SQLite's LIKE is case-insensitive and cannot).
@@ -483,9 +483,8 @@ fn prefix_end(prefix: &str) -> String {
 }
 
 /// `($first, …)` placeholders for an IN list whose binds start at `first`.
-fn in_list(backend: Backend, first: usize, len: usize) -> String {
+fn in_list(first: usize, len: usize) -> String {
     // Numbered parameters read the same on both backends.
-    let _ = backend;
     let items: Vec<String> = (0..len).map(|i| format!("${}", first + i)).collect();
     format!("({})", items.join(", "))
 }

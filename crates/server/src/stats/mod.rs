@@ -25,6 +25,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::Datelike;
 use indicators::{Column, Direction, Granularity, Indicator, Row};
 use lifeservice_domain::division_changes::{self, DivisionChange};
 use lifeservice_domain::{DivisionCode, Level, MajorCategory, ServiceType};
@@ -106,8 +107,6 @@ pub fn last_full_month() -> String {
     let first = today.with_day0(0).expect("day one");
     (first - chrono::Days::new(1)).format("%Y-%m").to_string()
 }
-
-use chrono::Datelike;
 
 impl Selection {
     pub fn parse(q: &StatsQuery) -> AppResult<Selection> {
