@@ -1,6 +1,7 @@
 //! 统计监测 benchmark at province scale: BENCH_OUTLETS outlets (default 2M,
 //! with the demo's entities), BENCH_CREDIT penalty and licence rows (default
-//! 10M) and BENCH_REVIEWS reviews (default 10M) in SQLite, then:
+//! 10M) and BENCH_REVIEWS reviews (default 10M; BENCH_REVIEWS_GENERATED of
+//! them, default 1M, by the demo generator, the rest copied) in SQLite, then:
 //! - the cube's full rebuild per source (what the refresher does when data moves);
 //! - the dashboard page `/stats` and the API for every indicator × several
 //!   divisions × year/quarter/month, through the real server in this process;
@@ -64,6 +65,63 @@ async fn bulk_credit(db: &Db, rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Shifts a stored date or timestamp text back `k` years (only its month
+/// matters to the statistics).
+fn years_back(column: &str, k: usize) -> String {
+    format!("(CAST(CAST(substr({column}, 1, 4) AS INTEGER) - {k} AS TEXT) || substr({column}, 5))")
+}
+
+/// Fills `reviews` up to `target` rows by copying the generated ones, copy
+/// `k` with its occasion suffixed `#k` and every date `k` years earlier,
+/// with their rectification cases: same counts per county and type, more
+/// history. The generator writes a few thousand reviews a second, so 10M
+/// generated would take most of an hour.
+async fn copy_reviews(db: &Db, target: usize) -> anyhow::Result<usize> {
+    let max = |table: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+            .fetch_one(db.pool())
+            .await
+    };
+    let (base, case_base) = (max("reviews").await?, max("review_cases").await?);
+    let generated = base as usize;
+    let mut total = generated;
+    for k in 1.. {
+        if total >= target || generated == 0 {
+            break;
+        }
+        let rows = (target - total).min(generated);
+        let created = years_back("created_at", k);
+        sqlx::query(&format!(
+            "INSERT INTO reviews (id, outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, service_type, county_code, created_at) \
+             SELECT id + {k} * {base}, outlet_id, reviewer_id, occasion || '#{k}', rating, aspects_json, body, verified, channel, status, service_type, county_code, {created} \
+             FROM reviews WHERE id <= {rows} ORDER BY id"
+        ))
+        .execute(db.pool())
+        .await?;
+        let dates = [
+            "opened_on",
+            "contact_due",
+            "rectify_due",
+            "contacted_on",
+            "rectified_on",
+            "followed_on",
+            "escalated_on",
+        ]
+        .map(|c| years_back(c, k))
+        .join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO review_cases (id, review_id, outlet_id, entity_id, service_type, county_code, departments, status, \
+               opened_on, contact_due, rectify_due, contacted_on, rectified_on, followed_on, escalated_on, contact_note, rectify_note, follow_rating) \
+             SELECT id + {k} * {case_base}, review_id + {k} * {base}, outlet_id, entity_id, service_type, county_code, departments, status, \
+               {dates}, contact_note, rectify_note, follow_rating FROM review_cases WHERE id <= {case_base} AND review_id <= {rows}"
+        ))
+        .execute(db.pool())
+        .await?;
+        total += rows;
+    }
+    Ok(total - generated)
+}
+
 /// The pre-cube way: one GROUP BY per measure over the raw records of the
 /// division, by month.
 async fn naive(db: &Db, indicator: Indicator, division: &str) -> anyhow::Result<usize> {
@@ -113,6 +171,7 @@ fn main() -> anyhow::Result<()> {
     let outlets = env("BENCH_OUTLETS", 2_000_000);
     let credit = env("BENCH_CREDIT", 10_000_000);
     let reviews = env("BENCH_REVIEWS", 10_000_000);
+    let generated_reviews = env("BENCH_REVIEWS_GENERATED", 1_000_000).min(reviews);
     let dir = match std::env::var("BENCH_DIR") {
         Ok(d) => std::path::PathBuf::from(d),
         Err(_) => tempfile::tempdir()?.keep(),
@@ -138,8 +197,11 @@ fn main() -> anyhow::Result<()> {
             bulk_credit(&db, credit).await?;
             println!("| credit rows written | {:.0} s |", t.elapsed().as_secs_f64());
             let t = Instant::now();
-            lifeservice::reviews::demo::generate(&db, &state.reviews, reviews, 11, false, None).await?;
-            println!("| reviews generated | {:.0} s |", t.elapsed().as_secs_f64());
+            lifeservice::reviews::demo::generate(&db, &state.reviews, generated_reviews, 11, false, None).await?;
+            println!("| {generated_reviews} reviews generated | {:.0} s |", t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let copied = copy_reviews(&db, reviews).await?;
+            println!("| {copied} reviews copied from them, years earlier | {:.0} s |", t.elapsed().as_secs_f64());
         }
         for (label, table) in [("entities", "entities"), ("outlets", "outlets"), ("credit records", "credit_records"), ("reviews", "reviews"), ("rectification cases", "review_cases")] {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(db.pool()).await?;

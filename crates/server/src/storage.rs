@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_stats.sql"),
         include_str!("../migrations/postgres/0007_stats.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_stat_cells_key.sql"),
+        include_str!("../migrations/postgres/0008_stat_cells_key.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

@@ -179,6 +179,139 @@ async fn retired_division_codes_count_under_their_successor() {
 }
 
 #[tokio::test]
+async fn rectification_counts_follow_ups_and_escalations() {
+    for backend in backends().await {
+        let app = seeded(backend).await;
+        lifeservice::reviews::demo::generate(
+            &app.state.db,
+            &app.state.reviews,
+            800,
+            5,
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+        cube::refresh(&app.state.db).await.unwrap();
+        let end = format!("{}-31", last_full_month());
+        let cases = |filter: &str| {
+            format!(
+                "SELECT COUNT(*) FROM review_cases WHERE status <> 'withdrawn' AND opened_on <= '{end}' {filter}"
+            )
+        };
+        let (status, s) = app.get_json("/api/v1/stats?indicator=rectification").await;
+        assert_eq!(status, 200, "{s}");
+        let opened = count(&app, &cases("")).await;
+        let followed = count(&app, &cases("AND followed_on IS NOT NULL")).await;
+        assert!(opened > 0 && followed > 0, "the demo has cases followed up");
+        assert_eq!(total(&s, "cases") as i64, opened);
+        assert_eq!(total(&s, "followed") as i64, followed);
+        assert_eq!(
+            total(&s, "escalated") as i64,
+            count(&app, &cases("AND escalated_on IS NOT NULL")).await
+        );
+
+        // Escalation stamps cases without touching the quality totals; the
+        // cube still sees it and rebuilds. Three overdue cases are made as
+        // yet unescalated, and the day's escalation run finds them.
+        sqlx::query(
+            "UPDATE review_cases SET escalated_on = NULL WHERE id IN \
+             (SELECT id FROM review_cases WHERE escalated_on IS NOT NULL ORDER BY id LIMIT 3)",
+        )
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        cube::refresh(&app.state.db).await.unwrap();
+        let today = lifeservice::time::today();
+        let escalated = lifeservice::reviews::store::escalate_overdue(&app.state.db, today)
+            .await
+            .unwrap();
+        assert_eq!(escalated, 3, "the overdue cases are escalated again");
+        let stale = cube::freshness(&app.state.db).await.unwrap();
+        assert!(stale.iter().any(|f| f.source == "reviews" && f.stale));
+        cube::refresh(&app.state.db).await.unwrap();
+        let (_, after) = app.get_json("/api/v1/stats?indicator=rectification").await;
+        assert_eq!(
+            total(&after, "escalated") as i64,
+            count(&app, &cases("AND escalated_on IS NOT NULL")).await
+        );
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn plan_office_sees_every_indicators_warnings_in_its_scope() {
+    for backend in backends().await {
+        let app = seeded(backend).await;
+        // 小店区 loses every entity in the last full month: its stock's growth
+        // falls far behind the other counties'.
+        let month = last_full_month();
+        sqlx::query(&format!(
+            "UPDATE entities SET status = 'deregistered', closed_on = '{month}-15' WHERE division_code LIKE '140105%'"
+        ))
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM stat_sources")
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+        cube::refresh(&app.state.db).await.unwrap();
+
+        let admin = app.add_user("office", "admin", "").await;
+        let get = |token: Option<String>, query: &'static str| {
+            let request = app
+                .client()
+                .get(app.url(&format!("/api/v1/stats/warnings{query}")));
+            async move {
+                let request = match token {
+                    Some(t) => request.bearer_auth(t),
+                    None => request,
+                };
+                let r = request.send().await.unwrap();
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+        let (status, body) = get(Some(admin.clone()), "").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["division"], "14");
+        let warnings = body["warnings"].as_array().unwrap();
+        assert!(
+            warnings.iter().any(|w| w["indicator"] == "entities"
+                && w["kind"] == "behind_peers"
+                && w["division"].as_str().unwrap().contains("小店区")),
+            "{body}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w["href"].as_str().unwrap().starts_with("/stats?"))
+        );
+
+        assert_eq!(get(None, "").await.0, 401);
+        let code = lifeservice_domain::CreditCode::from_body("91140105MA0000000")
+            .unwrap()
+            .to_string();
+        let shop = app.add_user("shop", "entity", &code).await;
+        assert_eq!(get(Some(shop), "").await.0, 403);
+        // A county officer watches its city, and nothing outside it.
+        let county = app.add_user("county", "division", "140105").await;
+        let (status, own) = get(Some(county.clone()), "").await;
+        assert_eq!((status, own["division"].as_str()), (200, Some("1401")));
+        assert_eq!(get(Some(county), "?division=1402").await.0, 403);
+        let (status, bad) = get(Some(admin), "?until=2025-13").await;
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (400, Some("until"))
+        );
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn bad_requests_name_the_field() {
     let app = spawn_app(common::Backend::Sqlite).await;
     for (query, field) in [

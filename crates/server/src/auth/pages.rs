@@ -135,6 +135,9 @@ async fn admin_home(ctx: Ctx) -> Response {
             li { a href="/admin/import" { (l.t("导入市场主体、服务网点或信用记录（Excel/CSV）", "Import entities, outlets or credit records")) } }
             li { a href="/admin/credit" { (l.t("信用信息：修复申请、撤回", "Credit: repairs and withdrawals")) } }
             (crate::reviews::desk::admin_links(l, user))
+            @if !matches!(user.role, crate::auth::Role::Entity(_)) {
+                li { a href="/stats/warnings" { (l.t("统计监测趋势预警：逆目标变化和落后地区", "Trend warnings: indicators against target, areas behind peers")) } }
+            }
             @if user.is_admin() {
                 li { a href="/admin/users" { (l.t("账号管理", "Accounts")) } }
                 li { a href="/admin/audit" { (l.t("操作日志", "Audit log")) } }

@@ -58,6 +58,8 @@ impl Source {
                 "review_bad",
                 "case_opened",
                 "case_rectified",
+                "case_followed",
+                "case_escalated",
             ],
         }
     }
@@ -74,7 +76,8 @@ impl Source {
             Source::Reviews => {
                 let row = sqlx::query(
                     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, CAST(COALESCE(SUM(rating_sum), 0) AS BIGINT) AS s, CAST(COALESCE(SUM(bad), 0) AS BIGINT) AS b, \
-                     CAST(COALESCE(SUM(cases), 0) AS BIGINT) AS c, CAST(COALESCE(SUM(rectified), 0) AS BIGINT) AS r FROM quality_totals WHERE scope = 'county'",
+                     CAST(COALESCE(SUM(cases), 0) AS BIGINT) AS c, CAST(COALESCE(SUM(rectified), 0) AS BIGINT) AS r, \
+                     CAST(COALESCE(SUM(followed), 0) AS BIGINT) AS f FROM quality_totals WHERE scope = 'county'",
                 )
                 .fetch_one(db.pool())
                 .await?;
@@ -82,9 +85,10 @@ impl Source {
                     .fetch_one(db.pool())
                     .await?;
                 let mut parts = vec![format!("id{max}")];
-                for column in ["n", "s", "b", "c", "r"] {
+                for column in ["n", "s", "b", "c", "r", "f"] {
                     parts.push(row.try_get::<i64, _>(column)?.to_string());
                 }
+                parts.push(escalations(db).await?);
                 parts.join(":")
             }
         })
@@ -192,10 +196,29 @@ impl Source {
                         "case_rectified",
                         case("AND status IN ('rectified', 'closed')"),
                     ),
+                    ("case_followed", case("AND followed_on IS NOT NULL")),
+                    ("case_escalated", case("AND escalated_on IS NOT NULL")),
                 ]
             }
         }
     }
+}
+
+/// Escalation stamps a case without touching the quality totals, and never
+/// goes back: the latest escalation day and how many cases carry it move
+/// with every escalation, read from the index in two seeks.
+async fn escalations(db: &Db) -> anyhow::Result<String> {
+    let day: Option<String> = sqlx::query_scalar("SELECT MAX(escalated_on) FROM review_cases")
+        .fetch_one(db.pool())
+        .await?;
+    let Some(day) = day else {
+        return Ok("esc0".into());
+    };
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_cases WHERE escalated_on = $1")
+        .bind(day.clone())
+        .fetch_one(db.pool())
+        .await?;
+    Ok(format!("esc{day}/{n}"))
 }
 
 /// `(measure, division, category, period)`.

@@ -2,7 +2,8 @@
 //! trend, table, bars by category, county map and (for staff) warnings.
 
 use super::charts;
-use super::{AreaValue, Selection, Series, Warning, list_href, period_label};
+use super::watch::Warning;
+use super::{AreaValue, Selection, Series, list_href, period_label, warnings};
 use crate::portal::Ctx;
 use crate::portal::map::{choropleth_of, format_value};
 use crate::reference::Reference;
@@ -59,7 +60,7 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
                 } @else {
                     ul { @for w in warnings { li { "⚠ " a href=(w.href) { (w.text) } } } }
                 }
-                p.muted { "规则：主要指标近4期的最小二乘趋势与目标方向相反且末期差于首期；或县（市、区）指标落在同级地区四分位数 1.5 倍四分位距以外（Tukey 规则）。" }
+                p.muted { (warnings::RULE_TEXT) " " a href=(format!("/stats/warnings?division={}&until={}", v.area, s.until)) { "全部指标的预警" } }
             }
         }
         section aria-labelledby="trend" {

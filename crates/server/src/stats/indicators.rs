@@ -154,6 +154,9 @@ const RECTIFICATION_COLUMNS: &[Column] = &[
     col("cases", "差评整改事项", "件"),
     col("rectified", "已整改", "件"),
     col("rate", "整改率", "%"),
+    col("followed", "已回访", "件"),
+    col("followed_rate", "实名差评回访整改率", "%"),
+    col("escalated", "逾期升级", "件"),
 ];
 
 impl Indicator {
@@ -207,7 +210,12 @@ impl Indicator {
                 "designation:time_honoured",
             ],
             Indicator::Satisfaction => &["review_n", "review_rating_sum", "review_bad"],
-            Indicator::Rectification => &["case_opened", "case_rectified"],
+            Indicator::Rectification => &[
+                "case_opened",
+                "case_rectified",
+                "case_followed",
+                "case_escalated",
+            ],
         }
     }
 
@@ -252,7 +260,7 @@ impl Indicator {
                 "本期公开的评价数（不含待审核和已删除的）；平均评分：非常满意 5 分至非常不满意 1 分的平均值；差评率：不满意和非常不满意所占比例"
             }
             Indicator::Rectification => {
-                "本期产生的差评整改事项（不含撤回的）及其中已整改（含已回访办结）的数量；整改率 = 已整改 ÷ 整改事项"
+                "本期产生的差评整改事项（不含撤回的），以及其中已整改（含已回访办结）、已回访评价人、逾期升级（超过联系或整改期限未完成而升级督办）的数量；整改率 = 已整改 ÷ 整改事项；实名差评回访整改率 = 已回访 ÷ 整改事项（目标100%）"
             }
         }
     }
@@ -409,10 +417,14 @@ pub fn rows(indicator: Indicator, monthly: &Monthly, g: Granularity, until: &str
                 }
                 Indicator::Rectification => {
                     let (cases, done) = (w("case_opened", p), w("case_rectified", p));
+                    let followed = w("case_followed", p);
                     vec![
                         Some(cases as f64),
                         Some(done as f64),
                         ratio(done, cases, 100.0),
+                        Some(followed as f64),
+                        ratio(followed, cases, 100.0),
+                        Some(w("case_escalated", p) as f64),
                     ]
                 }
             };

@@ -3,7 +3,7 @@
 //!
 //! - [`cube`]: the pre-aggregated monthly cells and the job that keeps them current
 //! - [`indicators`]: what each indicator's columns mean and how they are computed
-//! - [`warnings`]: trend warnings for the plan office
+//! - [`warnings`]: the trend-warning rules; [`watch`]: the warnings for the plan office
 //! - [`charts`]: server-side SVG charts
 //! - [`releases`]: the monthly and quarterly releases (信息定期发布)
 //! - this file: the selection a request makes, the API and the dashboard
@@ -14,6 +14,7 @@ mod dashboard;
 pub mod indicators;
 pub mod releases;
 pub mod warnings;
+pub mod watch;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -26,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Datelike;
-use indicators::{Column, Direction, Granularity, Indicator, Row};
+use indicators::{Column, Granularity, Indicator, Row};
 use lifeservice_domain::division_changes::{self, DivisionChange};
 use lifeservice_domain::{DivisionCode, Level, MajorCategory, ServiceType};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,8 @@ pub fn routes() -> Router<AppState> {
         .route("/stats", get(page))
         .route("/api/v1/stats", get(api))
         .route("/api/v1/stats/areas", get(areas_api))
+        .route("/stats/warnings", get(watch::page))
+        .route("/api/v1/stats/warnings", get(watch::api))
         .merge(releases::routes())
 }
 
@@ -430,7 +433,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<StatsQuer
             .as_ref()
             .is_some_and(|u| !matches!(u.role, crate::auth::Role::Entity(_)));
         let warnings = if staff {
-            trend_warnings(&state, &sel, &s, &values).await?
+            watch::for_selection(&state, &sel, &s, &values).await?
         } else {
             Vec::new()
         };
@@ -508,110 +511,6 @@ async fn category_bars(
                 value,
                 sel.href(sel.division.as_str(), &code),
             )
-        })
-        .collect())
-}
-
-/// A warning line for the plan office.
-#[derive(Debug, Clone, Serialize)]
-pub struct Warning {
-    pub division: String,
-    pub text: String,
-    pub href: String,
-}
-
-async fn trend_warnings(
-    state: &AppState,
-    sel: &Selection,
-    s: &Series,
-    peers: &[AreaValue],
-) -> AppResult<Vec<Warning>> {
-    let (headline, direction) = sel.indicator.headline();
-    let column = s
-        .columns
-        .iter()
-        .position(|c| c.key == headline)
-        .expect("headline column");
-    let mut out = Vec::new();
-    let recent: Vec<f64> = s
-        .rows
-        .iter()
-        .filter(|r| !r.partial)
-        .filter_map(|r| r.values[column])
-        .collect();
-    if let Some(slope) = warnings::against_target(&recent, direction) {
-        out.push(Warning {
-            division: s.division_name.clone(),
-            text: format!(
-                "{}的{}近{}期{}（平均每期{}{}），与目标方向相反",
-                s.division_name,
-                s.columns[column].zh,
-                warnings::TREND_PERIODS,
-                if direction == Direction::Up {
-                    "下降"
-                } else {
-                    "上升"
-                },
-                format_value(indicators::round2(slope.abs())),
-                s.columns[column].unit
-            ),
-            href: sel.href(sel.division.as_str(), &sel.category.code()),
-        });
-    }
-    // Peers compare growth for stocks (big and small counties alike) and
-    // the rate itself for rates.
-    let comparable = match sel.indicator {
-        Indicator::Entities | Indicator::Outlets | Indicator::Designations => {
-            growth_by_county(state, sel).await?
-        }
-        _ => peers
-            .iter()
-            .filter_map(|a| a.value.map(|v| (a.code.clone(), v)))
-            .collect(),
-    };
-    if let Some((fence, behind)) = warnings::behind_peers(&comparable, direction) {
-        for (code, value) in behind {
-            let code = DivisionCode::parse(code).expect("stored code");
-            out.push(Warning {
-                division: division_name(&code),
-                text: format!(
-                    "{}{}为{}，落后于同级地区（四分位界限{}）",
-                    division_name(&code),
-                    growth_label(sel.indicator, s.columns[column].zh),
-                    format_value(*value),
-                    format_value(indicators::round2(fence))
-                ),
-                href: sel.href(code.as_str(), &sel.category.code()),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn growth_label(indicator: Indicator, column: &str) -> String {
-    match indicator {
-        Indicator::Entities | Indicator::Outlets | Indicator::Designations => {
-            format!("{column}近一年增长率（%）")
-        }
-        _ => column.to_string(),
-    }
-}
-
-/// Each county's headline growth over the twelve months to `until`, in %.
-async fn growth_by_county(state: &AppState, sel: &Selection) -> AppResult<Vec<(String, f64)>> {
-    let year: i32 = sel.until[..4].parse().expect("checked year");
-    let mut before = sel.clone();
-    before.until = format!("{}{}", year - 1, &sel.until[4..]);
-    let (_, now) = areas(state, sel).await?;
-    let (_, then) = areas(state, &before).await?;
-    Ok(now
-        .iter()
-        .zip(&then)
-        .filter_map(|(n, t)| match (n.value, t.value) {
-            (Some(v), Some(b)) if b > 0.0 => {
-                Some((n.code.clone(), indicators::round2((v / b - 1.0) * 100.0)))
-            }
-            _ => None,
         })
         .collect())
 }

@@ -119,6 +119,7 @@ const FIGURES: &[(Indicator, &str)] = &[
     (Indicator::Satisfaction, "mean"),
     (Indicator::Satisfaction, "bad_rate"),
     (Indicator::Rectification, "rate"),
+    (Indicator::Rectification, "followed_rate"),
 ];
 
 /// Computes a release's content from the cube (which should be current).

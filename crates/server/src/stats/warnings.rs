@@ -7,6 +7,9 @@ use super::indicators::Direction;
 /// How many recent periods a trend is judged over.
 pub const TREND_PERIODS: usize = 4;
 
+/// The rules in words, shown under every list of warnings.
+pub const RULE_TEXT: &str = "规则：主要指标近4期的最小二乘趋势与目标方向相反且末期差于首期；或县（市、区）指标落在同级地区四分位数 1.5 倍四分位距以外（Tukey 规则）。";
+
 /// The least-squares slope per period of the last [`TREND_PERIODS`] values
 /// when it points the wrong way for `direction` and the last value is worse
 /// than the first of them; `None` when the trend is fine or too short.
