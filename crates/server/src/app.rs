@@ -43,7 +43,7 @@ impl AppState {
             credit_cache: Arc::default(),
             open_data: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
-            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(60))),
+            login_limiter: Arc::new(RateLimiter::new("login", 10, Duration::from_secs(60))),
             county_counts: Arc::default(),
         }
     }

@@ -20,14 +20,21 @@ pub enum Job {
     /// that the incremental exchange export reports them as 停止公示 and the
     /// search index refreshes their providers.
     CreditExpiry,
+    /// Rectification cases past their contact or rectify deadline are
+    /// escalated to the responsible department (逾期升级督办).
+    EscalateOverdue,
+    /// Rate-limit counts of windows long ended are dropped.
+    PurgeRateHits,
 }
 
 impl Job {
-    pub const ALL: &'static [Job] = &[Job::CreditExpiry];
+    pub const ALL: &'static [Job] = &[Job::CreditExpiry, Job::EscalateOverdue, Job::PurgeRateHits];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::CreditExpiry => "credit_expiry",
+            Job::EscalateOverdue => "escalate_overdue",
+            Job::PurgeRateHits => "purge_rate_hits",
         }
     }
 
@@ -38,6 +45,14 @@ impl Job {
     ) -> anyhow::Result<Outcome> {
         match self {
             Job::CreditExpiry => crate::credit::store::stamp_expired(conn, now).await,
+            Job::EscalateOverdue => {
+                let n = crate::reviews::store::escalate_overdue_on(conn, now.date_naive()).await?;
+                Ok(format!("escalated {n} cases"))
+            }
+            Job::PurgeRateHits => {
+                let n = crate::auth::purge_rate_hits(conn, now.timestamp()).await?;
+                Ok(format!("dropped {n} counts"))
+            }
         }
     }
 }

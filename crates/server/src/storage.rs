@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_stat_cells_key.sql"),
         include_str!("../migrations/postgres/0008_stat_cells_key.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_rate_hits.sql"),
+        include_str!("../migrations/postgres/0010_rate_hits.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

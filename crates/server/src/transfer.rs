@@ -39,6 +39,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("stat_cells", "measure, division_code, category, period"),
     ("stat_sources", "source"),
     ("stat_releases", "id"),
+    ("rate_hits", "bucket, window_start"),
 ];
 
 /// Rows per INSERT while copying.

@@ -130,3 +130,29 @@ async fn scheduled_jobs_run_exactly_once_across_processes() {
         a.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn rate_limits_hold_for_the_site_not_each_process() {
+    if !backends().await.contains(&Backend::Postgres) {
+        return;
+    }
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_app_on(&a.db_url).await;
+    // Ten sign-in attempts a minute per address: alternating between two
+    // servers does not double that.
+    let mut limited = Vec::new();
+    for i in 0..12 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let response = app
+            .client()
+            .post(app.url("/login"))
+            .form(&[("username", "nobody"), ("password", "wrong-password")])
+            .send()
+            .await
+            .unwrap();
+        limited.push(response.status().as_u16() == 429);
+    }
+    assert_eq!(limited, [vec![false; 10], vec![true; 2]].concat());
+    drop(b);
+    a.cleanup().await;
+}

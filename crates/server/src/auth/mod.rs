@@ -9,7 +9,7 @@ pub mod pages;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::storage::Db;
+use crate::storage::{Backend, Db};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use axum::extract::FromRequestParts;
@@ -539,22 +539,26 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A fixed-window limiter keyed by e.g. client address; kept in memory.
+/// A fixed-window limit, at most `limit` hits per key and window, named so
+/// that its keys do not collide with other limits' in `rate_hits`.
 pub struct RateLimiter {
+    name: &'static str,
     limit: u32,
     window: Duration,
     hits: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(name: &'static str, limit: u32, window: Duration) -> Self {
         RateLimiter {
+            name,
             limit,
             window,
             hits: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Counts a hit on `key` in this process's memory.
     pub fn check(&self, key: &str) -> AppResult<()> {
         let mut hits = self.hits.lock().expect("rate limiter lock");
         let now = Instant::now();
@@ -572,6 +576,56 @@ impl RateLimiter {
             Ok(())
         }
     }
+}
+
+/// Counts a hit on every `(limit, key)` and fails if any is over its limit.
+/// Servers sharing a PostgreSQL database count in `rate_hits`, one statement
+/// for all the limits, so a limit holds for the site however many processes
+/// answer; the embedded database serves one process, which counts in memory.
+pub async fn check_limits(db: &Db, checks: &[(&RateLimiter, &str)]) -> AppResult<()> {
+    if db.backend() != Backend::Postgres {
+        return checks.iter().try_for_each(|(limit, key)| limit.check(key));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let values: Vec<String> = (0..checks.len())
+        .map(|i| format!("(${}, ${}, 1)", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let sql = format!(
+        "INSERT INTO rate_hits (bucket, window_start, hits) VALUES {} \
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_hits.hits + 1 RETURNING bucket, hits",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (limit, key) in checks {
+        let window = limit.window.as_secs().max(1);
+        query = query
+            .bind(format!("{}:{key}", limit.name))
+            .bind((now - now % window) as i64);
+    }
+    let counted = query.fetch_all(db.pool()).await?;
+    for row in counted {
+        let bucket: String = row.try_get("bucket")?;
+        let hits: i64 = row.try_get("hits")?;
+        let over = checks.iter().any(|(limit, key)| {
+            bucket == format!("{}:{key}", limit.name) && hits > i64::from(limit.limit)
+        });
+        if over {
+            return Err(AppError::RateLimited);
+        }
+    }
+    Ok(())
+}
+
+/// Drops counts of windows that ended more than a day before `now_secs`.
+pub async fn purge_rate_hits(conn: &mut sqlx::AnyConnection, now_secs: i64) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM rate_hits WHERE window_start < $1")
+        .bind(now_secs - 86_400 * 2)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 #[cfg(test)]
@@ -649,7 +703,7 @@ mod tests {
 
     #[test]
     fn rate_limiter_blocks_after_limit() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let limiter = RateLimiter::new("test", 2, Duration::from_secs(60));
         assert!(limiter.check("ip").is_ok());
         assert!(limiter.check("ip").is_ok());
         assert!(matches!(limiter.check("ip"), Err(AppError::RateLimited)));

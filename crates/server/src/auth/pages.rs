@@ -67,7 +67,8 @@ async fn login(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(e) = state.login_limiter.check(&addr.ip().to_string()) {
+    let ip = addr.ip().to_string();
+    if let Err(e) = super::check_limits(&state.db, &[(&state.login_limiter, &ip)]).await {
         return render(&ctx, Err(e));
     }
     match super::login(&state.db, form.username.trim(), &form.password).await {

@@ -185,8 +185,11 @@ pub async fn request_code(state: &AppState, phone: &str, ip: &str) -> AppResult<
     let key = state.reviews.key(&state.db).await?;
     let pk = phone_key(&key, &mobile);
     let limiters = state.reviews.limiters();
-    limiters.code_phone.check(&pk)?;
-    limiters.code_ip.check(ip)?;
+    crate::auth::check_limits(
+        &state.db,
+        &[(&limiters.code_phone, &pk), (&limiters.code_ip, ip)],
+    )
+    .await?;
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     let expires = (crate::time::now() + chrono::Duration::minutes(CODE_MINUTES)).to_rfc3339();
     let mut tx = super::begin_write(&state.db).await?;
@@ -460,9 +463,15 @@ pub async fn submit_review(
     };
 
     let limiters = state.reviews.limiters();
-    limiters.account.check(&reviewer.id.to_string())?;
-    limiters.ip.check(ip)?;
-    limiters.outlet.check(&outlet.id.to_string())?;
+    crate::auth::check_limits(
+        &state.db,
+        &[
+            (&limiters.account, &reviewer.id.to_string()),
+            (&limiters.ip, ip),
+            (&limiters.outlet, &outlet.id.to_string()),
+        ],
+    )
+    .await?;
 
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",

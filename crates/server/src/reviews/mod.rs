@@ -156,11 +156,11 @@ impl Limiters {
     fn new(c: &ReviewConfig) -> Self {
         let ten_minutes = Duration::from_secs(600);
         Limiters {
-            account: RateLimiter::new(c.per_account, c.rate_window),
-            ip: RateLimiter::new(c.per_ip, c.rate_window),
-            outlet: RateLimiter::new(c.per_outlet, c.rate_window),
-            code_phone: RateLimiter::new(c.codes_per_phone, ten_minutes),
-            code_ip: RateLimiter::new(c.codes_per_ip, ten_minutes),
+            account: RateLimiter::new("review_account", c.per_account, c.rate_window),
+            ip: RateLimiter::new("review_ip", c.per_ip, c.rate_window),
+            outlet: RateLimiter::new("review_outlet", c.per_outlet, c.rate_window),
+            code_phone: RateLimiter::new("code_phone", c.codes_per_phone, ten_minutes),
+            code_ip: RateLimiter::new("code_ip", c.codes_per_ip, ten_minutes),
         }
     }
 }

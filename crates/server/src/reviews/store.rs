@@ -1033,21 +1033,37 @@ pub async fn pending_appeals(
         .map_err(Into::into)
 }
 
+/// Cases past a deadline and not yet escalated, as of the day bound to `$1`.
+const OVERDUE_UNESCALATED: &str = "SELECT id FROM review_cases WHERE escalated_on IS NULL AND \
+     ((status IN ('open', 'contacted') AND rectify_due < $1) OR (status = 'open' AND contact_due < $1)) ORDER BY id";
+
 /// Marks overdue, not yet escalated cases as escalated (and audits each);
 /// returns how many were escalated now.
 pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
-    let day = today.to_string();
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM review_cases WHERE escalated_on IS NULL AND \
-         ((status IN ('open', 'contacted') AND rectify_due < $1) OR (status = 'open' AND contact_due < $1)) ORDER BY id LIMIT 10000",
-    )
-    .bind(day.clone())
-    .fetch_all(db.pool())
-    .await?;
-    if ids.is_empty() {
+    // Pages call this on every view: take the writer lock only when needed.
+    let due: Vec<i64> = sqlx::query_scalar(&format!("{OVERDUE_UNESCALATED} LIMIT 1"))
+        .bind(today.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    if due.is_empty() {
         return Ok(0);
     }
     let mut tx = super::begin_write(db).await?;
+    let escalated = escalate_overdue_on(&mut tx, today).await?;
+    tx.commit().await?;
+    Ok(escalated)
+}
+
+/// [`escalate_overdue`] inside the caller's transaction (the daily job's).
+pub async fn escalate_overdue_on(
+    tx: &mut sqlx::AnyConnection,
+    today: NaiveDate,
+) -> AppResult<usize> {
+    let day = today.to_string();
+    let ids: Vec<i64> = sqlx::query_scalar(&format!("{OVERDUE_UNESCALATED} LIMIT 10000"))
+        .bind(day.clone())
+        .fetch_all(&mut *tx)
+        .await?;
     let mut escalated = 0;
     for id in &ids {
         let done = sqlx::query(
@@ -1062,7 +1078,7 @@ pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
         }
         escalated += 1;
         crate::audit::record(
-            &mut tx,
+            &mut *tx,
             "system",
             "escalate",
             "review_case",
@@ -1072,7 +1088,6 @@ pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(escalated)
 }
 
