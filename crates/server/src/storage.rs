@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_rate_hits.sql"),
         include_str!("../migrations/postgres/0010_rate_hits.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_case_reopen.sql"),
+        include_str!("../migrations/postgres/0011_case_reopen.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

@@ -634,6 +634,98 @@ async fn overdue_cases_escalate() {
 }
 
 #[tokio::test]
+async fn unsatisfied_follow_up_sends_the_case_back_once() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let admin = app.add_user("admin", "admin", "").await;
+        let bob = sign_in(&app, &sender, "13912345678").await;
+        let (_, bad) = post(
+            &app,
+            &format!("/api/v1/outlets/{}/reviews", ids[0]),
+            Some(&bob),
+            json!({"rating": 1, "text": "保洁没有做完就走了"}),
+        )
+        .await;
+        let case = format!("/api/v1/review-cases/{}", bad["case_id"].as_i64().unwrap());
+        let rectify = |note: &'static str| {
+            let (app, admin, case) = (&app, admin.clone(), case.clone());
+            async move {
+                let (s, b) = post(
+                    app,
+                    &format!("{case}/rectify"),
+                    Some(&admin),
+                    json!({"note": note}),
+                )
+                .await;
+                assert_eq!((s, b["status"].as_str()), (200, Some("rectified")), "{b}");
+            }
+        };
+        let quality = || async {
+            get(&app, &format!("/api/v1/outlets/{}", ids[0]), None)
+                .await
+                .1["quality"]
+                .clone()
+        };
+        rectify("已安排重新保洁").await;
+        assert_eq!(quality().await["rectified_share"], 1.0);
+
+        // Unsatisfied: back to the entity with a fresh deadline, no longer rectified.
+        let (s, b) = post(
+            &app,
+            &format!("{case}/follow-up"),
+            Some(&bob),
+            json!({"rating": 2, "text": "还是不干净"}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("contacted")), "{b}");
+        let today = lifeservice::time::today().to_string();
+        assert_eq!(b["reopened_on"], today.as_str());
+        assert_eq!(b["reopen_rating"], 2);
+        assert!(
+            b["rectified_on"].is_null() && b["followed_on"].is_null(),
+            "{b}"
+        );
+        assert!(b["rectify_due"].as_str().unwrap() > today.as_str());
+        assert!(b["escalated_on"].is_null());
+        let q = quality().await;
+        assert_eq!(
+            (q["rectified_share"].as_f64(), q["followed_share"].as_f64()),
+            (Some(0.0), Some(0.0)),
+            "{q}"
+        );
+
+        // Second round, unsatisfied again: closed and escalated to the department.
+        rectify("更换保洁员重新上门").await;
+        let (s, b) = post(
+            &app,
+            &format!("{case}/follow-up"),
+            Some(&bob),
+            json!({"rating": 1}),
+        )
+        .await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("closed")), "{b}");
+        assert_eq!(b["escalated_on"], today.as_str());
+        assert_eq!(b["reopen_rating"], 2, "the first follow-up is kept");
+        let q = quality().await;
+        assert_eq!(
+            (q["rectified_share"].as_f64(), q["followed_share"].as_f64()),
+            (Some(1.0), Some(1.0)),
+            "{q}"
+        );
+        let (s, _) = post(
+            &app,
+            &format!("{case}/follow-up"),
+            Some(&bob),
+            json!({"rating": 5}),
+        )
+        .await;
+        assert_eq!(s, 409, "closed for good");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn rate_limits_and_bursts() {
     let app = spawn_app(Backend::Sqlite).await;
     let (sender, ids) = setup(&app).await;

@@ -1005,6 +1005,7 @@ async fn case_follow_up(
     Ok(Json(
         service::follow_up(
             &state.db,
+            &state.reviews.config(),
             reviewer.id,
             id,
             body.rating,

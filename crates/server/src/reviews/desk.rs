@@ -355,6 +355,12 @@ pub(super) fn case_facts(l: Lang, config: &ReviewConfig, c: &CaseView, today: Na
                     }
                     _ => { (l.t("整改完成后，由评价人评价整改结果", "The reviewer rates the rectification once it is done")) }
                 }
+                @if let (Some(on), Some(r)) = (&c.reopened_on, c.reopen_rating.and_then(Rating::from_value)) {
+                    br; span.tag.warn { (l.t("首次回访不满意，退回重新整改", "First follow-up unsatisfied: sent back")) }
+                    " " (on) " " (l.t(r.zh(), r.en()))
+                    @if let Some(n) = &c.reopen_note { "：" (n) }
+                }
+                br; small.muted { (l.t("回访评价为不满意或非常不满意的，工单退回重新整改一次；再次不满意的，办结并升级主管部门督办。", "A follow-up rated unsatisfied sends the case back once; unsatisfied again, it is closed and escalated to the department.")) }
             }
             dt { (l.t("主管部门", "Department")) }
             dd { @if c.departments.is_empty() { "—" } @else { (c.departments) } }

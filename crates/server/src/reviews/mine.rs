@@ -56,7 +56,7 @@ async fn mine_page(
     let result = async {
         match &reviewer {
             None => Ok(signed_out(l, &q)),
-            Some(r) => mine_body(&state, l, r, q.done.is_some(), None).await,
+            Some(r) => mine_body(&state, l, r, Done::parse(q.done.as_deref()), None).await,
         }
     }
     .await;
@@ -84,11 +84,27 @@ fn signed_out(l: Lang, q: &MineQuery) -> (String, Markup) {
     (title(l), body)
 }
 
+/// What the reviewer's last 回访 did, said after the redirect.
+#[derive(Clone, Copy)]
+enum Done {
+    Closed,
+    Reopened,
+}
+
+impl Done {
+    fn parse(s: Option<&str>) -> Option<Done> {
+        match s? {
+            "reopened" => Some(Done::Reopened),
+            _ => Some(Done::Closed),
+        }
+    }
+}
+
 async fn mine_body(
     state: &AppState,
     l: Lang,
     reviewer: &Reviewer,
-    done: bool,
+    done: Option<Done>,
     refused: Option<&Refused>,
 ) -> AppResult<(String, Markup)> {
     let today = crate::time::today();
@@ -100,7 +116,11 @@ async fn mine_body(
     let body = html! {
         h1 { (title(l)) }
         p { (l.t("您以化名 ", "Signed in as ")) strong { (reviewer.pseudonym) } (l.t(" 登录。", ".")) }
-        @if done { p.ok role="status" { (l.t("感谢您的回访评价，整改工单已办结。", "Thank you: the case is closed with your rating.")) } }
+        @match done {
+            Some(Done::Closed) => { p.ok role="status" { (l.t("感谢您的回访评价，整改工单已办结。", "Thank you: the case is closed with your rating.")) } }
+            Some(Done::Reopened) => { p.ok role="status" { (l.t("您对整改结果不满意，工单已退回商家重新整改，请留意新的整改期限。", "The case has gone back to the business for another round of rectification; see its new deadline.")) } }
+            None => {}
+        }
         @if reviews.is_empty() { p { (l.t("您还没有评价过服务网点。", "You have not reviewed any outlet yet.")) } }
         @for (review, outlet) in &reviews {
             article.card aria-labelledby=(format!("r{}-h", review.id)) {
@@ -209,12 +229,22 @@ async fn follow_up_form(
             .as_deref()
             .and_then(|r| r.parse().ok())
             .unwrap_or(0);
-        match service::follow_up(&state.db, reviewer.id, id, rating, Some(text)).await {
-            Ok(_) => Ok(Outcome::Next(format!("{BASE}?done=1"))),
+        match service::follow_up(
+            &state.db,
+            &state.reviews.config(),
+            reviewer.id,
+            id,
+            rating,
+            Some(text),
+        )
+        .await
+        {
+            Ok(case) if case.status == "closed" => Ok(Outcome::Next(format!("{BASE}?done=1"))),
+            Ok(_) => Ok(Outcome::Next(format!("{BASE}?done=reopened"))),
             Err(e) if shown_on_form(&e) => {
                 let refused =
                     Refused::new(format!("follow-up-{id}"), &e, &["rating", "text"], text);
-                let page = mine_body(&state, l, &reviewer, false, Some(&refused)).await?;
+                let page = mine_body(&state, l, &reviewer, None, Some(&refused)).await?;
                 Ok(Outcome::Again(e.status(), page))
             }
             Err(e) => Err(e),

@@ -572,10 +572,15 @@ pub async fn case_step(
     Ok(after)
 }
 
-/// 回访: the reviewer rates the rectification of their own bad review, which
-/// closes the case.
+/// 回访: the reviewer rates the rectification of their own bad review. A good
+/// rating closes the case. The first 不满意 or 非常不满意 sends it back to the
+/// entity for one more round, with a fresh rectify deadline from today: the
+/// rectification is no longer counted as done. A second bad rating closes
+/// the case as unresolved and escalates it to the department, since another
+/// round would let a dispute run for ever.
 pub async fn follow_up(
     db: &Db,
+    config: &ReviewConfig,
     reviewer_id: i64,
     case_id: i64,
     rating: i64,
@@ -600,23 +605,51 @@ pub async fn follow_up(
             message: "整改尚未完成或已回访，不能评价整改结果".into(),
         });
     }
-    sqlx::query("UPDATE review_cases SET status = 'closed', followed_on = $1, follow_rating = $2, follow_note = $3 WHERE id = $4")
-        .bind(today.to_string()).bind(i64::from(rating.value())).bind(note.clone()).bind(case_id).execute(&mut *tx).await?;
+    let day = today.to_string();
+    let reopen = rating.is_bad() && case.reopened_on.is_none();
+    let delta = if reopen {
+        let (_, rectify_due) = config.deadlines.due(&config.calendar, today);
+        sqlx::query("UPDATE review_cases SET status = 'contacted', rectified_on = NULL, rectify_due = $1, reopened_on = $2, reopen_rating = $3, reopen_note = $4 WHERE id = $5")
+            .bind(rectify_due.to_string()).bind(day.clone()).bind(i64::from(rating.value())).bind(note.clone()).bind(case_id).execute(&mut *tx).await?;
+        let was_on_time = case
+            .rectified_on
+            .as_deref()
+            .is_some_and(|r| r <= case.rectify_due.as_str());
+        Delta {
+            rectified: -1,
+            on_time: -i64::from(was_on_time),
+            ..Delta::default()
+        }
+    } else {
+        // Still bad after the second round: the department takes it up.
+        let escalate = if rating.is_bad() {
+            ", escalated_on = COALESCE(escalated_on, $1)"
+        } else {
+            ""
+        };
+        sqlx::query(&format!("UPDATE review_cases SET status = 'closed', followed_on = $1, follow_rating = $2, follow_note = $3{escalate} WHERE id = $4"))
+            .bind(day.clone()).bind(i64::from(rating.value())).bind(note.clone()).bind(case_id).execute(&mut *tx).await?;
+        Delta {
+            followed: 1,
+            ..Delta::default()
+        }
+    };
     store::bump(
         &mut tx,
         case.outlet_id,
         &case.service_type,
         &case.county_code,
-        Delta {
-            followed: 1,
-            ..Delta::default()
-        },
+        delta,
     )
     .await?;
     crate::audit::record(
         &mut tx,
         &format!("reviewer:{reviewer_id}"),
-        "follow_up",
+        if reopen {
+            "follow_up_reopen"
+        } else {
+            "follow_up"
+        },
         "review_case",
         &case_id.to_string(),
         Some(json!({"status": "rectified"})),

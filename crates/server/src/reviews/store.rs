@@ -649,6 +649,10 @@ pub struct CaseView {
     pub follow_rating: Option<i64>,
     pub follow_note: Option<String>,
     pub escalated_on: Option<String>,
+    /// A first 回访 rated bad sent the case back on this day, with its rating and words.
+    pub reopened_on: Option<String>,
+    pub reopen_rating: Option<i64>,
+    pub reopen_note: Option<String>,
     /// 逾期未联系 / 逾期未整改, computed against today (Asia/Shanghai).
     pub overdue: Option<String>,
 }
@@ -675,7 +679,7 @@ impl CaseView {
     }
 }
 
-const CASE_COLUMNS: &str = "c.id, c.review_id, c.outlet_id, o.name AS outlet_name, c.entity_id, c.service_type, c.county_code, c.departments, c.status, c.opened_on, c.contact_due, c.rectify_due, c.contacted_on, c.contact_note, c.rectified_on, c.rectify_note, c.followed_on, c.follow_rating, c.follow_note, c.escalated_on";
+const CASE_COLUMNS: &str = "c.id, c.review_id, c.outlet_id, o.name AS outlet_name, c.entity_id, c.service_type, c.county_code, c.departments, c.status, c.opened_on, c.contact_due, c.rectify_due, c.contacted_on, c.contact_note, c.rectified_on, c.rectify_note, c.followed_on, c.follow_rating, c.follow_note, c.escalated_on, c.reopened_on, c.reopen_rating, c.reopen_note";
 
 fn case_from(r: &sqlx::any::AnyRow, today: NaiveDate) -> Result<CaseView, sqlx::Error> {
     let mut c = CaseView {
@@ -699,6 +703,9 @@ fn case_from(r: &sqlx::any::AnyRow, today: NaiveDate) -> Result<CaseView, sqlx::
         follow_rating: r.try_get("follow_rating")?,
         follow_note: r.try_get("follow_note")?,
         escalated_on: r.try_get("escalated_on")?,
+        reopened_on: r.try_get("reopened_on")?,
+        reopen_rating: r.try_get("reopen_rating")?,
+        reopen_note: r.try_get("reopen_note")?,
         overdue: None,
     };
     c.overdue = c.overdue_as_of(today);
@@ -1266,6 +1273,9 @@ mod tests {
             follow_rating: None,
             follow_note: None,
             escalated_on: None,
+            reopened_on: None,
+            reopen_rating: None,
+            reopen_note: None,
             overdue: None,
         };
         assert_eq!(c.overdue_as_of(day("2026-11-30")), None);
