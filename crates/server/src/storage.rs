@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_stats.sql"),
         include_str!("../migrations/postgres/0007_stats.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_plan_cadence.sql"),
+        include_str!("../migrations/postgres/0009_plan_cadence.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.
