@@ -566,6 +566,55 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
             page.contains(&format!("全部责任单位到期未报（{}项）", all.len())),
             "{page}"
         );
+
+        // Administrators also set a cadence on the task page, with the form's CSRF token.
+        let (admin_web, csrf) = session(&app, "admin").await;
+        let task = admin_web
+            .get(app.url("/plan/tasks/17"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(task.contains("修改填报频次") && task.contains("按季度"));
+        let set = |csrf: String| {
+            admin_web
+                .post(app.url("/plan/tasks/17/cadence"))
+                .form(&[("csrf", csrf), ("cadence", "monthly".into())])
+                .send()
+        };
+        assert_eq!(set("forged".into()).await.unwrap().status().as_u16(), 403);
+        assert_eq!(set(csrf).await.unwrap().status().as_u16(), 200);
+        let own: serde_json::Value = get_with(&app, "/api/v1/plan/missing", &minzheng)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let t17 = own["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["task"] == 17)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (t17["period"].as_str(), t17["cadence"].as_str()),
+            (Some(month.as_str()), Some("monthly"))
+        );
+        let unit_page = unit_desk
+            .get(app.url("/plan/tasks/17"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !unit_page.contains("修改填报频次")
+                && unit_page.contains(&format!("value=\"{month}\"")),
+            "the report form defaults to the due month: {unit_page}"
+        );
         app.cleanup().await;
     }
 }

@@ -134,6 +134,9 @@ async fn admin_home(ctx: Ctx) -> Response {
         ul {
             li { a href="/admin/import" { (l.t("导入市场主体、服务网点或信用记录（Excel/CSV）", "Import entities, outlets or credit records")) } }
             li { a href="/admin/credit" { (l.t("信用信息：修复申请、撤回", "Credit: repairs and withdrawals")) } }
+            @if user.plan_unit.is_some() || user.is_admin() {
+                li { a href="/plan/desk" { (l.t("行动方案进展填报（模板下载与上传）", "Action plan progress reports")) } }
+            }
             (crate::reviews::desk::admin_links(l, user))
             @if user.is_admin() {
                 li { a href="/admin/users" { (l.t("账号管理", "Accounts")) } }
