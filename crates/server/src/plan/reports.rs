@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// The unit the issue names as the plan office: it sees every unit's late reports.
+/// The plan office (牵头部门), which sees every unit's late reports.
 pub const PLAN_OFFICE: &str = "省发展改革委";
 
 #[derive(Debug, Clone, Deserialize)]
