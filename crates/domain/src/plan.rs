@@ -98,6 +98,10 @@ pub struct Paragraph {
 pub struct Unit {
     pub id: UnitId,
     pub name: String,
+    /// The body's official name (山西省文化和旅游厅 for 省文旅厅), which people search by;
+    /// absent for 各相关部门, which names no body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
     /// True for a class of bodies rather than one body (各市政府, 各相关部门).
     pub collective: bool,
 }
@@ -376,8 +380,12 @@ impl Plan {
         self.units.iter().find(|u| &u.id == id)
     }
 
+    /// The unit with this short or official name.
     pub fn unit_by_name(&self, name: &str) -> Option<&Unit> {
-        self.units.iter().find(|u| u.name == name.trim())
+        let name = name.trim();
+        self.units
+            .iter()
+            .find(|u| u.name == name || u.full_name.as_deref() == Some(name))
     }
 
     /// Names of the given units, in order; unknown ids are skipped (validated data has none).
@@ -424,7 +432,15 @@ impl Plan {
         let mut ids = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();
         for u in &self.units {
-            if !ids.insert(&u.id) || !names.insert(u.name.as_str()) || u.name.trim().is_empty() {
+            let full_name_ok = u
+                .full_name
+                .as_deref()
+                .is_none_or(|f| !f.trim().is_empty() && names.insert(f));
+            if !ids.insert(&u.id)
+                || !names.insert(u.name.as_str())
+                || u.name.trim().is_empty()
+                || !full_name_ok
+            {
                 return Err(PlanError::DuplicateUnit(u.name.clone()));
             }
         }
@@ -843,10 +859,14 @@ pub enum Period {
 }
 
 impl Period {
+    /// Reads `2026-11`, `2026-1`, `2026-Q3` or `2026Q3` (either case).
     pub fn parse(text: &str) -> Result<Period, String> {
         let text = text.trim();
         let bad = || format!("报告期“{text}”无效：应写作 2026-11（月）或 2026-Q3（季度）");
-        let (year, rest) = text.split_once('-').ok_or_else(bad)?;
+        let (year, rest) = match text.find(['Q', 'q']) {
+            Some(q) => (text[..q].trim_end_matches('-'), &text[q..]),
+            None => text.split_once('-').ok_or_else(bad)?,
+        };
         let year: i32 = year
             .parse()
             .ok()
@@ -893,19 +913,11 @@ impl Period {
         self.start() <= today
     }
 
-    /// The last quarter that has ended on `today`: the one whose reports are due.
-    pub fn last_full_quarter(today: chrono::NaiveDate) -> Period {
-        use chrono::Datelike;
-        let quarter = (today.month() - 1) / 3 + 1;
-        match quarter {
-            1 => Period::Quarter {
-                year: today.year() - 1,
-                quarter: 4,
-            },
-            q => Period::Quarter {
-                year: today.year(),
-                quarter: q - 1,
-            },
+    /// The cadence this period belongs to.
+    pub fn cadence(self) -> Cadence {
+        match self {
+            Period::Month { .. } => Cadence::Monthly,
+            Period::Quarter { .. } => Cadence::Quarterly,
         }
     }
 }
@@ -919,25 +931,222 @@ impl std::fmt::Display for Period {
     }
 }
 
+/// How often the responsible units of a task report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    Monthly,
+    Quarterly,
+}
+
+impl Cadence {
+    /// The plan sets no reporting frequency (its 统计监测 paragraph asks only for
+    /// 定期发布), so every task reports quarterly until an administrator says otherwise.
+    pub const DEFAULT: Cadence = Cadence::Quarterly;
+    pub const ALL: [Cadence; 2] = [Cadence::Monthly, Cadence::Quarterly];
+
+    /// `monthly`/`quarterly`, or the Chinese a form or a spreadsheet writes (按月、季度…).
+    pub fn parse(text: &str) -> Option<Cadence> {
+        match text.trim() {
+            "monthly" | "月" | "按月" | "月报" | "每月" => Some(Cadence::Monthly),
+            "quarterly" | "季度" | "按季度" | "季报" | "每季度" => {
+                Some(Cadence::Quarterly)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Monthly => "monthly",
+            Cadence::Quarterly => "quarterly",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Cadence::Monthly => "按月",
+            Cadence::Quarterly => "按季度",
+        }
+    }
+
+    /// How a period of this cadence is written, for error messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            Cadence::Monthly => "2026-11",
+            Cadence::Quarterly => "2026-Q3",
+        }
+    }
+
+    /// The period of this cadence that contains `day`.
+    pub fn period_containing(self, day: chrono::NaiveDate) -> Period {
+        use chrono::Datelike;
+        let year = day.year();
+        match self {
+            Cadence::Monthly => Period::Month {
+                year,
+                month: day.month(),
+            },
+            Cadence::Quarterly => Period::Quarter {
+                year,
+                quarter: (day.month() - 1) / 3 + 1,
+            },
+        }
+    }
+
+    /// The last period that has ended on `today`: the one whose reports are due.
+    pub fn last_due(self, today: chrono::NaiveDate) -> Period {
+        let current = self.period_containing(today).start();
+        self.period_containing(current.pred_opt().expect("a day before"))
+    }
+}
+
+/// Reads a reported value as a form or a spreadsheet cell writes it: a number,
+/// optionally with thousands separators and followed by the indicator's `unit`
+/// (12家, 1,000, 10%). A different unit is refused rather than converted.
+pub fn parse_value(text: &str, unit: &str) -> Result<f64, String> {
+    let normal: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '，'))
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' => '.',
+            '％' => '%',
+            c => c,
+        })
+        .collect();
+    let split = normal
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
+        .unwrap_or(normal.len());
+    let (number, suffix) = (&normal[..split], normal[split..].trim());
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("数值“{}”应为数字", text.trim()))?;
+    if !suffix.is_empty() && suffix != unit {
+        return Err(format!(
+            "数值“{}”的单位“{suffix}”与指标的单位“{unit}”不符：请按“{unit}”填写",
+            text.trim()
+        ));
+    }
+    Ok(value)
+}
+
+/// Checks a reported value against its indicator: a finite, non-negative
+/// number, and a percentage written as percent (at most 100).
+pub fn check_value(indicator: &Indicator, value: f64) -> Result<(), String> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "数值{value}无效：应为非负数，单位为“{}”",
+            indicator.unit
+        ));
+    }
+    if indicator.kind == IndicatorKind::Share && value > 100.0 {
+        return Err(format!("数值{value}超过100：比例以百分数填写（10表示10%）"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod period_tests {
-    use super::Period;
+    use super::*;
     use chrono::NaiveDate;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
 
     #[test]
     fn periods_parse_print_and_know_when_they_are_due() {
         assert_eq!(Period::parse("2026-q3").unwrap().to_string(), "2026-Q3");
+        assert_eq!(Period::parse("2026Q3").unwrap().to_string(), "2026-Q3");
         assert_eq!(Period::parse("2026-1").unwrap().to_string(), "2026-01");
-        for bad in ["2026", "2026-13", "2026-Q5", "26-Q1", "下季度"] {
+        for bad in [
+            "2026",
+            "2026-13",
+            "2026-Q5",
+            "26-Q1",
+            "下季度",
+            "Q3",
+            "2026-Q",
+        ] {
             assert!(Period::parse(bad).unwrap_err().contains("无效"), "{bad}");
         }
-        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let today = day(2026, 11, 27);
         assert!(Period::parse("2026-Q4").unwrap().has_begun(today));
         assert!(!Period::parse("2027-Q1").unwrap().has_begun(today));
         assert!(!Period::parse("2026-12").unwrap().has_begun(today));
-        assert_eq!(Period::last_full_quarter(today).to_string(), "2026-Q3");
-        let january = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
-        assert_eq!(Period::last_full_quarter(january).to_string(), "2026-Q4");
+        assert_eq!(Cadence::Quarterly.last_due(today).to_string(), "2026-Q3");
+        assert_eq!(Cadence::Monthly.last_due(today).to_string(), "2026-10");
+        let january = day(2027, 1, 5);
+        assert_eq!(Cadence::Quarterly.last_due(january).to_string(), "2026-Q4");
+        assert_eq!(Cadence::Monthly.last_due(january).to_string(), "2026-12");
+        assert_eq!(
+            Cadence::Quarterly.period_containing(day(2026, 8, 31)),
+            Period::Quarter {
+                year: 2026,
+                quarter: 3
+            }
+        );
+    }
+
+    #[test]
+    fn cadences_read_both_languages_and_own_their_periods() {
+        assert_eq!(Cadence::parse("按月"), Some(Cadence::Monthly));
+        assert_eq!(Cadence::parse("quarterly"), Some(Cadence::Quarterly));
+        assert_eq!(Cadence::parse("weekly"), None);
+        assert_eq!(
+            Period::parse("2026-10").unwrap().cadence(),
+            Cadence::Monthly
+        );
+        assert_eq!(
+            Period::parse("2026Q3").unwrap().cadence(),
+            Cadence::Quarterly
+        );
+    }
+
+    #[test]
+    fn values_are_read_in_the_indicators_unit_only() {
+        assert_eq!(parse_value("12", "家"), Ok(12.0));
+        assert_eq!(parse_value(" 12 家", "家"), Ok(12.0));
+        assert_eq!(parse_value("1,000", "家"), Ok(1000.0));
+        assert_eq!(parse_value("１２％", "%"), Ok(12.0));
+        assert_eq!(parse_value("-3", "家"), Ok(-3.0));
+        let wrong = parse_value("12个", "家").unwrap_err();
+        assert!(wrong.contains("“个”") && wrong.contains("“家”"), "{wrong}");
+        assert!(parse_value("十二", "家").unwrap_err().contains("应为数字"));
+        assert!(parse_value("", "家").is_err());
+
+        let plan = Plan::shipped();
+        let count = plan.indicator("T16-1").unwrap();
+        assert_eq!(check_value(count, 13.0), Ok(()));
+        assert!(check_value(count, -1.0).unwrap_err().contains("非负数"));
+        assert!(check_value(count, f64::NAN).is_err());
+        let share = plan.indicator("T21-1").unwrap();
+        assert_eq!(check_value(share, 12.5), Ok(()));
+        assert!(check_value(share, 120.0).unwrap_err().contains("百分数"));
+        assert!(check_value(count, 120.0).is_ok());
+    }
+
+    #[test]
+    fn units_are_found_by_short_or_official_name() {
+        let plan = Plan::shipped();
+        assert_eq!(plan.unit_by_name("省文旅厅").unwrap().id.as_str(), "U01");
+        assert_eq!(
+            plan.unit_by_name("山西省文化和旅游厅").unwrap().id.as_str(),
+            "U01"
+        );
+        assert_eq!(
+            plan.unit_by_name("山西省发展和改革委员会").unwrap().name,
+            "省发展改革委"
+        );
+        assert!(plan.unit_by_name("各相关部门").unwrap().full_name.is_none());
+        let mut broken = plan.clone();
+        broken.units[1].full_name = broken.units[0].full_name.clone();
+        assert!(matches!(
+            broken.validate(),
+            Err(PlanError::DuplicateUnit(_))
+        ));
     }
 }
 

@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0008_stat_cells_key.sql"),
     ),
     (
+        9,
+        include_str!("../migrations/sqlite/0009_plan_cadence.sql"),
+        include_str!("../migrations/postgres/0009_plan_cadence.sql"),
+    ),
+    (
         10,
         include_str!("../migrations/sqlite/0010_rate_hits.sql"),
         include_str!("../migrations/postgres/0010_rate_hits.sql"),

@@ -36,6 +36,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("quality_totals", "scope, key"),
     ("plan_reports", "id"),
     ("plan_report_versions", "report_id, version"),
+    ("plan_cadences", "task"),
     ("stat_cells", "measure, division_code, category, period"),
     ("stat_sources", "source"),
     ("stat_releases", "id"),

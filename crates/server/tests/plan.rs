@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{Backend, spawn_app};
+use common::{Backend, TestApp, spawn_app};
+use lifeservice_domain::plan::Cadence;
 
 #[tokio::test]
 async fn plan_tasks_with_units_and_live_indicators() {
@@ -162,9 +163,9 @@ async fn responsible_units_report_progress_with_history_and_late_flags() {
                 )
             }
         };
-        let quarter =
-            lifeservice_domain::plan::Period::last_full_quarter(lifeservice::time::today())
-                .to_string();
+        let quarter = Cadence::Quarterly
+            .last_due(lifeservice::time::today())
+            .to_string();
         let (status, first) = post(serde_json::json!({"task": 16, "indicator": "T16-1", "period": quarter, "value": 12.0, "narrative": "新建街道综合养老服务中心12个", "evidence": "晋民发〔2026〕1号"})).await;
         assert_eq!(status, 200, "{first}");
         assert_eq!(
@@ -251,20 +252,1014 @@ async fn responsible_units_report_progress_with_history_and_late_flags() {
             .await
             .unwrap();
         assert!(
-            page.contains(&format!("{quarter} 逾期未报")) && page.contains("省民政厅"),
+            page.contains("到期未报")
+                && page.contains(&format!("/plan/tasks/17\">17</a>（{quarter}）"))
+                && page.contains("省民政厅"),
             "other tasks of 民政厅 are late"
         );
+        let cadences = lifeservice::plan::cadence::load(&app.state.db)
+            .await
+            .unwrap();
         let missing = lifeservice::plan::reports::missing(
             &app.state.db,
-            lifeservice_domain::plan::Period::parse(&quarter).unwrap(),
+            &cadences,
+            lifeservice::time::today(),
         )
         .await
         .unwrap();
-        assert!(!missing.iter().any(|(t, u)| *t == 16 && u.as_str() == "U16"));
         assert!(
-            missing.iter().any(|(_, u)| u.as_str() == "U16"),
+            !missing
+                .iter()
+                .any(|d| d.task == 16 && d.unit.as_str() == "U16")
+        );
+        assert!(
+            missing
+                .iter()
+                .any(|d| d.unit.as_str() == "U16" && d.period.to_string() == quarter),
             "民政厅's other tasks are still owed"
         );
         app.cleanup().await;
     }
+}
+
+/// An account reporting for plan unit `unit` (code or name), with an API token.
+async fn unit_account(app: &TestApp, username: &str, unit: &str) -> String {
+    let token = app.add_user(username, "department", "03").await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username.to_string())
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    lifeservice::auth::set_plan_unit(&app.state.db, id, unit)
+        .await
+        .unwrap();
+    token
+}
+
+/// A signed-in browser session and the CSRF token of its forms (from the desk).
+async fn session(app: &TestApp, username: &str) -> (reqwest::Client, String) {
+    let client = app.client();
+    let login = client
+        .post(app.url("/login"))
+        .form(&[("username", username), ("password", "test-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let page = client
+        .get(app.url("/plan/desk"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no form on the desk: {page}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (client, csrf)
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = app
+        .client()
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn get_with(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let admin = app.add_user("admin", "admin", "").await;
+        let minzheng = unit_account(&app, "minzheng", "省民政厅").await;
+        let fagai = unit_account(&app, "fagai", "山西省发展和改革委员会").await;
+        let today = lifeservice::time::today();
+        let (month, quarter) = (
+            Cadence::Monthly.last_due(today).to_string(),
+            Cadence::Quarterly.last_due(today).to_string(),
+        );
+        let put = reqwest::Method::PUT;
+
+        // Only an administrator sets a cadence, to one of the two.
+        let (status, set) = send(
+            &app,
+            put.clone(),
+            "/api/v1/plan/tasks/16/cadence",
+            &admin,
+            serde_json::json!({"cadence": "monthly"}),
+        )
+        .await;
+        assert_eq!(
+            (status, set["due_period"].as_str()),
+            (200, Some(month.as_str())),
+            "{set}"
+        );
+        let (status, _) = send(
+            &app,
+            put.clone(),
+            "/api/v1/plan/tasks/16/cadence",
+            &minzheng,
+            serde_json::json!({"cadence": "quarterly"}),
+        )
+        .await;
+        assert_eq!(status, 403);
+        let (status, bad) = send(
+            &app,
+            put.clone(),
+            "/api/v1/plan/tasks/16/cadence",
+            &admin,
+            serde_json::json!({"cadence": "weekly"}),
+        )
+        .await;
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (400, Some("cadence"))
+        );
+        let (status, _) = send(
+            &app,
+            put,
+            "/api/v1/plan/tasks/99/cadence",
+            &admin,
+            serde_json::json!({"cadence": "monthly"}),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let audited: (String, String) = sqlx::query_as(
+            "SELECT before_json, after_json FROM audit_log WHERE object_type = 'plan_cadence' AND object_id = '16'",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            audited,
+            (
+                r#"{"cadence":"quarterly"}"#.into(),
+                r#"{"cadence":"monthly"}"#.into()
+            )
+        );
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        assert_eq!(tasks["tasks"][15]["cadence"], "monthly");
+        assert_eq!(
+            tasks["tasks"][15]["due_period"].as_str(),
+            Some(month.as_str())
+        );
+        assert_eq!(tasks["tasks"][16]["cadence"], "quarterly");
+
+        // Reports are checked against the task's cadence and the indicator's unit.
+        let post = reqwest::Method::POST;
+        let report = |body: serde_json::Value| {
+            send(&app, post.clone(), "/api/v1/plan/reports", &minzheng, body)
+        };
+        let next_month = Cadence::Monthly
+            .period_containing(today + chrono::Months::new(1))
+            .to_string();
+        for (body, field, says) in [
+            (
+                serde_json::json!({"task": 16, "period": quarter, "narrative": "x"}),
+                "period",
+                "按月",
+            ),
+            (
+                serde_json::json!({"task": 17, "period": month, "narrative": "x"}),
+                "period",
+                "按季度",
+            ),
+            (
+                serde_json::json!({"task": 16, "period": next_month, "narrative": "x"}),
+                "period",
+                "尚未开始",
+            ),
+            (
+                serde_json::json!({"task": 16, "indicator": "T16-8", "period": month, "value": 1, "value_unit": "家", "narrative": "x"}),
+                "value_unit",
+                "“所”",
+            ),
+            (
+                serde_json::json!({"task": 16, "indicator": "T16-1", "period": month, "value": -2, "narrative": "x"}),
+                "value",
+                "非负数",
+            ),
+            (
+                serde_json::json!({"task": 21, "indicator": "T21-1", "period": quarter, "value": 120, "narrative": "x"}),
+                "value",
+                "百分数",
+            ),
+        ] {
+            let (status, error) = report(body.clone()).await;
+            assert_eq!(
+                (status, error["error"]["field"].as_str()),
+                (400, Some(field)),
+                "{body} → {error}"
+            );
+            let message = error["error"]["message"].as_str().unwrap();
+            assert!(message.contains(says), "{message} should say {says}");
+        }
+        let quarter_q = quarter.replace("-Q", "Q");
+        let (status, stored) = report(serde_json::json!({"task": 21, "indicator": "T21-1", "period": quarter_q, "value": 12.5, "value_unit": "%", "narrative": "新建小区配建达标"})).await;
+        assert_eq!(
+            (status, stored["period"].as_str()),
+            (200, Some(quarter.as_str())),
+            "{stored}"
+        );
+        let (status, _) = report(serde_json::json!({"task": 16, "indicator": "T16-8", "period": month, "value": 1, "value_unit": "所", "narrative": "已建成"})).await;
+        assert_eq!(status, 200);
+
+        // The unit sees its own late reports; the plan office sees everyone's.
+        let (status, _) = app.get_json("/api/v1/plan/missing").await;
+        assert_eq!(status, 401);
+        let own: serde_json::Value = get_with(&app, "/api/v1/plan/missing", &minzheng)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let own = own["missing"].as_array().unwrap();
+        assert!(
+            !own.is_empty() && own.iter().all(|d| d["unit"] == "U16"),
+            "{own:?}"
+        );
+        assert!(
+            !own.iter().any(|d| d["task"] == 16 || d["task"] == 21),
+            "reported: {own:?}"
+        );
+        let t17 = own.iter().find(|d| d["task"] == 17).unwrap();
+        assert_eq!(
+            (t17["period"].as_str(), t17["cadence"].as_str()),
+            (Some(quarter.as_str()), Some("quarterly"))
+        );
+        assert_eq!(
+            get_with(&app, "/api/v1/plan/missing?unit=U01", &minzheng)
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let all: serde_json::Value = get_with(&app, "/api/v1/plan/missing", &fagai)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let all = all["missing"].as_array().unwrap();
+        assert!(all.iter().any(|d| d["unit"] == "U01") && all.iter().any(|d| d["unit"] == "U16"));
+        assert!(all.len() > own.len());
+        let one: serde_json::Value = get_with(&app, "/api/v1/plan/missing?unit=省民政厅", &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["missing"].as_array().unwrap().len(), own.len());
+
+        // And on their desks.
+        let (unit_desk, _) = session(&app, "minzheng").await;
+        let page = unit_desk
+            .get(app.url("/plan/desk"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("本单位到期未报（{}项）", own.len()))
+                && page.contains("逾期未报"),
+            "{page}"
+        );
+        assert!(!page.contains("全部责任单位到期未报"));
+        let (office_desk, _) = session(&app, "fagai").await;
+        let page = office_desk
+            .get(app.url("/plan/desk"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("全部责任单位到期未报（{}项）", all.len())),
+            "{page}"
+        );
+
+        // Administrators also set a cadence on the task page, with the form's CSRF token.
+        let (admin_web, csrf) = session(&app, "admin").await;
+        let task = admin_web
+            .get(app.url("/plan/tasks/17"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(task.contains("修改填报频次") && task.contains("按季度"));
+        let set = |csrf: String| {
+            admin_web
+                .post(app.url("/plan/tasks/17/cadence"))
+                .form(&[("csrf", csrf), ("cadence", "monthly".into())])
+                .send()
+        };
+        assert_eq!(set("forged".into()).await.unwrap().status().as_u16(), 403);
+        assert_eq!(set(csrf).await.unwrap().status().as_u16(), 200);
+        let own: serde_json::Value = get_with(&app, "/api/v1/plan/missing", &minzheng)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let t17 = own["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["task"] == 17)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (t17["period"].as_str(), t17["cadence"].as_str()),
+            (Some(month.as_str()), Some("monthly"))
+        );
+        let unit_page = unit_desk
+            .get(app.url("/plan/tasks/17"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !unit_page.contains("修改填报频次")
+                && unit_page.contains(&format!("value=\"{month}\"")),
+            "the report form defaults to the due month: {unit_page}"
+        );
+        app.cleanup().await;
+    }
+}
+
+/// The sheet names of a workbook and the cells of its first sheet, as text.
+fn read_xlsx(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    use calamine::{Data, Reader};
+    let mut book =
+        calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let cell = |c: &Data| match c {
+        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+        Data::Empty => String::new(),
+        other => other.to_string(),
+    };
+    (
+        names,
+        range.rows().map(|r| r.iter().map(cell).collect()).collect(),
+    )
+}
+
+/// A filled template: the header, then `rows`; 任务编号 and 数值 cells that
+/// read as numbers are written as numbers, as Excel would keep them.
+fn filled(rows: &[[&str; 9]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in lifeservice::plan::workbook::COLUMNS.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            if cell.is_empty() {
+                continue;
+            }
+            match cell.parse::<f64>() {
+                Ok(n) if c == 0 || c == 6 => sheet.write_number(r, c, n).unwrap(),
+                _ => sheet.write_string(r, c, *cell).unwrap(),
+            };
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csrf: &str,
+    unit: Option<&str>,
+    bytes: Vec<u8>,
+) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new().text("csrf", csrf.to_string());
+    if let Some(unit) = unit {
+        form = form.text("unit", unit.to_string());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("填报.xlsx"),
+    );
+    let r = client
+        .post(app.url("/plan/desk/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Stored reports of a unit for a period: (task, indicator) → (value, version).
+async fn stored(
+    app: &TestApp,
+    unit: &str,
+    period: &str,
+) -> std::collections::HashMap<(i64, String), (Option<f64>, i64)> {
+    let rows: Vec<(i64, String, Option<f64>, i64)> = sqlx::query_as(
+        "SELECT task, indicator, value, version FROM plan_reports WHERE unit = $1 AND period = $2",
+    )
+    .bind(unit.to_string())
+    .bind(period.to_string())
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(t, i, v, n)| ((t, i), (v, n)))
+        .collect()
+}
+
+#[tokio::test]
+async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let admin = app.add_user("admin", "admin", "").await;
+        let minzheng = unit_account(&app, "minzheng", "U16").await;
+        let today = lifeservice::time::today();
+        let quarter = Cadence::Quarterly.last_due(today);
+        let previous = Cadence::Quarterly.last_due(quarter.start()).to_string();
+        let (month, quarter) = (
+            Cadence::Monthly.last_due(today).to_string(),
+            quarter.to_string(),
+        );
+        // A value from the quarter before, which the template prefills.
+        let (status, _) = send(&app, reqwest::Method::POST, "/api/v1/plan/reports", &minzheng,
+            serde_json::json!({"task": 16, "indicator": "T16-1", "period": previous, "value": 12, "narrative": "上期"})).await;
+        assert_eq!(status, 200);
+
+        // The template: one row per target indicator and one 任务整体 row per task of the unit.
+        let response = get_with(&app, "/plan/desk/template", &minzheng).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("spreadsheetml")
+        );
+        let (sheets, rows) = read_xlsx(&response.bytes().await.unwrap());
+        assert_eq!(sheets, ["填报", "填报说明"]);
+        assert_eq!(rows[0], lifeservice::plan::workbook::COLUMNS);
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        let expected: usize = tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                t["responsible_unit_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|u| u == "U16")
+            })
+            .map(|t| {
+                1 + t["indicators"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|i| i["kind"] != "政策参数")
+                    .count()
+            })
+            .sum();
+        assert_eq!(rows.len() - 1, expected);
+        let t16_1 = rows.iter().find(|r| r[2].starts_with("T16-1 ")).unwrap();
+        assert_eq!(
+            (
+                t16_1[0].as_str(),
+                t16_1[3].as_str(),
+                t16_1[5].as_str(),
+                t16_1[6].as_str()
+            ),
+            ("16", "个", quarter.as_str(), "12")
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == "17" && r[2] == "任务整体" && r[6].is_empty())
+        );
+        assert!(rows.iter().all(|r| r[0] != "1"), "task 1 is not 民政厅's");
+        // Who may download which template.
+        assert_eq!(
+            reqwest::get(app.url("/plan/desk/template"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            401
+        );
+        assert_eq!(
+            get_with(&app, "/plan/desk/template?unit=U01", &minzheng)
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let no_unit: serde_json::Value = get_with(&app, "/plan/desk/template", &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(no_unit["error"]["field"], "unit");
+        let (_, for_u01) = read_xlsx(
+            &get_with(&app, "/plan/desk/template?unit=省文旅厅", &admin)
+                .await
+                .bytes()
+                .await
+                .unwrap(),
+        );
+        assert!(
+            for_u01.iter().skip(1).all(|r| r[0] != "16")
+                && for_u01.iter().any(|r| r[2].starts_with("T01-2 "))
+        );
+        let (_, by_month) = read_xlsx(
+            &get_with(
+                &app,
+                &format!("/plan/desk/template?period={month}"),
+                &minzheng,
+            )
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+        );
+        let containing = Cadence::Quarterly
+            .period_containing(
+                lifeservice_domain::plan::Period::parse(&month)
+                    .unwrap()
+                    .end(),
+            )
+            .to_string();
+        assert!(
+            by_month.iter().skip(1).all(|r| r[5] == containing),
+            "quarterly tasks take the quarter of {month}"
+        );
+
+        let (client, csrf) = session(&app, "minzheng").await;
+        let q = quarter.as_str();
+        let file = filled(&[
+            [
+                "16",
+                "",
+                "T16-1 养老服务模范市",
+                "个",
+                "",
+                q,
+                "15",
+                "新认定模范市3个",
+                "晋民发〔2026〕5号",
+            ], // 2
+            [
+                "16",
+                "",
+                "T16-2 养老服务模范县(市、区)",
+                "个",
+                "",
+                q,
+                "31个",
+                "模范县31个",
+                "",
+            ], // 3
+            ["17", "", "任务整体", "", "", q, "", "普惠托育机构扩容", ""], // 4
+            [
+                "16",
+                "",
+                "T16-8 综合性养老机构",
+                "家",
+                "",
+                q,
+                "2",
+                "说明",
+                "",
+            ], // 5: wrong unit
+            [
+                "16",
+                "",
+                "T16-3 养老服务模范机构",
+                "个",
+                "",
+                q,
+                "-5",
+                "说明",
+                "",
+            ], // 6: negative
+            ["1", "", "任务整体", "", "", q, "", "说明", ""],              // 7: not responsible
+            [
+                "16",
+                "",
+                "T16-4 社区养老服务品牌",
+                "个",
+                "",
+                "2099-Q1",
+                "3",
+                "说明",
+                "",
+            ], // 8: future
+            [
+                "16",
+                "",
+                "T16-5 社区养老示范机构",
+                "个",
+                "",
+                q,
+                "很多",
+                "说明",
+                "",
+            ], // 9: not a number
+            ["16", "", "T16-6 养老示范社区", "个", "", q, "7", "", ""],    // 10: no narrative
+            ["16", "", "T16-7 社区养老服务组织", "个", "", q, "", "", ""], // 11: left as it was
+            [
+                "16",
+                "",
+                "T16-1 养老服务模范市",
+                "个",
+                "",
+                q,
+                "16",
+                "重复",
+                "",
+            ], // 12: duplicate
+            [
+                "16",
+                "",
+                "T01-2 新创建国家5A级旅游景区",
+                "家",
+                "",
+                q,
+                "1",
+                "说明",
+                "",
+            ], // 13: another task's
+            ["13", "", "任务整体", "", "", &month, "", "说明", ""], // 14: a month for a quarterly task
+            ["", "", "", "", "", "", "", "", ""],                   // 15: blank
+            [
+                "21",
+                "",
+                "T21-1 新建社区商业和综合服务设施面积占社区总建筑面积比例",
+                "%",
+                "",
+                q,
+                "120",
+                "说明",
+                "",
+            ], // 16: share over 100
+        ]);
+        let (status, _) = upload(&app, &client, "forged", None, file.clone()).await;
+        assert_eq!(status, 403);
+        let (status, html) = upload(&app, &client, &csrf, None, file).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(
+            html.contains("共读取14行：新填报3行，更正0行，未填写跳过1行，出错10行"),
+            "{html}"
+        );
+        for (row, column, reason) in [
+            (5, "单位", "“所”"),
+            (6, "数值", "非负数"),
+            (7, "任务编号", "不是任务1"),
+            (8, "期间", "尚未开始"),
+            (9, "数值", "应为数字"),
+            (10, "进展说明", "请填写进展说明"),
+            (12, "期间", "与第2行"),
+            (13, "指标", "不属于任务16"),
+            (14, "期间", "按季度"),
+            (16, "数值", "百分数"),
+        ] {
+            let cells = format!("<td>{row}</td><td>{column}</td><td>");
+            let at = html
+                .find(&cells)
+                .unwrap_or_else(|| panic!("row {row} {column} not listed: {html}"));
+            let reason_cell = &html[at + cells.len()..];
+            assert!(
+                reason_cell[..reason_cell.find("</td>").unwrap()].contains(reason),
+                "row {row}: {reason_cell}"
+            );
+        }
+        let saved = stored(&app, "U16", q).await;
+        assert_eq!(saved.len(), 3, "{saved:?}");
+        assert_eq!(saved[&(16, "T16-1".into())], (Some(15.0), 1));
+        assert_eq!(saved[&(16, "T16-2".into())], (Some(31.0), 1));
+        assert_eq!(saved[&(17, String::new())], (None, 1));
+
+        // A re-upload amends with history; unchanged rows are skipped, bad ones listed, nothing good lost.
+        let again = filled(&[
+            [
+                "16",
+                "",
+                "T16-1 养老服务模范市",
+                "个",
+                "",
+                q,
+                "16",
+                "更正：4个",
+                "",
+            ],
+            [
+                "16",
+                "",
+                "T16-2 养老服务模范县(市、区)",
+                "个",
+                "",
+                q,
+                "31",
+                "",
+                "",
+            ],
+            [
+                "16",
+                "",
+                "T16-3 养老服务模范机构",
+                "个",
+                "",
+                q,
+                "-1",
+                "说明",
+                "",
+            ],
+        ]);
+        let (_, html) = upload(&app, &client, &csrf, None, again).await;
+        assert!(
+            html.contains("新填报0行，更正1行，未填写跳过1行，出错1行"),
+            "{html}"
+        );
+        let saved = stored(&app, "U16", q).await;
+        assert_eq!(saved[&(16, "T16-1".into())], (Some(16.0), 2));
+        assert_eq!(saved.len(), 3);
+        let history: Vec<Option<f64>> = sqlx::query_scalar(
+            "SELECT v.value FROM plan_report_versions v JOIN plan_reports r ON r.id = v.report_id \
+             WHERE r.unit = 'U16' AND r.indicator = 'T16-1' AND r.period = $1",
+        )
+        .bind(quarter.clone())
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(history, [Some(15.0)]);
+
+        // An administrator uploads for a unit it names; a file without the columns is refused whole.
+        let (admin_client, admin_csrf) = session(&app, "admin").await;
+        let (status, html) = upload(
+            &app,
+            &admin_client,
+            &admin_csrf,
+            Some("U16"),
+            filled(&[[
+                "16",
+                "",
+                "T16-4 社区养老服务品牌",
+                "个",
+                "",
+                q,
+                "3",
+                "代填",
+                "",
+            ]]),
+        )
+        .await;
+        assert!(status == 200 && html.contains("新填报1行"), "{html}");
+        let by: String =
+            sqlx::query_scalar("SELECT reported_by FROM plan_reports WHERE indicator = 'T16-4'")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(by, "admin");
+        let (status, html) = upload(
+            &app,
+            &client,
+            &csrf,
+            None,
+            b"\xEF\xBB\xBF\xE4\xBB\xBB\xE5\x8A\xA1,\xE6\x95\xB0\xE5\x80\xBC\n1,2\n".to_vec(),
+        )
+        .await;
+        assert!(
+            status == 400 && html.contains("文件缺少必填列：任务编号"),
+            "{status} {html}"
+        );
+        assert_eq!(stored(&app, "U16", q).await.len(), 4);
+        app.cleanup().await;
+    }
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = reqwest::get(app.url(path)).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn views_per_unit_and_per_city_with_the_attainment_map() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        lifeservice::demo::generate(&app.state.db, 1500, 5, None)
+            .await
+            .unwrap();
+        let minzheng = unit_account(&app, "minzheng", "省民政厅").await;
+        let quarter = Cadence::Quarterly
+            .last_due(lifeservice::time::today())
+            .to_string();
+        let (status, _) = send(&app, reqwest::Method::POST, "/api/v1/plan/reports", &minzheng,
+            serde_json::json!({"task": 16, "indicator": "T16-1", "period": quarter, "value": 3, "narrative": "模范市3个"})).await;
+        assert_eq!(status, 200);
+
+        // A unit: its tasks as lead (13–16, 23) or co-unit (10 more), indicators, reports and late ones.
+        let (status, html) = page(&app, "/plan/units/U16").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("省民政厅") && html.contains("全称：山西省民政厅"));
+        assert!(
+            html.contains("牵头的任务（5项）") && html.contains("配合的任务（10项）"),
+            "{html}"
+        );
+        assert!(html.contains("养老服务模范市") && html.contains("模范市3个"));
+        assert!(
+            html.contains("到期未报（14项）"),
+            "15 tasks, task 16 reported: {html}"
+        );
+        let (status, by_name) = page(&app, "/plan/units/省民政厅").await;
+        assert_eq!((status, by_name.contains("牵头的任务（5项）")), (200, true));
+        assert_eq!(page(&app, "/plan/units/U99").await.0, 404);
+        let (_, collective) = page(&app, "/plan/units/U32").await;
+        assert!(collective.contains("不逐项填报") && !collective.contains("到期未报"));
+
+        // A city: its counties' measured per-county targets, the map and the assessment.
+        let (status, html) = page(&app, "/plan/cities/1401").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("太原市：行动方案分地区进展") && html.contains("<svg"));
+        let reference = lifeservice::reference::Reference::shipped();
+        let counties: Vec<String> = reference
+            .children(&lifeservice_domain::DivisionCode::parse("1401").unwrap())
+            .iter()
+            .filter(|c| c.level() == lifeservice_domain::Level::County)
+            .map(|c| c.to_string())
+            .collect();
+        assert!(counties.len() >= 10, "{counties:?}");
+        assert!(
+            html.contains(&format!("/ {}</td>", counties.len())),
+            "达标县数 of every county"
+        );
+        assert!(html.contains("精品赛事品牌") && html.contains("/plan/assessment?level=city"));
+        let areas = lifeservice::plan::views::AreaValues::load(&app.state)
+            .await
+            .unwrap();
+        for code in &counties {
+            let count = |sql: &'static str| {
+                let (pool, code) = (app.state.db.pool(), code.clone());
+                async move {
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .bind(code)
+                        .fetch_one(pool)
+                        .await
+                        .unwrap() as f64
+                }
+            };
+            let elderly = count("SELECT COUNT(*) FROM outlets WHERE county_code = $1 AND service_type = '0301' AND status = 'open'").await;
+            let restaurants = count("SELECT COUNT(*) FROM outlets o JOIN designations d ON d.outlet_id = o.id WHERE o.county_code = $1 \
+                AND d.kind = 'time_honoured' AND o.service_type = '0902' AND o.status = 'open'").await;
+            let expected = 100.0 * (elderly.min(1.0) + (restaurants / 5.0).min(1.0)) / 2.0;
+            let county = lifeservice_domain::DivisionCode::parse(code).unwrap();
+            assert!(
+                (areas.attainment(&county) - expected).abs() < 1e-9,
+                "{code}"
+            );
+        }
+        let (_, assessment) = app.get_json("/api/v1/plan/assessment?level=city").await;
+        let taiyuan = assessment["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == "1401")
+            .unwrap()
+            .clone();
+        assert!(
+            html.contains(&format!("排第{}名", taiyuan["rank"])),
+            "{html}"
+        );
+        assert_eq!(page(&app, "/plan/cities/140105").await.0, 404);
+        assert_eq!(page(&app, "/plan/cities/1499").await.0, 404);
+        assert_eq!(page(&app, "/plan/cities/140100").await.0, 200);
+
+        // Linked from /plan and the task pages.
+        let (_, plan) = page(&app, "/plan").await;
+        assert!(
+            plan.contains("href=\"/plan/units/U01\"")
+                && plan.contains("href=\"/plan/cities/1401\"")
+        );
+        assert!(plan.contains("分县指标达成度"));
+        let (_, task) = page(&app, "/plan/tasks/16").await;
+        assert!(
+            task.contains("href=\"/plan/units/U16\"")
+                && task.contains("href=\"/plan/cities/1411\"")
+        );
+        app.cleanup().await;
+    }
+}
+
+/// Task numbers of an API answer, in its order.
+fn numbers(body: &serde_json::Value) -> Vec<u64> {
+    body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn tasks_are_found_by_chinese_words_and_responsible_units() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, all) = app.get_json("/api/v1/plan/tasks").await;
+    let all = all["tasks"].as_array().unwrap();
+    let mentioning = |word: &str| -> std::collections::BTreeSet<u64> {
+        all.iter()
+            .filter(|t| {
+                ["title", "text", "group"]
+                    .iter()
+                    .any(|f| t[*f].as_str().unwrap().contains(word))
+            })
+            .map(|t| t["number"].as_u64().unwrap())
+            .collect()
+    };
+    let responsible = |unit: &str| -> std::collections::BTreeSet<u64> {
+        all.iter()
+            .filter(|t| {
+                t["responsible_units"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|u| u == unit)
+            })
+            .map(|t| t["number"].as_u64().unwrap())
+            .collect()
+    };
+
+    let (status, elderly) = app.get_json("/api/v1/plan/tasks?q=养老").await;
+    assert_eq!(status, 200);
+    let found: std::collections::BTreeSet<u64> = numbers(&elderly).into_iter().collect();
+    assert!([16, 17, 18].iter().all(|n| found.contains(n)), "{found:?}");
+    assert_eq!(found, mentioning("养老"));
+    assert_eq!(elderly["query"], "养老");
+
+    let (_, culture) = app.get_json("/api/v1/plan/tasks?q=文化和旅游厅").await;
+    let found: std::collections::BTreeSet<u64> = numbers(&culture).into_iter().collect();
+    assert_eq!(found, responsible("省文旅厅"));
+    let (_, civil) = app.get_json("/api/v1/plan/tasks?q=省民政厅").await;
+    assert_eq!(
+        numbers(&civil)
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        responsible("省民政厅")
+    );
+
+    // Every term must match: 养老 托育 is narrower than either.
+    let (_, both) = app.get_json("/api/v1/plan/tasks?q=养老%20托育").await;
+    let both: std::collections::BTreeSet<u64> = numbers(&both).into_iter().collect();
+    assert!(
+        !both.is_empty()
+            && both.is_subset(&mentioning("养老"))
+            && both.is_subset(&mentioning("托育")),
+        "{both:?}"
+    );
+
+    let (status, none) = app.get_json("/api/v1/plan/tasks?q=量子纠缠").await;
+    assert_eq!((status, numbers(&none).len()), (200, 0));
+    assert!(
+        none["message"]
+            .as_str()
+            .unwrap()
+            .contains("没有与“量子纠缠”相关的任务")
+    );
+
+    let (_, html) = page(&app, "/plan?q=养老").await;
+    assert!(html.contains("找到") && html.contains("href=\"/plan/tasks/16\""));
+    let (_, html) = page(&app, "/plan?q=量子纠缠").await;
+    assert!(
+        html.contains("没有与“量子纠缠”相关的任务") && !html.contains("href=\"/plan/tasks/16\"")
+    );
 }

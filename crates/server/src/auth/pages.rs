@@ -135,6 +135,9 @@ async fn admin_home(ctx: Ctx) -> Response {
         ul {
             li { a href="/admin/import" { (l.t("导入市场主体、服务网点或信用记录（Excel/CSV）", "Import entities, outlets or credit records")) } }
             li { a href="/admin/credit" { (l.t("信用信息：修复申请、撤回", "Credit: repairs and withdrawals")) } }
+            @if user.plan_unit.is_some() || user.is_admin() {
+                li { a href="/plan/desk" { (l.t("行动方案进展填报（模板下载与上传）", "Action plan progress reports")) } }
+            }
             (crate::reviews::desk::admin_links(l, user))
             @if !matches!(user.role, crate::auth::Role::Entity(_)) {
                 li { a href="/stats/warnings" { (l.t("统计监测趋势预警：逆目标变化和落后地区", "Trend warnings: indicators against target, areas behind peers")) } }

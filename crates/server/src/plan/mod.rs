@@ -3,7 +3,12 @@
 //! platform computes from its own records rather than from reports.
 
 pub mod assessment;
+pub mod cadence;
+mod desk;
 pub mod reports;
+pub mod search;
+pub mod views;
+pub mod workbook;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -13,6 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use cadence::Cadences;
 use lifeservice_domain::plan::{Indicator, Plan, Task};
 use maud::{Markup, html};
 use serde::Serialize;
@@ -27,7 +33,21 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plan", get(plan_page))
         .route("/plan/tasks/{number}", get(task_page))
+        .route(
+            "/plan/tasks/{number}/cadence",
+            axum::routing::post(cadence_form),
+        )
+        .route("/plan/units/{id}", get(views::unit_page))
+        .route("/plan/cities/{code}", get(views::city_page))
+        .route("/plan/desk", get(desk::desk_page))
+        .route("/plan/desk/template", get(desk::template_download))
+        .route("/plan/desk/upload", axum::routing::post(desk::upload))
         .route("/api/v1/plan/tasks", get(tasks_api))
+        .route(
+            "/api/v1/plan/tasks/{number}/cadence",
+            axum::routing::put(cadence_api),
+        )
+        .route("/api/v1/plan/missing", get(desk::missing_api))
         .route("/plan/assessment", get(assessment_page))
         .route("/plan/reports", get(reports_page))
         .route(
@@ -156,7 +176,13 @@ struct TaskView {
     title: String,
     text: String,
     responsible_units: Vec<String>,
+    /// Codes of `responsible_units`, in the same order.
+    responsible_unit_ids: Vec<String>,
     milestone: bool,
+    /// How often the responsible units report on the task.
+    cadence: lifeservice_domain::plan::Cadence,
+    /// The last ended period of that cadence: the one reports are due for.
+    due_period: String,
     indicators: Vec<IndicatorView>,
 }
 
@@ -227,7 +253,8 @@ fn indicator_view(i: &Indicator, observed: &Observed) -> IndicatorView {
     }
 }
 
-fn task_view(plan: &Plan, task: &Task, observed: &Observed) -> TaskView {
+fn task_view(plan: &Plan, task: &Task, observed: &Observed, cadences: &Cadences) -> TaskView {
+    let cadence = cadences.of(task.number);
     TaskView {
         group: plan
             .group(task.group)
@@ -242,7 +269,14 @@ fn task_view(plan: &Plan, task: &Task, observed: &Observed) -> TaskView {
             .into_iter()
             .map(str::to_string)
             .collect(),
+        responsible_unit_ids: task
+            .responsible_units
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         milestone: task.milestone,
+        cadence,
+        due_period: cadence.last_due(crate::time::today()).to_string(),
         indicators: plan
             .indicators_of(Some(task.number))
             .map(|i| indicator_view(i, observed))
@@ -250,22 +284,103 @@ fn task_view(plan: &Plan, task: &Task, observed: &Observed) -> TaskView {
     }
 }
 
-/// Every task with its responsible units (lead first) and indicators.
-async fn tasks_api(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+#[derive(serde::Deserialize)]
+struct TasksQuery {
+    q: Option<String>,
+}
+
+/// The tasks a query matches, best first; every task in order without one.
+fn selected_tasks(plan: &'static Plan, query: Option<&str>) -> AppResult<Vec<&'static Task>> {
+    match query {
+        Some(q) => Ok(search::search(q)?
+            .into_iter()
+            .filter_map(|n| plan.task(n))
+            .collect()),
+        None => Ok(plan.tasks.iter().collect()),
+    }
+}
+
+/// What a search that found nothing says, on the page and in the API.
+fn no_match(query: &str) -> String {
+    format!(
+        "没有与“{query}”相关的任务。可按任务名称、内容、任务组或责任单位（如 养老、文化和旅游厅）搜索。"
+    )
+}
+
+/// `GET /api/v1/plan/tasks[?q=…]`: every task (or those matching `q`, best
+/// first) with its responsible units (lead first) and indicators.
+async fn tasks_api(
+    State(state): State<AppState>,
+    Query(params): Query<TasksQuery>,
+) -> AppResult<Json<serde_json::Value>> {
     let plan = Plan::shipped();
+    let query = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let live = observed(&state).await?;
-    let tasks: Vec<TaskView> = plan
-        .tasks
-        .iter()
-        .map(|t| task_view(plan, t, &live))
+    let cadences = cadence::load(&state.db).await?;
+    let tasks: Vec<TaskView> = selected_tasks(plan, query)?
+        .into_iter()
+        .map(|t| task_view(plan, t, &live, &cadences))
         .collect();
     let overall: Vec<IndicatorView> = plan
         .indicators_of(None)
         .map(|i| indicator_view(i, &live))
         .collect();
+    let mut body =
+        serde_json::json!({"title": plan.title, "plan_indicators": overall, "tasks": tasks});
+    if let Some(q) = query {
+        body["query"] = q.into();
+        if tasks.is_empty() {
+            body["message"] = no_match(q).into();
+        }
+    }
+    Ok(Json(body))
+}
+
+/// `PUT /api/v1/plan/tasks/{n}/cadence` `{"cadence": "monthly"}` (administrators).
+async fn cadence_api(
+    State(state): State<AppState>,
+    crate::auth::User(user): crate::auth::User,
+    Path(number): Path<u8>,
+    crate::registry::api::ApiJson(body): crate::registry::api::ApiJson<CadenceBody>,
+) -> AppResult<Json<serde_json::Value>> {
+    let cadence = cadence::parse(&body.cadence)?;
+    cadence::set(&state.db, &user, number, cadence).await?;
     Ok(Json(
-        serde_json::json!({"title": plan.title, "plan_indicators": overall, "tasks": tasks}),
+        serde_json::json!({"task": number, "cadence": cadence, "due_period": cadence.last_due(crate::time::today()).to_string()}),
     ))
+}
+
+#[derive(serde::Deserialize)]
+struct CadenceBody {
+    cadence: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CadenceForm {
+    csrf: String,
+    cadence: String,
+}
+
+/// The task page's cadence form (administrators).
+async fn cadence_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(number): Path<u8>,
+    axum::Form(form): axum::Form<CadenceForm>,
+) -> Response {
+    let result = async {
+        let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
+        crate::auth::verify_csrf(user, Some(&form.csrf))?;
+        let cadence = cadence::parse(&form.cadence)?;
+        cadence::set(&state.db, user, number, cadence).await?;
+        let body = html! {
+            p.ok role="status" { "任务" (number) "已改为" (cadence.zh()) "填报，当前到期的报告期为" (cadence.last_due(crate::time::today())) "。" }
+            p { a href=(format!("/plan/tasks/{number}")) { "返回任务" } }
+        };
+        Ok(("填报频次".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
 }
 
 async fn run_assessment(
@@ -390,14 +505,16 @@ async fn assessment_page(
 #[derive(serde::Deserialize)]
 struct ReportsQuery {
     task: Option<u8>,
+    unit: Option<String>,
 }
 
-/// `GET /api/v1/plan/reports[?task=N]`
+/// `GET /api/v1/plan/reports[?task=N][&unit=U16]`
 async fn reports_api(
     State(state): State<AppState>,
     Query(q): Query<ReportsQuery>,
 ) -> AppResult<Json<Vec<reports::Report>>> {
-    Ok(Json(reports::list(&state.db, q.task).await?))
+    let unit = q.unit.map(lifeservice_domain::plan::UnitId::new);
+    Ok(Json(reports::list(&state.db, q.task, unit.as_ref()).await?))
 }
 
 /// `POST /api/v1/plan/reports` by a unit's account: a new report, or an amendment.
@@ -428,15 +545,18 @@ async fn report_form(
     let result = async {
         let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
         crate::auth::verify_csrf(user, Some(&form.csrf))?;
+        // The form's value may carry a unit (12家), which must be the indicator's.
+        let unit = Plan::shipped().indicator(form.indicator.trim()).map_or("", |i| i.unit.as_str());
         let value = match form.value.trim() {
             "" => None,
-            v => Some(v.parse::<f64>().map_err(|_| AppError::field("value", format!("数值“{v}”应为数字")))?),
+            v => Some(lifeservice_domain::plan::parse_value(v, unit).map_err(|e| AppError::field("value", e))?),
         };
         let body = reports::ReportBody {
             task: number,
             indicator: Some(form.indicator.clone()),
             period: form.period.clone(),
             value,
+            value_unit: None,
             narrative: form.narrative.clone(),
             evidence: form.evidence.clone(),
             unit: None,
@@ -470,29 +590,28 @@ fn reports_table(list: &[reports::Report]) -> Markup {
 /// 填报情况: who has not reported on the last full quarter, and the latest reports.
 async fn reports_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let result = async {
-        let plan = Plan::shipped();
-        let period = lifeservice_domain::plan::Period::last_full_quarter(crate::time::today());
-        let missing = reports::missing(&state.db, period).await?;
-        let mut by_unit: Vec<(String, Vec<u8>)> = Vec::new();
-        for (task, unit) in &missing {
-            let name = plan.unit(unit).map_or(unit.as_str().to_string(), |u| u.name.clone());
-            match by_unit.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, tasks)) => tasks.push(*task),
-                None => by_unit.push((name, vec![*task])),
+        let today = crate::time::today();
+        let missing = reports::missing(&state.db, &cadence::load(&state.db).await?, today).await?;
+        let mut by_unit: Vec<(&lifeservice_domain::plan::UnitId, &str, Vec<&reports::Due>)> = Vec::new();
+        for due in &missing {
+            match by_unit.iter_mut().find(|(id, _, _)| **id == due.unit) {
+                Some((_, _, list)) => list.push(due),
+                None => by_unit.push((&due.unit, &due.unit_name, vec![due])),
             }
         }
-        let list = reports::list(&state.db, None).await?;
+        let list = reports::list(&state.db, None, None).await?;
         let body = html! {
             p.muted { a href="/plan" { "行动方案" } " › 进展填报" }
             h1 { "进展填报情况" }
-            p { "各责任单位按季度填报所负责任务的进展（数值、文字说明和佐证材料）；同一报告期再次填报即为更正，保留历史版本。" }
-            h2 { (period) " 逾期未报（" (missing.len()) "项）" }
+            p { "各责任单位按任务的填报频次（默认按季度，部分任务按月）填报所负责任务的进展（数值、文字说明和佐证材料）；同一报告期再次填报即为更正，保留历史版本。" }
+            @if ctx.user.is_some() { p { a.button href="/plan/desk" { "进展填报工作台（模板下载与上传）" } } }
+            h2 { "到期未报（" (missing.len()) "项，截至" (today) "）" }
             @if by_unit.is_empty() { p { "全部按时填报。" } } @else {
                 table {
-                    thead { tr { th { "责任单位" } th { "未报任务" } } }
-                    tbody { @for (unit, tasks) in &by_unit { tr {
-                        td { strong { "逾期 " } (unit) }
-                        td { @for t in tasks { a href=(format!("/plan/tasks/{t}")) { (t) } " " } }
+                    thead { tr { th { "责任单位" } th { "未报任务（报告期）" } } }
+                    tbody { @for (id, name, tasks) in &by_unit { tr {
+                        td { strong { "逾期 " } a href=(format!("/plan/units/{id}")) { (name) } }
+                        td { @for d in tasks { a href=(format!("/plan/tasks/{}", d.task)) { (d.task) } "（" (d.period) "） " } }
                     } } }
                 }
             }
@@ -533,14 +652,67 @@ fn bounds(min: Option<f64>, max: Option<f64>) -> String {
     }
 }
 
-async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+/// The responsible units, lead first, each linking to its view.
+fn unit_links(plan: &Plan, ids: &[lifeservice_domain::plan::UnitId]) -> Markup {
+    html! {
+        @for (n, unit) in ids.iter().filter_map(|id| plan.unit(id)).enumerate() {
+            @if n > 0 { "、" }
+            a href=(format!("/plan/units/{}", unit.id)) { (unit.name) }
+        }
+    }
+}
+
+fn search_form(query: Option<&str>) -> Markup {
+    html! {
+        form method="get" action="/plan" role="search" {
+            label { "搜索任务（名称、内容、任务组或责任单位） " input type="search" name="q" value=(query.unwrap_or("")) maxlength="100"; }
+            " " button type="submit" { "搜索" }
+        }
+    }
+}
+
+/// The tasks a search found, best first.
+fn search_results(plan: &Plan, query: &str, tasks: &[&Task]) -> Markup {
+    html! {
+        @if tasks.is_empty() {
+            p role="status" { (no_match(query)) }
+        } @else {
+            h2 role="status" { "“" (query) "”：找到" (tasks.len()) "项任务" }
+            ol { @for task in tasks { li value=(task.number) {
+                a href=(format!("/plan/tasks/{}", task.number)) { (task.title) }
+                " " small.muted { (plan.group(task.group).map_or("", |g| g.title.as_str())) "；" } small { (unit_links(plan, &task.responsible_units)) }
+            } } }
+        }
+        p { a href="/plan" { "查看全部任务" } }
+    }
+}
+
+async fn plan_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(params): Query<TasksQuery>,
+) -> Response {
     let result = async {
         let plan = Plan::shipped();
+        let query = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if let Some(q) = query {
+            let tasks = selected_tasks(plan, Some(q))?;
+            let body = html! {
+                p.muted { a href="/plan" { "行动方案" } " › 搜索" }
+                h1 { "搜索行动方案任务" }
+                (search_form(Some(q)))
+                (search_results(plan, q, &tasks))
+            };
+            return Ok((format!("搜索：{q}"), body));
+        }
         let live = observed(&state).await?;
+        let areas = views::AreaValues::load(&state).await?;
         let overall: Vec<IndicatorView> = plan.indicators_of(None).map(|i| indicator_view(i, &live)).collect();
         let body = html! {
             h1 { (plan.title) }
-            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } " " a.button href="/plan/reports" { "进展填报情况" } }
+            p { a.button href="/plan/assessment" { "绩效考核（市、县得分与排名）" } " " a.button href="/plan/reports" { "进展填报情况" }
+                @if ctx.user.is_some() { " " a.button href="/plan/desk" { "进展填报工作台" } } }
+            (search_form(None))
             p.muted { "任务、责任单位和量化目标取自方案原文（已清理原文中的错误字符）；“当前值”由平台数据计算，公式见各指标。" }
             h2 { "总体目标" }
             (indicator_table(&overall))
@@ -550,18 +722,39 @@ async fn plan_page(State(state): State<AppState>, ctx: Ctx) -> Response {
                     @for task in plan.tasks_in(group.number) {
                         li value=(task.number) {
                             a href=(format!("/plan/tasks/{}", task.number)) { (task.title) }
-                            " " small.muted { (plan.unit_names(&task.responsible_units).join("、")) }
+                            " " small { (unit_links(plan, &task.responsible_units)) }
                             @if !task.milestone { " " span.tag { "量化目标" } }
                         }
                     }
                 }
                 @if let Some(p) = &group.paragraph { p { (p.text) } }
             }
+            h2 { "分地区进展" }
+            (views::province_map(&ctx, &areas))
+            h2 { "责任单位" }
+            p { @for unit in &plan.units { a href=(format!("/plan/units/{}", unit.id)) { (unit.name) } " " } }
         };
         Ok(("行动方案".to_string(), body))
     }
     .await;
     render(&ctx, result)
+}
+
+/// The administrators' form that sets a task's cadence.
+fn cadence_control(
+    user: &crate::auth::Principal,
+    task: u8,
+    current: lifeservice_domain::plan::Cadence,
+) -> Markup {
+    html! {
+        form method="post" action=(format!("/plan/tasks/{task}/cadence")) {
+            input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
+            label { "修改填报频次 " select name="cadence" {
+                @for c in lifeservice_domain::plan::Cadence::ALL { option value=(c.as_str()) selected[c == current] { (c.zh()) } }
+            } }
+            " " button type="submit" { "保存" }
+        }
+    }
 }
 
 async fn task_page(
@@ -576,25 +769,32 @@ async fn task_page(
             .ok()
             .and_then(|n| plan.task(n))
             .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
-        let view = task_view(plan, task, &observed(&state).await?);
-        let task_reports = reports::list(&state.db, Some(task.number)).await?;
+        let view = task_view(plan, task, &observed(&state).await?, &cadence::load(&state.db).await?);
+        let task_reports = reports::list(&state.db, Some(task.number), None).await?;
+        let per_area = plan.indicators_of(Some(task.number)).any(|i| i.scope != lifeservice_domain::plan::Scope::Province);
+        let reference = crate::reference::Reference::shipped();
         let body = html! {
             p.muted { a href="/plan" { "行动方案" } " › " (view.group) }
             h1 { (view.number) ". " (view.title) }
             p { (view.text) }
-            p { strong { "责任单位：" } (view.responsible_units.join("、")) " " small.muted { "（第一个为牵头单位）" } }
+            p { strong { "责任单位：" } (unit_links(plan, &task.responsible_units)) " " small.muted { "（第一个为牵头单位）" } }
             @if view.indicators.is_empty() { p { "本任务为定性任务，按里程碑跟踪。" } } @else { (indicator_table(&view.indicators)) }
+            @if per_area {
+                p { "分地区进展：" @for city in reference.cities() { a href=(format!("/plan/cities/{city}")) { (reference.name(city)) } " " } }
+            }
             h2 { "进展填报" }
+            p { "填报频次：" strong { (view.cadence.zh()) } "；当前到期的报告期：" (view.due_period) }
+            @if let Some(user) = ctx.user.as_ref().filter(|u| u.is_admin()) { (cadence_control(user, task.number, view.cadence)) }
             @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports)) }
             @if let Some(user) = ctx.user.as_ref().filter(|u| u.plan_unit.as_ref().is_some_and(|p| task.responsible_units.iter().any(|r| r.as_str() == p))) {
                 form method="post" action=(format!("/plan/tasks/{}/reports", task.number)) {
                     input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
                     p { label { "指标 " select name="indicator" {
                         option value="" { "任务整体进展" }
-                        @for i in &view.indicators { option value=(i.id) { (i.id) " " (i.name) } }
+                        @for i in &view.indicators { option value=(i.id) { (i.id) " " (i.name) "（" (i.unit) "）" } }
                     } } }
-                    p { label { "报告期（如 2026-Q3 或 2026-11） " input name="period" required value=(lifeservice_domain::plan::Period::last_full_quarter(crate::time::today())); } }
-                    p { label { "数值（按指标单位，可空） " input name="value" inputmode="decimal"; } }
+                    p { label { "报告期（" (view.cadence.zh()) "，如 " (view.cadence.example()) "） " input name="period" required value=(view.due_period); } }
+                    p { label { "数值（按指标的单位，如 12 或 12家；可空） " input name="value"; } }
                     p { label { "进展说明" br; textarea name="narrative" rows="3" required maxlength="5000" {} } }
                     p { label { "佐证材料（文号、链接或文件名）" br; input name="evidence" maxlength="500"; } }
                     button type="submit" { "提交填报" }

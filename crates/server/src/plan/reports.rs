@@ -1,14 +1,20 @@
-//! Progress reports (进展填报): each responsible unit reports per quarter (or
-//! month) on its tasks and their indicators, with a value, a narrative and
-//! evidence. A second report for the same period amends the first and keeps
-//! it; a unit that has not reported on the last full quarter is flagged.
+//! Progress reports (进展填报): each responsible unit reports on its tasks and
+//! their indicators once per period of the task's cadence (quarterly unless
+//! set otherwise), with a value, a narrative and evidence. A second report for
+//! the same period amends the first and keeps it; a unit that has not reported
+//! on a task's last ended period is flagged.
 
+use super::cadence::{self, Cadences};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::storage::Db;
-use lifeservice_domain::plan::{IndicatorId, Period, Plan, Task, UnitId};
+use lifeservice_domain::plan::{Cadence, IndicatorId, Period, Plan, Task, UnitId, check_value};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::collections::HashMap;
+
+/// The plan office (牵头部门), which sees every unit's late reports.
+pub const PLAN_OFFICE: &str = "省发展改革委";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +24,8 @@ pub struct ReportBody {
     pub indicator: Option<String>,
     pub period: String,
     pub value: Option<f64>,
+    /// The unit of measure the value is in; when given it must be the indicator's.
+    pub value_unit: Option<String>,
     pub narrative: String,
     /// Document numbers, links or file names that prove the progress.
     #[serde(default)]
@@ -50,7 +58,36 @@ struct Checked<'a> {
     period: Period,
 }
 
-fn check<'a>(plan: &'a Plan, principal: &Principal, body: &ReportBody) -> AppResult<Checked<'a>> {
+/// Whether the account is the plan office: an administrator or the 省发展改革委's account.
+pub fn is_plan_office(principal: &Principal) -> bool {
+    let office = Plan::shipped().unit_by_name(PLAN_OFFICE);
+    principal.is_admin()
+        || office.is_some_and(|o| principal.plan_unit.as_deref() == Some(o.id.as_str()))
+}
+
+/// The unit a report is for: the account's own, or any for an administrator.
+fn reporting_unit(principal: &Principal, requested: Option<&str>) -> AppResult<UnitId> {
+    match (&principal.plan_unit, requested) {
+        (Some(own), None) => Ok(UnitId::new(own.clone())),
+        (Some(own), Some(other)) if own == other => Ok(UnitId::new(own.clone())),
+        (_, Some(other)) if principal.is_admin() => Ok(UnitId::new(other)),
+        (Some(_), Some(other)) => Err(AppError::Forbidden(format!("本账号不能代“{other}”填报"))),
+        (None, None) if principal.is_admin() => Err(AppError::field(
+            "unit",
+            "管理员代为填报时须指定责任单位（unit）",
+        )),
+        (None, _) => Err(AppError::Forbidden(
+            "本账号未关联方案责任单位，请联系管理员".into(),
+        )),
+    }
+}
+
+fn check<'a>(
+    plan: &'a Plan,
+    cadence: Cadence,
+    principal: &Principal,
+    body: &ReportBody,
+) -> AppResult<Checked<'a>> {
     let task = plan.task(body.task).ok_or_else(|| {
         AppError::field(
             "task",
@@ -61,19 +98,7 @@ fn check<'a>(plan: &'a Plan, principal: &Principal, body: &ReportBody) -> AppRes
             ),
         )
     })?;
-    let unit = match (&principal.plan_unit, &body.unit) {
-        (Some(own), None) => UnitId::new(own.clone()),
-        (Some(own), Some(other)) if own == other => UnitId::new(own.clone()),
-        (_, Some(other)) if principal.is_admin() => UnitId::new(other.clone()),
-        (Some(_), Some(other)) => {
-            return Err(AppError::Forbidden(format!("本账号不能代“{other}”填报")));
-        }
-        (None, _) => {
-            return Err(AppError::Forbidden(
-                "本账号未关联方案责任单位，请联系管理员".into(),
-            ));
-        }
-    };
+    let unit = reporting_unit(principal, body.unit.as_deref())?;
     if !task.responsible_units.contains(&unit) {
         let name = plan.unit(&unit).map_or(unit.as_str(), |u| u.name.as_str());
         return Err(AppError::Forbidden(format!(
@@ -89,8 +114,8 @@ fn check<'a>(plan: &'a Plan, principal: &Principal, body: &ReportBody) -> AppRes
         .map(str::trim)
         .filter(|i| !i.is_empty())
     {
-        None => String::new(),
-        Some(id) if task.indicators.contains(&IndicatorId::new(id)) => id.to_string(),
+        None => None,
+        Some(id) if task.indicators.contains(&IndicatorId::new(id)) => plan.indicator(id),
         Some(id) => {
             return Err(AppError::field(
                 "indicator",
@@ -102,38 +127,72 @@ fn check<'a>(plan: &'a Plan, principal: &Principal, body: &ReportBody) -> AppRes
             ));
         }
     };
-    let period = Period::parse(&body.period).map_err(|e| AppError::field("period", e))?;
+    let period = check_period(task, cadence, &body.period)?;
+    match (body.value, indicator) {
+        (Some(_), None) => {
+            return Err(AppError::field(
+                "value",
+                "数值须对应一个指标（indicator）；任务整体进展请只填写文字说明",
+            ));
+        }
+        (Some(v), Some(i)) => check_value(i, v).map_err(|e| AppError::field("value", e))?,
+        (None, _) => {}
+    }
+    let value_unit = body.value_unit.as_deref().map(str::trim).unwrap_or("");
+    if let Some(i) = indicator.filter(|i| !value_unit.is_empty() && value_unit != i.unit) {
+        return Err(AppError::field(
+            "value_unit",
+            format!(
+                "单位“{value_unit}”与指标{}（{}）的单位“{}”不符：请按“{}”填写数值",
+                i.id, i.name, i.unit, i.unit
+            ),
+        ));
+    }
+    let narrative = body.narrative.trim();
+    if narrative.is_empty() || narrative.chars().count() > 5000 {
+        return Err(AppError::field("narrative", "请填写进展说明（最多5000字）"));
+    }
+    if body.evidence.trim().chars().count() > 500 {
+        return Err(AppError::field("evidence", "佐证材料最多500字"));
+    }
+    Ok(Checked {
+        task,
+        indicator: indicator.map_or(String::new(), |i| i.id.to_string()),
+        unit,
+        period,
+    })
+}
+
+/// A period in the task's cadence that has begun.
+fn check_period(task: &Task, cadence: Cadence, text: &str) -> AppResult<Period> {
+    let period = Period::parse(text).map_err(|e| AppError::field("period", e))?;
+    if period.cadence() != cadence {
+        return Err(AppError::field(
+            "period",
+            format!(
+                "任务{}{}填报：报告期应写作{}这样的{}，而不是“{}”",
+                task.number,
+                cadence.zh(),
+                cadence.example(),
+                period_kind(cadence),
+                text.trim()
+            ),
+        ));
+    }
     if !period.has_begun(crate::time::today()) {
         return Err(AppError::field(
             "period",
             format!("报告期{period}尚未开始，不能填报"),
         ));
     }
-    match body.value {
-        Some(v) if !v.is_finite() || v < 0.0 => {
-            return Err(AppError::field(
-                "value",
-                format!("数值{v}无效：应为非负数，单位按指标填写"),
-            ));
-        }
-        Some(_) if indicator.is_empty() => {
-            return Err(AppError::field(
-                "value",
-                "数值须对应一个指标（indicator）；任务整体进展请只填写文字说明",
-            ));
-        }
-        _ => {}
+    Ok(period)
+}
+
+fn period_kind(cadence: Cadence) -> &'static str {
+    match cadence {
+        Cadence::Monthly => "月份",
+        Cadence::Quarterly => "季度",
     }
-    let narrative = body.narrative.trim();
-    if narrative.is_empty() || narrative.chars().count() > 5000 {
-        return Err(AppError::field("narrative", "请填写进展说明（最多5000字）"));
-    }
-    Ok(Checked {
-        task,
-        indicator,
-        unit,
-        period,
-    })
 }
 
 fn ids(list: &[IndicatorId]) -> String {
@@ -147,7 +206,8 @@ fn ids(list: &[IndicatorId]) -> String {
 /// earlier version is kept). Returns the stored report.
 pub async fn submit(db: &Db, principal: &Principal, body: &ReportBody) -> AppResult<Report> {
     let plan = Plan::shipped();
-    let checked = check(plan, principal, body)?;
+    let cadence = cadence::load(db).await?.of(body.task);
+    let checked = check(plan, cadence, principal, body)?;
     let now = crate::time::now_text();
     let period = checked.period.to_string();
     let mut tx = db.pool().begin().await?;
@@ -224,21 +284,22 @@ pub async fn submit(db: &Db, principal: &Principal, body: &ReportBody) -> AppRes
     )
     .await?;
     tx.commit().await?;
-    let mut reports = list(db, Some(checked.task.number)).await?;
+    let mut reports = list(db, Some(checked.task.number), Some(&checked.unit)).await?;
     reports.retain(|r| r.id == id);
     reports
         .pop()
         .ok_or_else(|| anyhow::anyhow!("report vanished").into())
 }
 
-/// Reports, newest period first; of one task when given.
-pub async fn list(db: &Db, task: Option<u8>) -> AppResult<Vec<Report>> {
+/// Reports, newest period first; of one task and of one unit when given.
+pub async fn list(db: &Db, task: Option<u8>, unit: Option<&UnitId>) -> AppResult<Vec<Report>> {
     let plan = Plan::shipped();
     let rows = sqlx::query(
         "SELECT id, task, indicator, unit, period, value, narrative, evidence, reported_by, reported_at, version FROM plan_reports \
-         WHERE $1 < 0 OR task = $1 ORDER BY period DESC, task, unit, indicator",
+         WHERE ($1 < 0 OR task = $1) AND ($2 = '' OR unit = $2) ORDER BY period DESC, task, unit, indicator",
     )
     .bind(task.map_or(-1, i64::from))
+    .bind(unit.map_or(String::new(), |u| u.as_str().to_string()))
     .fetch_all(db.pool())
     .await?;
     rows.iter()
@@ -265,42 +326,111 @@ pub async fn list(db: &Db, task: Option<u8>) -> AppResult<Vec<Report>> {
         .map_err(Into::into)
 }
 
-/// (task, unit) pairs with no report for `period`: every named (not
-/// collective) responsible unit owes one per task and quarter.
-pub async fn missing(db: &Db, period: Period) -> AppResult<Vec<(u8, UnitId)>> {
+/// A report a unit owes and has not made: on `task`, for `period`, the last
+/// ended period of the task's cadence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Due {
+    pub task: u8,
+    pub task_title: String,
+    pub unit: UnitId,
+    pub unit_name: String,
+    #[serde(serialize_with = "as_text")]
+    pub period: Period,
+    pub cadence: Cadence,
+}
+
+fn as_text<S: serde::Serializer>(period: &Period, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(period)
+}
+
+/// Every named (not collective) responsible unit owes one report per task and
+/// period of the task's cadence; these are the ones missing for the last
+/// period that has ended on `today`, in task order.
+pub async fn missing(
+    db: &Db,
+    cadences: &Cadences,
+    today: chrono::NaiveDate,
+) -> AppResult<Vec<Due>> {
     let plan = Plan::shipped();
-    let reported: Vec<(i64, String)> =
-        sqlx::query_as("SELECT DISTINCT task, unit FROM plan_reports WHERE period = $1")
-            .bind(period.to_string())
-            .fetch_all(db.pool())
-            .await?;
-    Ok(plan
-        .tasks
-        .iter()
-        .flat_map(|t| t.responsible_units.iter().map(move |u| (t, u)))
-        .filter(|(_, u)| plan.unit(u).is_some_and(|u| !u.collective))
-        .filter(|(t, u)| {
-            !reported
-                .iter()
-                .any(|(rt, ru)| *rt == t.number as i64 && ru == u.as_str())
-        })
-        .map(|(t, u)| (t.number, u.clone()))
-        .collect())
+    let (month, quarter) = (
+        Cadence::Monthly.last_due(today),
+        Cadence::Quarterly.last_due(today),
+    );
+    let reported: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT task, unit, period FROM plan_reports WHERE period = $1 OR period = $2",
+    )
+    .bind(month.to_string())
+    .bind(quarter.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let mut due = Vec::new();
+    for task in &plan.tasks {
+        let cadence = cadences.of(task.number);
+        let period = cadence.last_due(today);
+        for unit in task.responsible_units.iter().filter_map(|u| plan.unit(u)) {
+            let done = reported.iter().any(|(t, u, p)| {
+                *t == i64::from(task.number) && u == unit.id.as_str() && *p == period.to_string()
+            });
+            if !unit.collective && !done {
+                due.push(Due {
+                    task: task.number,
+                    task_title: task.title.clone(),
+                    unit: unit.id.clone(),
+                    unit_name: unit.name.clone(),
+                    period,
+                    cadence,
+                });
+            }
+        }
+    }
+    Ok(due)
+}
+
+/// A unit's reported values, to prefill its template with.
+pub struct UnitValues(Vec<(u8, String, Period, f64)>);
+
+impl UnitValues {
+    pub async fn load(db: &Db, unit: &UnitId) -> AppResult<UnitValues> {
+        let rows: Vec<(i64, String, String, f64)> = sqlx::query_as(
+            "SELECT task, indicator, period, value FROM plan_reports WHERE unit = $1 AND value IS NOT NULL",
+        )
+        .bind(unit.as_str().to_string())
+        .fetch_all(db.pool())
+        .await?;
+        Ok(UnitValues(
+            rows.into_iter()
+                .filter_map(|(task, indicator, period, value)| {
+                    Some((
+                        u8::try_from(task).ok()?,
+                        indicator,
+                        Period::parse(&period).ok()?,
+                        value,
+                    ))
+                })
+                .collect(),
+        ))
+    }
+
+    /// The latest value of (task, indicator) for a period ending no later than `until`.
+    pub fn latest(&self, task: u8, indicator: &str, until: chrono::NaiveDate) -> Option<f64> {
+        self.0
+            .iter()
+            .filter(|(t, i, p, _)| *t == task && i == indicator && p.end() <= until)
+            .max_by_key(|(_, _, p, _)| p.end())
+            .map(|(_, _, _, v)| *v)
+    }
 }
 
 /// Reported values per indicator: for each period, the sum over units, dated
 /// at the period's end.
-pub async fn series(
-    db: &Db,
-) -> AppResult<std::collections::HashMap<String, Vec<(chrono::NaiveDate, f64)>>> {
+pub async fn series(db: &Db) -> AppResult<HashMap<String, Vec<(chrono::NaiveDate, f64)>>> {
     let rows: Vec<(String, String, f64)> = sqlx::query_as(
         "SELECT indicator, period, SUM(value) FROM plan_reports WHERE indicator <> '' AND value IS NOT NULL \
          GROUP BY indicator, period ORDER BY indicator, period",
     )
     .fetch_all(db.pool())
     .await?;
-    let mut out: std::collections::HashMap<String, Vec<(chrono::NaiveDate, f64)>> =
-        Default::default();
+    let mut out: HashMap<String, Vec<(chrono::NaiveDate, f64)>> = Default::default();
     for (indicator, period, value) in rows {
         if let Ok(period) = Period::parse(&period) {
             out.entry(indicator)
