@@ -243,19 +243,31 @@ async fn rectification_counts_follow_ups_and_escalations() {
 async fn plan_office_sees_every_indicators_warnings_in_its_scope() {
     for backend in backends().await {
         let app = seeded(backend).await;
-        // 小店区 loses every entity in the last full month: its stock's growth
-        // falls far behind the other counties'.
+        // A third of the entities were founded half a year ago, so counties'
+        // growth over the year spreads; 小店区 loses every entity in the last
+        // full month and falls far behind the others.
         let month = last_full_month();
-        sqlx::query(&format!(
-            "UPDATE entities SET status = 'deregistered', closed_on = '{month}-15' WHERE division_code LIKE '140105%'"
-        ))
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-        sqlx::query("DELETE FROM stat_sources")
-            .execute(app.state.db.pool())
-            .await
-            .unwrap();
+        let half_year_ago = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .unwrap()
+            - chrono::Days::new(180);
+        for sql in [
+            format!("UPDATE entities SET established = '{half_year_ago}' WHERE id % 3 = 0"),
+            format!(
+                "UPDATE entities SET status = 'deregistered', closed_on = '{month}-15' WHERE division_code LIKE '140105%'"
+            ),
+        ] {
+            sqlx::query(&sql)
+                .execute(app.state.db.pool())
+                .await
+                .unwrap();
+        }
+        // Written behind the change feed's back: forget what the cube was built from.
+        for sql in [
+            "DELETE FROM stat_sources",
+            "DELETE FROM job_runs WHERE job = 'stats_cube'",
+        ] {
+            sqlx::query(sql).execute(app.state.db.pool()).await.unwrap();
+        }
         cube::refresh(&app.state.db).await.unwrap();
 
         let admin = app.add_user("office", "admin", "").await;

@@ -36,7 +36,9 @@ pub fn against_target(values: &[f64], direction: Direction) -> Option<f64> {
 
 /// Peers outside Tukey's fence on the bad side (below Q1 − 1.5·IQR when up is
 /// good, above Q3 + 1.5·IQR when down is good), with the fence. Needs five
-/// peers or more: fewer say nothing about a spread.
+/// peers or more, and a spread: when the middle half of the peers share one
+/// value (most counties with no penalty in a quarter), the fence is that
+/// value and every county off it would be named.
 pub fn behind_peers(
     values: &[(String, f64)],
     direction: Direction,
@@ -48,6 +50,9 @@ pub fn behind_peers(
     sorted.sort_by(f64::total_cmp);
     let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
     let iqr = q3 - q1;
+    if iqr <= 0.0 {
+        return None;
+    }
     let fence = match direction {
         Direction::Up => q1 - 1.5 * iqr,
         Direction::Down => q3 + 1.5 * iqr,
@@ -97,6 +102,13 @@ mod tests {
         assert_eq!(quantile(&s, 0.25), 2.0);
         assert_eq!(quantile(&s, 0.75), 4.0);
         assert_eq!(quantile(&[1.0, 2.0], 0.5), 1.5);
+    }
+
+    #[test]
+    fn no_spread_names_no_one() {
+        let mut values: Vec<(String, f64)> = (0..20).map(|i| (format!("c{i}"), 0.0)).collect();
+        values.push(("penalised".into(), 27.3));
+        assert!(behind_peers(&values, Direction::Down).is_none());
     }
 
     #[test]
