@@ -91,6 +91,16 @@ pub fn respond(format: &str, name: &str, table: &Table) -> AppResult<Response> {
     }
 }
 
+/// The bytes of an uploaded file field, refused past the upload limit.
+pub async fn file_bytes(field: axum::extract::multipart::Field<'_>) -> AppResult<Vec<u8>> {
+    field.bytes().await.map(|b| b.to_vec()).map_err(|_| {
+        AppError::PayloadTooLarge(format!(
+            "文件过大，最大{}MB",
+            crate::app::MAX_UPLOAD_BYTES / 1024 / 1024
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

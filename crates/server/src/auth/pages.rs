@@ -265,16 +265,7 @@ async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
         match name.as_str() {
             "file" => {
                 upload.file_name = field.file_name().unwrap_or("upload").to_string();
-                upload.bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|_| {
-                        AppError::PayloadTooLarge(format!(
-                            "文件过大，最大{}MB",
-                            crate::app::MAX_UPLOAD_BYTES / 1024 / 1024
-                        ))
-                    })?
-                    .to_vec();
+                upload.bytes = crate::tabular::file_bytes(field).await?;
             }
             other => {
                 let value = field

@@ -139,16 +139,7 @@ async fn read_upload(mut multipart: Multipart) -> AppResult<DeskUpload> {
         match field.name().unwrap_or_default() {
             "file" => {
                 upload.file_name = field.file_name().unwrap_or("upload.xlsx").to_string();
-                upload.bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|_| {
-                        AppError::PayloadTooLarge(format!(
-                            "文件过大，最大{}MB",
-                            crate::app::MAX_UPLOAD_BYTES / 1024 / 1024
-                        ))
-                    })?
-                    .to_vec();
+                upload.bytes = crate::tabular::file_bytes(field).await?;
             }
             "csrf" => {
                 upload.csrf = Some(
