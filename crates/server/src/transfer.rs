@@ -37,7 +37,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("plan_reports", "id"),
     ("plan_report_versions", "report_id, version"),
     ("plan_cadences", "task"),
-    ("stat_cells", "measure, division_code, category, period"),
+    ("stat_cells", "measure, category, division_code, period"),
     ("stat_sources", "source"),
     ("stat_releases", "id"),
     ("rate_hits", "bucket, window_start"),

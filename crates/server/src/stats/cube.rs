@@ -466,25 +466,33 @@ pub async fn by_division(
     Ok(out)
 }
 
-/// Per category of one level (major categories: code length 2) in a
-/// division: the sum up to `end` and within `[start, end]` of one measure.
+/// Per category of `categories` in a division: the sum up to `end` and
+/// within `[start, end]` of one measure.
 pub async fn by_category(
     db: &Db,
     division: &str,
     measure: &str,
+    categories: &[String],
     (start, end): (&str, &str),
 ) -> anyhow::Result<HashMap<String, (i64, i64)>> {
-    let rows = sqlx::query(
+    // The categories listed, not `length(category) = 2`: with the key
+    // (measure, category, division) each is one seek, where a filter on the
+    // category's length made SQLite read every cell of the measure.
+    let sql = format!(
         "SELECT category, CAST(SUM(CASE WHEN period <= $1 THEN value ELSE 0 END) AS BIGINT) AS upto, \
          CAST(SUM(CASE WHEN period >= $2 AND period <= $1 THEN value ELSE 0 END) AS BIGINT) AS within FROM stat_cells \
-         WHERE measure = $3 AND division_code = $4 AND length(category) = 2 GROUP BY category",
-    )
-    .bind(end.to_string())
-    .bind(start.to_string())
-    .bind(measure.to_string())
-    .bind(division.to_string())
-    .fetch_all(db.pool())
-    .await?;
+         WHERE measure = $3 AND division_code = $4 AND category IN {} GROUP BY category",
+        in_list(5, categories.len())
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(end.to_string())
+        .bind(start.to_string())
+        .bind(measure.to_string())
+        .bind(division.to_string());
+    for c in categories {
+        q = q.bind(c.clone());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok((

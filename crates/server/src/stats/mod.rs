@@ -490,10 +490,17 @@ async fn category_bars(
         .granularity
         .months(&sel.granularity.period_of(&sel.until))
         .expect("a period of until");
+    let majors: Vec<String> = MajorCategory::all().map(|m| m.code()).collect();
     let mut sums = std::collections::HashMap::new();
     for m in sel.indicator.measures() {
-        for (category, v) in
-            cube::by_category(&state.db, sel.division.as_str(), m, (&start, &sel.until)).await?
+        for (category, v) in cube::by_category(
+            &state.db,
+            sel.division.as_str(),
+            m,
+            &majors,
+            (&start, &sel.until),
+        )
+        .await?
         {
             sums.insert((category, m.to_string()), v);
         }
