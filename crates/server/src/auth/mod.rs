@@ -598,20 +598,22 @@ pub async fn check_limits(db: &Db, checks: &[(&RateLimiter, &str)]) -> AppResult
          ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_hits.hits + 1 RETURNING bucket, hits",
         values.join(", ")
     );
+    // Bucket → limit: the keys are bound and the returned counts looked up.
+    let buckets: Vec<(String, &RateLimiter)> = checks
+        .iter()
+        .map(|(limit, key)| (format!("{}:{key}", limit.name), *limit))
+        .collect();
     let mut query = sqlx::query(&sql);
-    for (limit, key) in checks {
+    for (bucket, limit) in &buckets {
         let window = limit.window.as_secs().max(1);
-        query = query
-            .bind(format!("{}:{key}", limit.name))
-            .bind((now - now % window) as i64);
+        query = query.bind(bucket.clone()).bind((now - now % window) as i64);
     }
-    let counted = query.fetch_all(db.pool()).await?;
-    for row in counted {
+    for row in query.fetch_all(db.pool()).await? {
         let bucket: String = row.try_get("bucket")?;
         let hits: i64 = row.try_get("hits")?;
-        let over = checks.iter().any(|(limit, key)| {
-            bucket == format!("{}:{key}", limit.name) && hits > i64::from(limit.limit)
-        });
+        let over = buckets
+            .iter()
+            .any(|(b, limit)| *b == bucket && hits > i64::from(limit.limit));
         if over {
             return Err(AppError::RateLimited);
         }

@@ -102,7 +102,7 @@ async fn behind_peers(
     // the rate itself for rates.
     let comparable = match sel.indicator {
         Indicator::Entities | Indicator::Outlets | Indicator::Designations => {
-            growth_by_county(state, sel).await?
+            growth_by_county(state, sel, peers).await?
         }
         _ => peers
             .iter()
@@ -142,12 +142,16 @@ fn growth_label(indicator: Indicator, column: &str) -> String {
     }
 }
 
-/// Each county's headline growth over the twelve months to `until`, in %.
-async fn growth_by_county(state: &AppState, sel: &Selection) -> AppResult<Vec<(String, f64)>> {
+/// Each county's headline growth over the twelve months to `until`, in %,
+/// from its headline now (`now`, the selection's areas) and a year before.
+async fn growth_by_county(
+    state: &AppState,
+    sel: &Selection,
+    now: &[AreaValue],
+) -> AppResult<Vec<(String, f64)>> {
     let year: i32 = sel.until[..4].parse().expect("checked year");
     let mut before = sel.clone();
     before.until = format!("{}{}", year - 1, &sel.until[4..]);
-    let (_, now) = areas(state, sel).await?;
     let (_, then) = areas(state, &before).await?;
     Ok(now
         .iter()
