@@ -195,6 +195,17 @@ impl Scope {
             Scope::PerTownship => "每乡镇",
         }
     }
+
+    /// The division level each value of a per-area indicator is reported for;
+    /// `None` for a province total.
+    pub fn area_level(self) -> Option<crate::Level> {
+        match self {
+            Scope::Province => None,
+            Scope::PerCity => Some(crate::Level::City),
+            Scope::PerCounty => Some(crate::Level::County),
+            Scope::PerTownship => Some(crate::Level::Town),
+        }
+    }
 }
 
 /// How an indicator's number is to be read.

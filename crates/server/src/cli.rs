@@ -447,6 +447,10 @@ async fn seed_demo(db: &Db, network: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(reviews, "synthetic reviews (好差评) generated");
+    let plan_reports = crate::plan::demo::generate(db, crate::demo::DEFAULT_SEED)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(plan_reports, "synthetic plan progress reports generated");
     if let Some(code) = add_demo_entity_account(db).await? {
         tracing::info!(%code, "demo entity account shangjia (password demo-password-2025)");
     }

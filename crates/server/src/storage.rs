@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_case_reopen.sql"),
         include_str!("../migrations/postgres/0011_case_reopen.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/sqlite/0012_plan_report_areas.sql"),
+        include_str!("../migrations/postgres/0012_plan_report_areas.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

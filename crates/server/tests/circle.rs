@@ -39,6 +39,72 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         "some communities reach every basic format"
     );
 
+    // The city's table of its counties: each county's population-weighted
+    // coverage, as its own communities give it, and the city's as the
+    // population-weighted mean of its counties'.
+    let (_, city) = app.get_json("/api/v1/circles/1401").await;
+    let children = city["children"].as_array().unwrap();
+    let codes: Vec<&str> = children
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["140105", "140106"],
+        "the demo network's two districts"
+    );
+    let (mut covered, mut population) = (0.0, 0.0);
+    for child in children {
+        let (_, county) = app
+            .get_json(&format!(
+                "/api/v1/circles/{}",
+                child["code"].as_str().unwrap()
+            ))
+            .await;
+        let communities = county["communities"].as_array().unwrap();
+        let pop = |c: &serde_json::Value| c["population"].as_f64().unwrap();
+        let total: f64 = communities.iter().map(pop).sum();
+        let reached: f64 = communities
+            .iter()
+            .filter(|c| c["grade"] != "unmet")
+            .map(pop)
+            .sum();
+        let share = child["covered_share"].as_f64().unwrap();
+        assert!((share - reached / total).abs() < 1e-9, "{child}");
+        assert_eq!(child["weighted_by"], "常住人口");
+        assert_eq!(child["population"].as_f64(), Some(total));
+        covered += reached;
+        population += total;
+    }
+    let city_share = city["area"]["covered_share"].as_f64().unwrap();
+    assert!((city_share - covered / population).abs() < 1e-9);
+    let (_, towns) = app.get_json("/api/v1/circles/140105").await;
+    assert!(
+        towns["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["code"].as_str().unwrap().len() == 9)
+    );
+    let page = reqwest::get(app.url("/circles/1401"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("下级地区覆盖情况")
+            && page.contains("最薄弱的基本保障类业态")
+            && page.contains("/circles/140105\"")
+    );
+    let index = reqwest::get(app.url("/circles"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(index.contains("/circles/1401\""), "the province's cities");
+
     // A community that lacks a basic format within 15 minutes gets one next door.
     let mut target = None;
     for c in communities {

@@ -267,10 +267,12 @@ async fn responsible_units_report_progress_with_history_and_late_flags() {
         )
         .await
         .unwrap();
+        // 民政厅 leads task 16 with other units: its own report does not
+        // stand for the task; its consolidated report is what it owes.
         assert!(
-            !missing
+            missing
                 .iter()
-                .any(|d| d.task == 16 && d.unit.as_str() == "U16")
+                .any(|d| d.task == 16 && d.unit.as_str() == "U16" && d.consolidation)
         );
         assert!(
             missing
@@ -490,7 +492,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
             (200, Some(quarter.as_str())),
             "{stored}"
         );
-        let (status, _) = report(serde_json::json!({"task": 16, "indicator": "T16-8", "period": month, "value": 1, "value_unit": "所", "narrative": "已建成"})).await;
+        let (status, _) = report(serde_json::json!({"task": 16, "indicator": "T16-8", "period": month, "value": 1, "value_unit": "所", "division": "140105", "narrative": "已建成"})).await;
         assert_eq!(status, 200);
 
         // The unit sees its own late reports; the plan office sees everyone's.
@@ -506,9 +508,12 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
             !own.is_empty() && own.iter().all(|d| d["unit"] == "U16"),
             "{own:?}"
         );
+        assert!(!own.iter().any(|d| d["task"] == 21), "reported: {own:?}");
+        // Task 16 is 民政厅's to consolidate: its own report does not settle it.
         assert!(
-            !own.iter().any(|d| d["task"] == 16 || d["task"] == 21),
-            "reported: {own:?}"
+            own.iter()
+                .any(|d| d["task"] == 16 && d["consolidation"] == true),
+            "{own:?}"
         );
         let t17 = own.iter().find(|d| d["task"] == 17).unwrap();
         assert_eq!(
@@ -637,12 +642,27 @@ fn read_xlsx(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     )
 }
 
-/// A filled template: the header, then `rows`; 任务编号 and 数值 cells that
-/// read as numbers are written as numbers, as Excel would keep them.
+/// The template's columns before areas and consolidation: files in this
+/// older layout must still upload.
+const FIRST_COLUMNS: [&str; 9] = [
+    "任务编号",
+    "任务",
+    "指标",
+    "单位",
+    "目标",
+    "期间",
+    "数值",
+    "进展说明",
+    "佐证材料",
+];
+
+/// A filled template in the first layout: the header, then `rows`; 任务编号
+/// and 数值 cells that read as numbers are written as numbers, as Excel would
+/// keep them.
 fn filled(rows: &[[&str; 9]]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (c, h) in lifeservice::plan::workbook::COLUMNS.iter().enumerate() {
+    for (c, h) in FIRST_COLUMNS.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     for (r, row) in rows.iter().enumerate() {
@@ -716,12 +736,14 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
             Cadence::Monthly.last_due(today).to_string(),
             quarter.to_string(),
         );
-        // A value from the quarter before, which the template prefills.
+        // A consolidated value from the quarter before, which the template
+        // prefills in the 牵头汇总 row (民政厅 leads task 16 with others).
         let (status, _) = send(&app, reqwest::Method::POST, "/api/v1/plan/reports", &minzheng,
-            serde_json::json!({"task": 16, "indicator": "T16-1", "period": previous, "value": 12, "narrative": "上期"})).await;
+            serde_json::json!({"task": 16, "indicator": "T16-1", "period": previous, "value": 12, "narrative": "上期", "consolidated": true})).await;
         assert_eq!(status, 200);
 
-        // The template: one row per target indicator and one 任务整体 row per task of the unit.
+        // The template: one row per target indicator (per city or county where
+        // it is assessed per area) and one 任务整体 row per task of the unit.
         let response = get_with(&app, "/plan/desk/template", &minzheng).await;
         assert_eq!(response.status().as_u16(), 200);
         assert!(
@@ -734,6 +756,11 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
         assert_eq!(sheets, ["填报", "填报说明"]);
         assert_eq!(rows[0], lifeservice::plan::workbook::COLUMNS);
         let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        let counties = rows.iter().filter(|r| r[2].starts_with("T16-8 ")).count();
+        assert!(counties > 100, "one T16-8 row per county: {counties}");
+        assert!(rows.iter().any(|r| r[2].starts_with("T16-8 ")
+            && r[3].starts_with("140105 ")
+            && r[3].contains("小店区")));
         let expected: usize = tasks["tasks"]
             .as_array()
             .unwrap()
@@ -751,7 +778,12 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
                     .unwrap()
                     .iter()
                     .filter(|i| i["kind"] != "政策参数")
-                    .count()
+                    .map(|i| match i["scope"].as_str().unwrap() {
+                        "每县(市、区)" => counties,
+                        "每市" => 11,
+                        _ => 1,
+                    })
+                    .sum::<usize>()
             })
             .sum();
         assert_eq!(rows.len() - 1, expected);
@@ -759,15 +791,16 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
         assert_eq!(
             (
                 t16_1[0].as_str(),
-                t16_1[3].as_str(),
+                t16_1[4].as_str(),
                 t16_1[5].as_str(),
-                t16_1[6].as_str()
+                t16_1[7].as_str(),
+                t16_1[8].as_str()
             ),
-            ("16", "个", quarter.as_str(), "12")
+            ("16", "牵头汇总", "个", quarter.as_str(), "12")
         );
         assert!(
             rows.iter()
-                .any(|r| r[0] == "17" && r[2] == "任务整体" && r[6].is_empty())
+                .any(|r| r[0] == "17" && r[2] == "任务整体" && r[8].is_empty())
         );
         assert!(rows.iter().all(|r| r[0] != "1"), "task 1 is not 民政厅's");
         // Who may download which template.
@@ -822,7 +855,7 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
             )
             .to_string();
         assert!(
-            by_month.iter().skip(1).all(|r| r[5] == containing),
+            by_month.iter().skip(1).all(|r| r[7] == containing),
             "quarterly tasks take the quarter of {month}"
         );
 
@@ -1086,7 +1119,7 @@ async fn views_per_unit_and_per_city_with_the_attainment_map() {
             .last_due(lifeservice::time::today())
             .to_string();
         let (status, _) = send(&app, reqwest::Method::POST, "/api/v1/plan/reports", &minzheng,
-            serde_json::json!({"task": 16, "indicator": "T16-1", "period": quarter, "value": 3, "narrative": "模范市3个"})).await;
+            serde_json::json!({"task": 16, "indicator": "T16-1", "period": quarter, "value": 3, "narrative": "模范市3个", "consolidated": true})).await;
         assert_eq!(status, 200);
 
         // A unit: its tasks as lead (13–16, 23) or co-unit (10 more), indicators, reports and late ones.
@@ -1262,4 +1295,437 @@ async fn tasks_are_found_by_chinese_words_and_responsible_units() {
     assert!(
         html.contains("没有与“量子纠缠”相关的任务") && !html.contains("href=\"/plan/tasks/16\"")
     );
+}
+
+/// The units that owe a report on task 16, and whether it is a consolidation.
+async fn owed_on_task_16(app: &TestApp) -> Vec<(String, bool)> {
+    let cadences = lifeservice::plan::cadence::load(&app.state.db)
+        .await
+        .unwrap();
+    lifeservice::plan::reports::missing(&app.state.db, &cadences, lifeservice::time::today())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.task == 16)
+        .map(|d| (d.unit.to_string(), d.consolidation))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_lead_unit_consolidates_the_co_units_reports() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        // Task 16: 省民政厅 (U16) leads; 省卫健委 (U12) is one of its co-units.
+        let lead = unit_account(&app, "minzheng", "U16").await;
+        let co = unit_account(&app, "weijian", "U12").await;
+        let tiyu = unit_account(&app, "tiyu", "U13").await;
+        let quarter = Cadence::Quarterly
+            .last_due(lifeservice::time::today())
+            .to_string();
+        let post = |token: &str, body: serde_json::Value| {
+            let token = token.to_string();
+            let app = &app;
+            async move {
+                send(
+                    app,
+                    reqwest::Method::POST,
+                    "/api/v1/plan/reports",
+                    &token,
+                    body,
+                )
+                .await
+            }
+        };
+        let report = |value: f64, extra: serde_json::Value| {
+            let mut body = serde_json::json!({"task": 16, "indicator": "T16-1", "period": quarter, "value": value, "narrative": "进展"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            body
+        };
+        assert_eq!(post(&co, report(5.0, serde_json::json!({}))).await.0, 200);
+        assert_eq!(post(&lead, report(7.0, serde_json::json!({}))).await.0, 200);
+
+        // Before consolidation the task's value is the units' sum.
+        let current = |tasks: &serde_json::Value| {
+            tasks["tasks"][15]["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == "T16-1")
+                .unwrap()["current"]
+                .clone()
+        };
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        let before = current(&tasks);
+        assert_eq!(before["value"].as_f64(), Some(12.0), "{before}");
+        assert_eq!(before["period"], quarter.as_str());
+        assert!(before["formula"].as_str().unwrap().contains("汇总"));
+        let due = owed_on_task_16(&app).await;
+        assert!(due.contains(&("U16".into(), true)), "{due:?}");
+        assert!(!due.iter().any(|(u, _)| u == "U12"), "{due:?}");
+
+        // Only the lead consolidates, and only where there is something to consolidate.
+        let (status, error) =
+            post(&co, report(9.0, serde_json::json!({"consolidated": true}))).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (400, Some("consolidated")),
+            "{error}"
+        );
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("省民政厅牵头")
+        );
+        let single = serde_json::json!({"task": 9, "period": quarter, "narrative": "x", "consolidated": true});
+        let (status, error) = post(&tiyu, single).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (400, Some("consolidated")),
+            "{error}"
+        );
+
+        // The lead's consolidated value stands for the task; its own part is kept.
+        let (status, consolidated) = post(
+            &lead,
+            report(11.0, serde_json::json!({"consolidated": true})),
+        )
+        .await;
+        assert_eq!(status, 200, "{consolidated}");
+        assert_eq!(
+            (
+                consolidated["consolidated"].as_bool(),
+                consolidated["version"].as_i64()
+            ),
+            (Some(true), Some(1))
+        );
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        assert_eq!(current(&tasks)["value"].as_f64(), Some(11.0));
+        assert!(!owed_on_task_16(&app).await.iter().any(|(u, _)| u == "U16"));
+        let (_, list) = app
+            .get_json(&format!("/api/v1/plan/reports?task=16&period={quarter}"))
+            .await;
+        assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+        let (status, _) = app.get_json("/api/v1/plan/reports?period=下季度").await;
+        assert_eq!(status, 400);
+
+        // What the lead consolidates, through the API and on the task page.
+        let (status, view) = app
+            .get_json(&format!(
+                "/api/v1/plan/tasks/16/consolidation?period={quarter}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(
+            (
+                view["lead"].as_str(),
+                view["units"].as_array().unwrap().len()
+            ),
+            (Some("U16"), 4)
+        );
+        assert_eq!(view["sums"][0]["sum"].as_f64(), Some(12.0));
+        assert_eq!(view["sums"][0]["units"].as_u64(), Some(2));
+        assert_eq!(view["consolidated"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            app.get_json("/api/v1/plan/tasks/9/consolidation").await.0,
+            400
+        );
+        assert_eq!(
+            app.get_json("/api/v1/plan/tasks/99/consolidation").await.0,
+            404
+        );
+        let (_, public) = page(&app, "/plan/tasks/16").await;
+        assert!(
+            public.contains("2/4个责任单位已填报")
+                && public.contains("已汇总上报")
+                && public.contains("牵头汇总"),
+            "{public}"
+        );
+        let (client, csrf) = session(&app, "minzheng").await;
+        let desk = client
+            .get(app.url("/plan/desk"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            desk.contains("牵头汇总（") && desk.contains("/plan/tasks/16#consolidation"),
+            "{desk}"
+        );
+        let task = client
+            .get(app.url("/plan/tasks/16"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            task.contains("牵头汇总（本单位为牵头单位）") && task.contains("各单位填报值之和"),
+            "{task}"
+        );
+        // The web form amends the consolidated report, with history.
+        let amended = client
+            .post(app.url("/plan/tasks/16/reports"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("indicator", "T16-1"),
+                ("period", quarter.as_str()),
+                ("value", "13"),
+                ("narrative", "汇总更正"),
+                ("evidence", ""),
+                ("division", ""),
+                ("consolidated", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(amended.status().as_u16(), 200);
+        assert!(amended.text().await.unwrap().contains("已汇总上报"));
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        assert_eq!(current(&tasks)["value"].as_f64(), Some(13.0));
+
+        // The plan endpoints are in the OpenAPI document.
+        let (_, spec) = app.get_json("/api/openapi.json").await;
+        for path in [
+            "/api/v1/plan/tasks",
+            "/api/v1/plan/reports",
+            "/api/v1/plan/tasks/{number}/consolidation",
+            "/api/v1/plan/missing",
+            "/api/v1/plan/assessment",
+            "/api/v1/plan/tasks/{number}/cadence",
+        ] {
+            assert!(
+                spec["paths"][path].is_object(),
+                "{path} missing from OpenAPI"
+            );
+        }
+        assert!(spec["components"]["schemas"]["ReportBody"]["properties"]["division"].is_object());
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn per_area_targets_are_reported_per_area_shown_and_scored() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let tiyu = unit_account(&app, "tiyu", "省体育局").await;
+        let quarter = Cadence::Quarterly
+            .last_due(lifeservice::time::today())
+            .to_string();
+        let post = |body: serde_json::Value| {
+            let (app, tiyu) = (&app, &tiyu);
+            async move {
+                send(
+                    app,
+                    reqwest::Method::POST,
+                    "/api/v1/plan/reports",
+                    tiyu,
+                    body,
+                )
+                .await
+            }
+        };
+        let body = |indicator: &str, division: Option<&str>, value: f64| {
+            let mut body = serde_json::json!({"task": 9, "indicator": indicator, "period": quarter, "value": value, "narrative": "赛事"});
+            if let Some(d) = division {
+                body["division"] = d.into();
+            }
+            body
+        };
+        // T09-3 特色精品赛事: one per county; T09-2 精品赛事品牌: one per city.
+        let (status, stored) = post(body("T09-3", Some("140105"), 1.0)).await;
+        assert_eq!(status, 200, "{stored}");
+        assert!(stored["division_name"].as_str().unwrap().contains("小店区"));
+        assert_eq!(post(body("T09-3", Some("140106"), 0.0)).await.0, 200);
+        assert_eq!(post(body("T09-2", Some("1401"), 1.0)).await.0, 200);
+        assert_eq!(post(body("T09-4", Some("140105001"), 2.0)).await.0, 200);
+        // Each bad area is named.
+        for (bad, reason) in [
+            (body("T09-3", None, 1.0), "须注明所属县"),
+            (body("T09-3", Some("1401"), 1.0), "地区应为县"),
+            (
+                body("T09-3", Some("149999"), 1.0),
+                "不是山西省的行政区划代码",
+            ),
+            (body("T09-3", Some("小店"), 1.0), "不是山西省的行政区划代码"),
+            (body("T09-1", Some("140105"), 1.0), "全省指标"),
+            (
+                serde_json::json!({"task": 9, "period": quarter, "narrative": "x", "division": "140105"}),
+                "任务整体",
+            ),
+        ] {
+            let (status, error) = post(bad.clone()).await;
+            assert_eq!(
+                (status, error["error"]["field"].as_str()),
+                (400, Some("division")),
+                "{bad} → {error}"
+            );
+            assert!(
+                error["error"]["message"].as_str().unwrap().contains(reason),
+                "{error}"
+            );
+        }
+
+        // Province value: the share of areas meeting the target.
+        let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
+        let indicator = |id: &str| {
+            tasks["tasks"][8]["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        let t09_2 = indicator("T09-2");
+        assert!(
+            (t09_2["current"]["value"].as_f64().unwrap() - 1.0 / 11.0).abs() < 1e-9,
+            "{t09_2}"
+        );
+        assert_eq!(t09_2["status"], "in_progress");
+        let t09_3 = indicator("T09-3");
+        assert!(
+            t09_3["current"]["formula"]
+                .as_str()
+                .unwrap()
+                .contains("地区数")
+        );
+
+        // The city page lists each county's reported value.
+        let (_, html) = page(&app, "/plan/cities/1401").await;
+        let html = &html[html
+            .find("责任单位分地区填报的指标")
+            .expect("the reported section")..];
+        let row = |name: &str| {
+            let at = html
+                .find(&format!(">{name}</a></td>"))
+                .unwrap_or_else(|| panic!("{name}: {html}"));
+            html[at..at + html[at..].find("</tr>").unwrap()].to_string()
+        };
+        let xiaodian = row("小店区");
+        assert!(
+            xiaodian.contains("已达标") && xiaodian.contains("达标乡镇 1 / "),
+            "{xiaodian}"
+        );
+        assert!(row("迎泽区").contains("未达标"));
+        assert!(row("杏花岭区").contains("未填报"));
+
+        // The assessment's reported criterion: 小店区 meets both of its targets, 迎泽区 neither.
+        let (_, counties) = app.get_json("/api/v1/plan/assessment?level=county").await;
+        let value = |code: &str| {
+            counties["areas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["code"] == code)
+                .unwrap()["values"]["reported"]
+                .as_f64()
+        };
+        assert_eq!(value("140105"), Some(1.0));
+        assert_eq!(value("140106"), Some(0.0));
+        assert_eq!(value("140107"), None);
+        assert!(
+            counties["criteria"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["id"] == "reported")
+        );
+        let (_, cities) = app.get_json("/api/v1/plan/assessment?level=city").await;
+        let taiyuan = cities["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == "1401")
+            .unwrap()
+            .clone();
+        // T09-2 met (1), T09-3 half the reported counties (0.5), T09-4 met (1).
+        assert!(
+            (taiyuan["values"]["reported"].as_f64().unwrap() - 2.5 / 3.0).abs() < 1e-9,
+            "{taiyuan}"
+        );
+
+        // The template lists one T09-2 row per city and one T09-3 row per county.
+        let (_, rows) = read_xlsx(
+            &get_with(&app, "/plan/desk/template", &tiyu)
+                .await
+                .bytes()
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            rows.iter().filter(|r| r[2].starts_with("T09-2 ")).count(),
+            11
+        );
+        let xiaodian = rows
+            .iter()
+            .find(|r| r[2].starts_with("T09-3 ") && r[3].starts_with("140105 "))
+            .unwrap();
+        assert_eq!(
+            (xiaodian[4].as_str(), xiaodian[8].as_str()),
+            ("本单位", "1")
+        );
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn demo_reports_pass_every_check_and_leave_work_to_do() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let written = lifeservice::plan::demo::generate(&app.state.db, 7)
+            .await
+            .unwrap();
+        assert!(written > 100, "{written}");
+        let narratives: Vec<String> = sqlx::query_scalar("SELECT narrative FROM plan_reports")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+        assert!(narratives.iter().all(|n| n.contains("演示数据")));
+        // Consolidated earlier periods, units still late on the latest one,
+        // and per-area values that the city view and the assessment use.
+        let consolidated: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM plan_reports WHERE consolidated = 1")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert!(consolidated > 0);
+        let (_, missing) = {
+            let admin = app.add_user("admin", "admin", "").await;
+            let r = get_with(&app, "/api/v1/plan/missing", &admin).await;
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        };
+        assert!(!missing["missing"].as_array().unwrap().is_empty());
+        let (_, cities) = app.get_json("/api/v1/plan/assessment?level=city").await;
+        assert!(
+            cities["areas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["values"]["reported"].is_number()),
+            "every city has a reported per-city value"
+        );
+        // Reproducible: the same seed writes the same values.
+        let again = spawn_app(Backend::Sqlite).await;
+        lifeservice::plan::demo::generate(&again.state.db, 7)
+            .await
+            .unwrap();
+        let sum = |app: &TestApp| {
+            let pool = app.state.db.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, f64>("SELECT COALESCE(SUM(value), 0) FROM plan_reports")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(sum(&app).await, sum(&again).await);
+        again.cleanup().await;
+        app.cleanup().await;
+    }
 }

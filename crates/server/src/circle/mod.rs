@@ -16,7 +16,7 @@ use crate::registry::{Outlet, store};
 use crate::storage::Db;
 use lifeservice_access::{AccessConfig, AccessState, CoverSite, Facility, Network, Origin};
 use lifeservice_domain::circle::{FormatReach, Grade, GradeRules, missing_basic};
-use lifeservice_domain::{DivisionCode, ServiceType};
+use lifeservice_domain::{DivisionCode, Level, ServiceType};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -329,6 +329,24 @@ impl Circles {
             covered_share: share(&|o| self.grades[o] != Grade::Unmet),
             formats,
         }
+    }
+
+    /// The views of the divisions one level below `area` that have located
+    /// communities (the cities of the province, the counties of a city, the
+    /// towns of a county), each weighted as [`Circles::area`] weighs: by
+    /// population where every community's is known.
+    pub fn children(&self, area: &DivisionCode) -> Vec<AreaView> {
+        crate::reference::Reference::shipped()
+            .children(area)
+            .iter()
+            .filter(|c| c.level() < Level::Village)
+            .filter(|c| {
+                self.communities
+                    .iter()
+                    .any(|x| x.code.starts_with(c.as_str()))
+            })
+            .map(|c| self.area(c))
+            .collect()
     }
 
     /// Greedy maximal covering for `format` in `area`: candidate sites are

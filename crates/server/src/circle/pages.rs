@@ -102,7 +102,7 @@ async fn area_api(
         .map(|(c, g)| json!({"code": c.code, "lon": c.lon, "lat": c.lat, "population": c.population, "grade": g}))
         .collect();
     Ok(Json(
-        json!({"area": circles.area(&area), "rules": circles.rules().describe(), "communities": communities}),
+        json!({"area": circles.area(&area), "children": circles.children(&area), "rules": circles.rules().describe(), "communities": communities}),
     ))
 }
 
@@ -181,7 +181,8 @@ async fn index(State(state): State<AppState>, ctx: Ctx) -> Response {
                 .collect();
             html! {
                 h1 { "一刻钟便民生活圈" }
-                p { "已导入步行路网的县（市、区）：" }
+                (children_table(&circles.children(&Reference::province())))
+                h2 { "已导入步行路网的县（市、区）" }
                 table {
                     thead { tr { th { "地区" } th { "已定位村（社区）" } th { "达到基础型及以上" } } }
                     tbody { @for c in &counties {
@@ -264,6 +265,7 @@ fn area_body(
                 (rules_box(circles))
             }
         }
+        (children_table(&circles.children(area)))
         h2 { "各业态15分钟覆盖率" }
         table {
             thead { tr { th { "业态" } th { "类别" } th { "覆盖率" } th { "" } } }
@@ -288,6 +290,44 @@ fn area_body(
             } }
         }
     }
+}
+
+/// The areas one level down, each with its weighted coverage, grades and
+/// weakest basic format: where a city or county should look first.
+fn children_table(children: &[AreaView]) -> Markup {
+    html! {
+        @if !children.is_empty() {
+            h2 { "下级地区覆盖情况" }
+            p.muted { "覆盖率按常住人口加权（某地区有社区人口未知时按社区个数计）；最薄弱的基本保障类业态为步行15分钟覆盖率最低的一项。" }
+            table {
+                thead { tr {
+                    th { "地区" } th { "已定位村（社区）" } th { "人口（已知部分）" } th { "达到基础型及以上" }
+                    @for g in Grade::ALL { th { (g.zh()) } }
+                    th { "最薄弱的基本保障类业态" }
+                } }
+                tbody { @for c in children { tr {
+                    td { a href=(format!("/circles/{}", c.code)) { (c.name) } }
+                    td { (c.communities) }
+                    td { (c.population) }
+                    td { (format!("{:.1}%", c.covered_share * 100.0)) " " small.muted { "按" (c.weighted_by) } }
+                    @for (_, _, n) in &c.grades { td { (n) } }
+                    td { @if let Some((code, name, share)) = weakest_basic(c) {
+                        a href=(format!("/circles/{}?format={code}#gaps", c.code)) { (name) } " " (format!("{:.1}%", share * 100.0))
+                    } }
+                } } }
+            }
+        }
+    }
+}
+
+fn weakest_basic(view: &AreaView) -> Option<&(String, &'static str, f64)> {
+    view.formats
+        .iter()
+        .filter(|(code, _, _)| {
+            ServiceType::parse(code).and_then(|t| t.circle())
+                == Some(lifeservice_domain::CircleFormat::Basic)
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2))
 }
 
 async fn area_page(

@@ -126,10 +126,12 @@ fn record(
     plan: &Plan,
     i: &Indicator,
     live: Option<&LiveValue>,
-    reported: Option<&Vec<(chrono::NaiveDate, f64)>>,
+    reported: Option<&Vec<(lifeservice_domain::plan::Period, f64)>>,
 ) -> Record {
     let task = i.task.and_then(|n| plan.task(n));
-    let latest = reported.and_then(|series| series.iter().max_by_key(|(day, _)| *day));
+    let latest = reported
+        .and_then(|series| series.iter().max_by_key(|(period, _)| period.end()))
+        .map(|(period, value)| (period.end(), *value));
     Record {
         key: i.id.to_string(),
         cells: vec![
@@ -146,7 +148,7 @@ fn record(
             Cell::opt_code(task.map(|t| plan.unit_names(&t.responsible_units).join("；"))),
             Cell::opt_num(live.map(|v| v.value)),
             Cell::opt_code(live.map(|v| v.formula)),
-            Cell::opt_num(latest.map(|(_, v)| *v)),
+            Cell::opt_num(latest.map(|(_, v)| v)),
             Cell::opt_code(latest.map(|(day, _)| day.to_string())),
             Cell::code(i.source_phrase.clone()),
         ],

@@ -6,6 +6,7 @@ use super::BASELINE_DATE;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::reference::Reference;
+use lifeservice_domain::plan::{Period, Plan};
 use lifeservice_domain::{DivisionCode, Level};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -21,7 +22,7 @@ pub struct Criterion {
     pub formula: &'static str,
 }
 
-pub const CRITERIA: [Criterion; 4] = [
+pub const CRITERIA: [Criterion; 5] = [
     Criterion {
         id: "entities",
         name: "市场主体倍增",
@@ -49,6 +50,13 @@ pub const CRITERIA: [Criterion; 4] = [
         basis: "任务34（完善监管机制：信用监管）",
         weight: 0.2,
         formula: "公示期内无行政处罚的市场主体占比",
+    },
+    Criterion {
+        id: "reported",
+        name: "分地区填报指标",
+        basis: "按每市、每县、每乡镇考核的指标（如T09-2、T09-3、T09-4、T26-1），由责任单位分地区填报",
+        weight: 0.2,
+        formula: "各项已填报指标 min(最新填报值 ÷ 目标下限, 1) 的平均值；市的分县、分乡镇指标取所辖已填报地区的平均",
     },
 ];
 
@@ -183,6 +191,7 @@ pub async fn assess(
     )
     .fetch_all(state.db.pool())
     .await?;
+    let reported = super::reports::area_values(&state.db).await?;
     let circles = state.circles.read().await;
 
     let mut scored: Vec<AreaScore> = areas
@@ -212,6 +221,9 @@ pub async fn assess(
                     .filter(|c| elderly.iter().any(|e| e == c.as_str()))
                     .count();
                 values.insert("elderly", with as f64 / counties.len() as f64);
+            }
+            if let Some(value) = reported_attainment(&reported, area) {
+                values.insert("reported", value);
             }
             if let Some(view) = circles
                 .as_ref()
@@ -254,6 +266,37 @@ pub async fn assess(
         method: METHOD,
         areas: scored,
     })
+}
+
+/// The "reported" criterion of an area: for each per-area indicator reported
+/// for the area or the areas under it, min(value ÷ lower bound, 1), averaged
+/// over those areas, then over the indicators. Indicators the platform counts
+/// itself (T16-8 and T03-3 count outlets) are scored by their own criteria or
+/// the map, so only reported values enter here.
+fn reported_attainment(
+    reported: &HashMap<(String, String), (Period, f64)>,
+    area: &DivisionCode,
+) -> Option<f64> {
+    let plan = Plan::shipped();
+    let per_indicator: Vec<f64> = plan
+        .indicators
+        .iter()
+        .filter(|i| i.scope.area_level().is_some() && !super::views::is_measured(i.id.as_str()))
+        .filter_map(|i| {
+            let min = i.min.filter(|m| *m > 0.0)?;
+            let shares: Vec<f64> = reported
+                .iter()
+                .filter(|((id, _), _)| id == i.id.as_str())
+                .filter_map(|((_, code), (_, value))| {
+                    let code = DivisionCode::parse(code).ok()?;
+                    area.contains(&code).then(|| (value / min).min(1.0))
+                })
+                .collect();
+            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+        })
+        .collect();
+    (!per_indicator.is_empty())
+        .then(|| per_indicator.iter().sum::<f64>() / per_indicator.len() as f64)
 }
 
 impl Assessment {
@@ -305,7 +348,7 @@ mod tests {
                 .contains("未知的分项“speed”")
         );
         assert!(weights(Some("entities:-1")).is_err());
-        assert!(weights(Some("entities:0,elderly:0,circle:0,credit:0")).is_err());
+        assert!(weights(Some("entities:0,elderly:0,circle:0,credit:0,reported:0")).is_err());
         assert_eq!(parse_level(Some("city")).unwrap(), Level::City);
         assert!(parse_level(Some("town")).is_err());
     }

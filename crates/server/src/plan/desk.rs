@@ -4,6 +4,7 @@
 //! late reports. `GET /api/v1/plan/missing` gives the same lists.
 
 use super::cadence;
+use super::consolidation::Consolidation;
 use super::reports::{self, Due, is_plan_office};
 use super::workbook::{self, UploadReport};
 use crate::app::AppState;
@@ -81,7 +82,8 @@ pub(super) struct DeskQuery {
     period: Option<String>,
 }
 
-/// `GET /api/v1/plan/missing[?unit=U16]`: late reports, as the desk shows them.
+/// Late reports as the desk shows them: the plan office sees every unit's (or the one it names), a unit its own.
+#[utoipa::path(get, path = "/api/v1/plan/missing", tag = "plan", params(("unit" = Option<String>, Query, description = "责任单位代码或名称（牵头部门可查看任一单位）")), security(("bearer" = [])), responses((status = 200, description = "{as_of, missing: [{task, task_title, unit, unit_name, period, cadence, consolidation}]}"), (status = 403, description = "账号未关联责任单位，或查看其他单位")))]
 pub(super) async fn missing_api(
     State(state): State<AppState>,
     User(user): User,
@@ -221,8 +223,18 @@ pub(super) async fn desk_page(State(state): State<AppState>, ctx: Ctx) -> Respon
             return Err(AppError::Forbidden("本账号未关联方案责任单位，请联系管理员".into()));
         }
         let today = crate::time::today();
-        let all = reports::missing(&state.db, &cadence::load(&state.db).await?, today).await?;
+        let cadences = cadence::load(&state.db).await?;
+        let all = reports::missing(&state.db, &cadences, today).await?;
         let mine: Vec<&Due> = all.iter().filter(|d| own.is_some_and(|u| u.id == d.unit)).collect();
+        let plan = Plan::shipped();
+        let mut leading = Vec::new();
+        for task in plan.tasks.iter().filter(|t| {
+            let lead = reports::consolidating_lead(plan, t);
+            own.is_some_and(|u| lead.is_some_and(|l| l.id == u.id))
+        }) {
+            let due = cadences.of(task.number).last_due(today);
+            leading.extend(Consolidation::load(&state.db, plan, task, due).await?);
+        }
         let own_reports = match own {
             Some(u) => reports::list(&state.db, None, Some(&u.id)).await?,
             None => Vec::new(),
@@ -235,6 +247,7 @@ pub(super) async fn desk_page(State(state): State<AppState>, ctx: Ctx) -> Respon
                 h2 { "本单位到期未报（" (mine.len()) "项）" }
                 @if mine.is_empty() { p.ok { "本单位已按期填报全部任务。" } } @else { (due_table(&mine, false)) }
                 p { a href=(format!("/plan/units/{}", u.id)) { "本单位的任务、指标和填报记录" } }
+                @if !leading.is_empty() { (leading_table(&leading)) }
             }
             (template_form(&user, own))
             (upload_form(&user, own))
@@ -254,6 +267,24 @@ pub(super) async fn desk_page(State(state): State<AppState>, ctx: Ctx) -> Respon
     render(&ctx, result)
 }
 
+/// The tasks the unit leads with others: who has reported for the due period
+/// and whether it has consolidated.
+fn leading_table(leading: &[Consolidation]) -> Markup {
+    html! {
+        h2 { "牵头汇总（" (leading.len()) "项任务）" }
+        p { "本单位牵头的任务由各责任单位分别填报，本单位汇总上报后，汇总值即为任务的正式进展。" }
+        table {
+            thead { tr { th { "任务" } th { "报告期" } th { "已填报单位" } th { "汇总" } } }
+            tbody { @for c in leading { tr {
+                td { a href=(format!("/plan/tasks/{}#consolidation", c.task.number)) { (c.task.number) ". " (c.task.title) } }
+                td { (c.period) }
+                td { (c.reported().0) " / " (c.reported().1) }
+                td { @if c.consolidated.is_empty() { span.tag.warn { "待汇总" } } @else { span.tag.ok { "已汇总" } } }
+            } } }
+        }
+    }
+}
+
 /// Late reports; `with_unit` adds the unit column (the plan office's list).
 pub(super) fn due_table(due: &[&Due], with_unit: bool) -> Markup {
     html! {
@@ -264,7 +295,7 @@ pub(super) fn due_table(due: &[&Due], with_unit: bool) -> Markup {
                 td { a href=(format!("/plan/tasks/{}", d.task)) { (d.task) ". " (d.task_title) } }
                 td { (d.cadence.zh()) }
                 td { (d.period) }
-                td { span.tag.bad { "逾期未报" } }
+                td { span.tag.bad { @if d.consolidation { "逾期未汇总" } @else { "逾期未报" } } }
             } } }
         }
     }

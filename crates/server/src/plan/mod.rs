@@ -2,22 +2,26 @@
 //! (shipped as data in `lifeservice_domain::plan`), and the indicators the
 //! platform computes from its own records rather than from reports.
 
+mod api;
 pub mod assessment;
 pub mod cadence;
+pub mod consolidation;
+pub mod demo;
 mod desk;
 pub mod reports;
 pub mod search;
 pub mod views;
 pub mod workbook;
 
+pub use api::PlanApi;
+
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, render};
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use cadence::Cadences;
 use lifeservice_domain::plan::{Indicator, Plan, Task};
 use maud::{Markup, html};
@@ -42,10 +46,10 @@ pub fn routes() -> Router<AppState> {
         .route("/plan/desk", get(desk::desk_page))
         .route("/plan/desk/template", get(desk::template_download))
         .route("/plan/desk/upload", axum::routing::post(desk::upload))
-        .route("/api/v1/plan/tasks", get(tasks_api))
+        .route("/api/v1/plan/tasks", get(api::tasks_api))
         .route(
             "/api/v1/plan/tasks/{number}/cadence",
-            axum::routing::put(cadence_api),
+            axum::routing::put(api::cadence_api),
         )
         .route("/api/v1/plan/missing", get(desk::missing_api))
         .route("/plan/assessment", get(assessment_page))
@@ -54,17 +58,35 @@ pub fn routes() -> Router<AppState> {
             "/plan/tasks/{number}/reports",
             axum::routing::post(report_form),
         )
-        .route("/api/v1/plan/reports", get(reports_api).post(submit_report))
-        .route("/api/v1/plan/assessment", get(assessment_api))
+        .route(
+            "/api/v1/plan/reports",
+            get(api::reports_api).post(api::submit_report),
+        )
+        .route("/api/v1/plan/assessment", get(api::assessment_api))
+        .route(
+            "/api/v1/plan/tasks/{number}/consolidation",
+            get(api::consolidation_api),
+        )
 }
 
-/// A value computed from the platform's own data, with how.
+/// A value computed from the platform's own data, or else from the units'
+/// reports, with how.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveValue {
     pub value: f64,
     pub formula: &'static str,
     pub source: &'static str,
+    /// The report period of a reported value; absent for a computed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
 }
+
+/// How the province value of a reported indicator is formed.
+const REPORTED_FORMULA: &str =
+    "最近一个报告期的填报值：牵头单位已汇总的取汇总值，否则为各责任单位填报值之和";
+/// How the province value of an indicator assessed per area is formed from reports.
+const REPORTED_AREA_FORMULA: &str = "按各地区最近一次填报值达到目标下限的地区数 ÷ 该级地区总数";
+const REPORTED_SOURCE: &str = "责任单位进展填报";
 
 /// Computes every indicator the platform can compute from its records.
 pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, LiveValue>> {
@@ -84,6 +106,7 @@ pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, Li
                 value: active as f64 / baseline as f64,
                 formula: "存续市场主体数 ÷ 2021年末（成立日期不晚于2021-12-31）的市场主体数",
                 source: "平台市场主体登记库",
+                period: None,
             },
         );
     }
@@ -99,6 +122,7 @@ pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, Li
             value: with_elderly as f64 / counties_total,
             formula: "至少有一所在营养老机构（服务类型0301）的县（市、区）数 ÷ 县级单位数（有边界的117个）",
             source: "平台服务网点登记库",
+            period: None,
         },
     );
     for (id, grade) in [("T01-2", "AAAAA"), ("T01-3", "AAAA")] {
@@ -117,6 +141,7 @@ pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, Li
                     "2022年起认定的4A级旅游景区数"
                 },
                 source: "平台认定信息（省文化和旅游厅）",
+                period: None,
             },
         );
     }
@@ -131,7 +156,8 @@ fn status(indicator: &Indicator, live: Option<&LiveValue>) -> &'static str {
         indicator.min.unwrap_or(f64::NEG_INFINITY),
         indicator.max.unwrap_or(f64::INFINITY),
     );
-    let target = if indicator.scope == lifeservice_domain::plan::Scope::PerCounty {
+    // A per-area indicator's province value is the share of areas meeting it.
+    let target = if indicator.scope.area_level().is_some() {
         1.0
     } else {
         min
@@ -186,18 +212,68 @@ struct TaskView {
     indicators: Vec<IndicatorView>,
 }
 
-/// What the platform knows of each indicator: values it computes, and the
-/// series of reported values (summed over units per period).
+/// What the platform knows of each indicator: values it computes, the series
+/// of reported province values, and the latest reported value per area.
 pub struct Observed {
     pub live: HashMap<&'static str, LiveValue>,
-    pub series: HashMap<String, Vec<(chrono::NaiveDate, f64)>>,
+    pub series: HashMap<String, Vec<(lifeservice_domain::plan::Period, f64)>>,
+    pub areas: HashMap<(String, String), (lifeservice_domain::plan::Period, f64)>,
 }
 
 pub async fn observed(state: &AppState) -> AppResult<Observed> {
     Ok(Observed {
         live: live_values(state).await?,
         series: reports::series(&state.db).await?,
+        areas: reports::area_values(&state.db).await?,
     })
+}
+
+impl Observed {
+    /// The indicator's current value: computed where the platform can, else
+    /// from the latest reports.
+    fn current(&self, i: &Indicator) -> Option<LiveValue> {
+        if let Some(live) = self.live.get(i.id.as_str()) {
+            return Some(live.clone());
+        }
+        match i.scope.area_level() {
+            None => {
+                let (period, value) = self
+                    .series
+                    .get(i.id.as_str())?
+                    .iter()
+                    .max_by_key(|(period, _)| period.end())?;
+                Some(LiveValue {
+                    value: *value,
+                    formula: REPORTED_FORMULA,
+                    source: REPORTED_SOURCE,
+                    period: Some(period.to_string()),
+                })
+            }
+            Some(level) => {
+                let reported: Vec<&(lifeservice_domain::plan::Period, f64)> = self
+                    .areas
+                    .iter()
+                    .filter(|((id, _), _)| id == i.id.as_str())
+                    .map(|(_, v)| v)
+                    .collect();
+                let latest = reported.iter().map(|(p, _)| *p).max_by_key(|p| p.end())?;
+                let met = reported
+                    .iter()
+                    .filter(|(_, v)| i.min.is_none_or(|min| *v >= min))
+                    .count();
+                let areas = crate::reference::Reference::shipped()
+                    .all()
+                    .filter(|d| d.level == level)
+                    .count();
+                Some(LiveValue {
+                    value: met as f64 / areas.max(1) as f64,
+                    formula: REPORTED_AREA_FORMULA,
+                    source: REPORTED_SOURCE,
+                    period: Some(latest.to_string()),
+                })
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -212,11 +288,10 @@ struct OutlookView {
 fn outlook_of(i: &Indicator, observed: &Observed) -> Option<OutlookView> {
     use lifeservice_domain::plan::{OUTLOOK_METHOD, outlook, project};
     let min = i.min?;
-    let mut series = observed
+    let mut series: Vec<(chrono::NaiveDate, f64)> = observed
         .series
         .get(i.id.as_str())
-        .cloned()
-        .unwrap_or_default();
+        .map_or_else(Vec::new, |s| s.iter().map(|(p, v)| (p.end(), *v)).collect());
     if let Some(live) = observed.live.get(i.id.as_str()) {
         series.push((crate::time::today(), live.value));
     }
@@ -236,7 +311,7 @@ fn outlook_of(i: &Indicator, observed: &Observed) -> Option<OutlookView> {
 }
 
 fn indicator_view(i: &Indicator, observed: &Observed) -> IndicatorView {
-    let current = observed.live.get(i.id.as_str()).cloned();
+    let current = observed.current(i);
     IndicatorView {
         id: i.id.to_string(),
         name: i.name.clone(),
@@ -284,7 +359,7 @@ fn task_view(plan: &Plan, task: &Task, observed: &Observed, cadences: &Cadences)
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 struct TasksQuery {
     q: Option<String>,
 }
@@ -305,54 +380,6 @@ fn no_match(query: &str) -> String {
     format!(
         "没有与“{query}”相关的任务。可按任务名称、内容、任务组或责任单位（如 养老、文化和旅游厅）搜索。"
     )
-}
-
-/// `GET /api/v1/plan/tasks[?q=…]`: every task (or those matching `q`, best
-/// first) with its responsible units (lead first) and indicators.
-async fn tasks_api(
-    State(state): State<AppState>,
-    Query(params): Query<TasksQuery>,
-) -> AppResult<Json<serde_json::Value>> {
-    let plan = Plan::shipped();
-    let query = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let live = observed(&state).await?;
-    let cadences = cadence::load(&state.db).await?;
-    let tasks: Vec<TaskView> = selected_tasks(plan, query)?
-        .into_iter()
-        .map(|t| task_view(plan, t, &live, &cadences))
-        .collect();
-    let overall: Vec<IndicatorView> = plan
-        .indicators_of(None)
-        .map(|i| indicator_view(i, &live))
-        .collect();
-    let mut body =
-        serde_json::json!({"title": plan.title, "plan_indicators": overall, "tasks": tasks});
-    if let Some(q) = query {
-        body["query"] = q.into();
-        if tasks.is_empty() {
-            body["message"] = no_match(q).into();
-        }
-    }
-    Ok(Json(body))
-}
-
-/// `PUT /api/v1/plan/tasks/{n}/cadence` `{"cadence": "monthly"}` (administrators).
-async fn cadence_api(
-    State(state): State<AppState>,
-    crate::auth::User(user): crate::auth::User,
-    Path(number): Path<u8>,
-    crate::registry::api::ApiJson(body): crate::registry::api::ApiJson<CadenceBody>,
-) -> AppResult<Json<serde_json::Value>> {
-    let cadence = cadence::parse(&body.cadence)?;
-    cadence::set(&state.db, &user, number, cadence).await?;
-    Ok(Json(
-        serde_json::json!({"task": number, "cadence": cadence, "due_period": cadence.last_due(crate::time::today()).to_string()}),
-    ))
-}
-
-#[derive(serde::Deserialize)]
-struct CadenceBody {
-    cadence: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -390,71 +417,6 @@ async fn run_assessment(
     let level = assessment::parse_level(params.get("level").map(String::as_str))?;
     let criteria = assessment::weights(params.get("weights").map(String::as_str))?;
     assessment::assess(state, level, criteria).await
-}
-
-/// `GET /api/v1/plan/assessment?level=city|county[&weights=entities:0.4,…][&format=json|csv|xlsx]`
-async fn assessment_api(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> AppResult<Response> {
-    let result = run_assessment(&state, &params).await?;
-    let name = format!("assessment-{}-{}", result.level, crate::time::today());
-    match params.get("format").map_or("json", String::as_str) {
-        "json" => Ok(Json(result).into_response()),
-        "csv" => {
-            let (headers, rows) = result.rows();
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record(&headers).map_err(anyhow::Error::from)?;
-            for row in &rows {
-                writer.write_record(row).map_err(anyhow::Error::from)?;
-            }
-            let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut body = "\u{feff}".as_bytes().to_vec();
-            body.extend(bytes);
-            Ok(download(
-                body,
-                "text/csv; charset=utf-8",
-                &format!("{name}.csv"),
-            ))
-        }
-        "xlsx" => {
-            let (headers, rows) = result.rows();
-            let mut book = rust_xlsxwriter::Workbook::new();
-            let sheet = book.add_worksheet();
-            sheet
-                .write_row(0, 0, headers.iter().map(String::as_str))
-                .map_err(anyhow::Error::from)?;
-            for (r, row) in rows.iter().enumerate() {
-                sheet
-                    .write_row(r as u32 + 1, 0, row.iter().map(String::as_str))
-                    .map_err(anyhow::Error::from)?;
-            }
-            let bytes = book.save_to_buffer().map_err(anyhow::Error::from)?;
-            Ok(download(
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                &format!("{name}.xlsx"),
-            ))
-        }
-        other => Err(AppError::field(
-            "format",
-            format!("未知的格式“{other}”，应为 json、csv 或 xlsx"),
-        )),
-    }
-}
-
-fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn assessment_page(
@@ -503,30 +465,6 @@ async fn assessment_page(
 }
 
 #[derive(serde::Deserialize)]
-struct ReportsQuery {
-    task: Option<u8>,
-    unit: Option<String>,
-}
-
-/// `GET /api/v1/plan/reports[?task=N][&unit=U16]`
-async fn reports_api(
-    State(state): State<AppState>,
-    Query(q): Query<ReportsQuery>,
-) -> AppResult<Json<Vec<reports::Report>>> {
-    let unit = q.unit.map(lifeservice_domain::plan::UnitId::new);
-    Ok(Json(reports::list(&state.db, q.task, unit.as_ref()).await?))
-}
-
-/// `POST /api/v1/plan/reports` by a unit's account: a new report, or an amendment.
-async fn submit_report(
-    State(state): State<AppState>,
-    crate::auth::User(user): crate::auth::User,
-    crate::registry::api::ApiJson(body): crate::registry::api::ApiJson<reports::ReportBody>,
-) -> AppResult<Json<reports::Report>> {
-    Ok(Json(reports::submit(&state.db, &user, &body).await?))
-}
-
-#[derive(serde::Deserialize)]
 struct ReportForm {
     csrf: String,
     indicator: String,
@@ -534,6 +472,12 @@ struct ReportForm {
     value: String,
     narrative: String,
     evidence: String,
+    /// The area of a per-area value (a city, county or township code).
+    #[serde(default)]
+    division: String,
+    /// Set by the lead unit's consolidation form.
+    #[serde(default)]
+    consolidated: Option<String>,
 }
 
 async fn report_form(
@@ -560,10 +504,16 @@ async fn report_form(
             narrative: form.narrative.clone(),
             evidence: form.evidence.clone(),
             unit: None,
+            division: Some(form.division.clone()),
+            consolidated: form.consolidated.is_some(),
         };
         let report = reports::submit(&state.db, user, &body).await?;
         let body = html! {
-            p.ok role="status" { "已填报：" (report.unit_name) " " (report.period) "（第" (report.version) "版）" }
+            p.ok role="status" {
+                @if report.consolidated { "已汇总上报：" } @else { "已填报：" }
+                (report.unit_name) " " (report.period) @if !report.division_name.is_empty() { " " (report.division_name) }
+                "（第" (report.version) "版）"
+            }
             p { a href=(format!("/plan/tasks/{number}")) { "返回任务" } }
         };
         Ok(("进展填报".to_string(), body))
@@ -575,10 +525,12 @@ async fn report_form(
 fn reports_table(list: &[reports::Report]) -> Markup {
     html! {
         table {
-            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "数值" } th { "进展说明" } th { "佐证" } th { "填报" } } }
+            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "地区" } th { "数值" } th { "进展说明" } th { "佐证" } th { "填报" } } }
             tbody { @for r in list { tr {
-                td { (r.period) } td { a href=(format!("/plan/tasks/{}", r.task)) { (r.task) } } td { (r.unit_name) }
+                td { (r.period) } td { a href=(format!("/plan/tasks/{}", r.task)) { (r.task) } }
+                td { (r.unit_name) @if r.consolidated { " " span.tag.ok { "牵头汇总" } } }
                 td { @if r.indicator.is_empty() { "任务整体" } @else { (r.indicator) } }
+                td { @if r.division.is_empty() { "全省" } @else { (r.division_name) } }
                 td { @if let Some(v) = r.value { (v) } @else { "—" } }
                 td { (r.narrative) } td { (r.evidence) }
                 td { (r.reported_by) " " (r.reported_at.get(..10).unwrap_or("")) @if r.version > 1 { " （第" (r.version) "版）" } }
@@ -769,8 +721,14 @@ async fn task_page(
             .ok()
             .and_then(|n| plan.task(n))
             .ok_or_else(|| AppError::not_found(format!("任务“{number}”不存在（方案共{}项任务）", plan.tasks.len())))?;
-        let view = task_view(plan, task, &observed(&state).await?, &cadence::load(&state.db).await?);
+        let cadences = cadence::load(&state.db).await?;
+        let view = task_view(plan, task, &observed(&state).await?, &cadences);
         let task_reports = reports::list(&state.db, Some(task.number), None).await?;
+        let due = cadences.of(task.number).last_due(crate::time::today());
+        let consolidation = consolidation::Consolidation::load(&state.db, plan, task, due).await?;
+        let own_unit = ctx.user.as_ref().and_then(|u| u.plan_unit.as_deref());
+        let leads = consolidation.as_ref().is_some_and(|c| own_unit == Some(c.lead.id.as_str()));
+        let choices: Vec<(String, String)> = view.indicators.iter().map(|i| (i.id.clone(), format!("{}（{}）", i.name, i.unit))).collect();
         let per_area = plan.indicators_of(Some(task.number)).any(|i| i.scope != lifeservice_domain::plan::Scope::Province);
         let reference = crate::reference::Reference::shipped();
         let body = html! {
@@ -785,6 +743,7 @@ async fn task_page(
             h2 { "进展填报" }
             p { "填报频次：" strong { (view.cadence.zh()) } "；当前到期的报告期：" (view.due_period) }
             @if let Some(user) = ctx.user.as_ref().filter(|u| u.is_admin()) { (cadence_control(user, task.number, view.cadence)) }
+            @if let Some(c) = &consolidation { @if !leads { (consolidation::status(c)) } }
             @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports)) }
             @if let Some(user) = ctx.user.as_ref().filter(|u| u.plan_unit.as_ref().is_some_and(|p| task.responsible_units.iter().any(|r| r.as_str() == p))) {
                 form method="post" action=(format!("/plan/tasks/{}/reports", task.number)) {
@@ -794,11 +753,13 @@ async fn task_page(
                         @for i in &view.indicators { option value=(i.id) { (i.id) " " (i.name) "（" (i.unit) "）" } }
                     } } }
                     p { label { "报告期（" (view.cadence.zh()) "，如 " (view.cadence.example()) "） " input name="period" required value=(view.due_period); } }
+                    @if per_area { p { label { "地区（按市、县或乡镇考核的指标填写区划代码，如 140105；全省指标留空） " input name="division" maxlength="12"; } } }
                     p { label { "数值（按指标的单位，如 12 或 12家；可空） " input name="value"; } }
                     p { label { "进展说明" br; textarea name="narrative" rows="3" required maxlength="5000" {} } }
                     p { label { "佐证材料（文号、链接或文件名）" br; input name="evidence" maxlength="500"; } }
                     button type="submit" { "提交填报" }
                 }
+                @if let Some(c) = consolidation.as_ref().filter(|_| leads) { (consolidation::panel(c, user.csrf.as_deref().unwrap_or(""), &choices)) }
             }
         };
         Ok((view.title.clone(), body))

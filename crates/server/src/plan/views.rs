@@ -12,7 +12,7 @@ use crate::portal::{Ctx, render};
 use crate::reference::Reference;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use lifeservice_domain::plan::{Indicator, Plan, Scope, Task, UnitId};
+use lifeservice_domain::plan::{Indicator, Period, Plan, Scope, Task, UnitId};
 use lifeservice_domain::{DivisionCode, Level};
 use maud::{Markup, html};
 use std::collections::HashMap;
@@ -38,6 +38,11 @@ const AREA_MEASURES: [AreaMeasure; 2] = [
               WHERE d.kind = 'time_honoured' AND o.service_type = '0902' AND o.status = 'open' GROUP BY o.county_code",
     },
 ];
+
+/// Whether the platform counts the indicator per area from its own records.
+pub(super) fn is_measured(indicator: &str) -> bool {
+    AREA_MEASURES.iter().any(|m| m.indicator == indicator)
+}
 
 /// How the map's attainment is computed, as shown under it.
 const ATTAINMENT_FORMULA: &str = "分县指标达成度 = 各项平台可计算的分县目标 min(县内数量 ÷ 目标下限, 1) 的平均值 × 100%；目前包括每县一所综合性养老机构（T16-8）和每县5–10家老字号精品旅游餐厅（T03-3）。";
@@ -179,6 +184,7 @@ pub(super) async fn city_page(
             .ok_or_else(|| AppError::not_found(format!("设区市“{code}”不存在（应为4位市级区划代码，如1401）")))?;
         let counties = counties_of(&city);
         let values = AreaValues::load(&state).await?;
+        let reported = reports::area_values(&state.db).await?;
         let cities = assessment::assess(&state, Level::City, CRITERIA.to_vec()).await?;
         let county_scores = assessment::assess(&state, Level::County, CRITERIA.to_vec()).await?;
         let score = cities.areas.iter().find(|a| a.code == city.as_str());
@@ -191,8 +197,8 @@ pub(super) async fn city_page(
             p.muted { small { (ATTAINMENT_FORMULA) } }
             h2 { "平台可计算的分县指标" }
             (measured_table(&values, &counties))
-            h2 { "其他按市、县或乡镇考核的指标" }
-            (unmeasured_list())
+            h2 { "责任单位分地区填报的指标" }
+            (reported_tables(&city, &counties, &reported))
             h2 { "绩效考核" }
             @if let Some(s) = score {
                 p { (name) "得分 " strong { (format!("{:.1}", s.score)) } "，在11个设区市中排第" (s.rank) "名。"
@@ -247,17 +253,95 @@ fn measured_table(values: &AreaValues, counties: &[DivisionCode]) -> Markup {
     }
 }
 
-/// The plan's per-area targets that no platform record measures.
-fn unmeasured_list() -> Markup {
+/// Latest reported value per (indicator, area), as [`reports::area_values`] gives them.
+type Reported = HashMap<(String, String), (Period, f64)>;
+
+/// The plan's per-area targets that no platform record measures, with each
+/// area's latest reported value: the city's own, and per county its own or,
+/// for per-township targets, how many of its townships meet them.
+fn reported_tables(city: &DivisionCode, counties: &[DivisionCode], reported: &Reported) -> Markup {
     let plan = Plan::shipped();
-    let scoped = plan.indicators.iter().filter(|i| {
-        i.scope != Scope::Province && !AREA_MEASURES.iter().any(|m| m.indicator == i.id.as_str())
-    });
+    let reference = Reference::shipped();
+    let scoped: Vec<&Indicator> = plan
+        .indicators
+        .iter()
+        .filter(|i| i.scope.area_level().is_some() && !is_measured(i.id.as_str()))
+        .collect();
+    let of_city: Vec<&Indicator> = scoped
+        .iter()
+        .copied()
+        .filter(|i| i.scope == Scope::PerCity)
+        .collect();
+    let below: Vec<&Indicator> = scoped
+        .iter()
+        .copied()
+        .filter(|i| i.scope != Scope::PerCity)
+        .collect();
     html! {
-        ul { @for i in scoped { li {
-            (i.name) "：" (i.scope.zh()) " " (super::bounds(i.min, i.max)) (i.unit)
-            @if let Some(t) = i.task { " — " a href=(format!("/plan/tasks/{t}")) { "任务" (t) } }
-            " " small.muted { "平台暂无分地区数据，由责任单位填报跟踪" }
-        } } }
+        @if !of_city.is_empty() {
+            table {
+                thead { tr { th { "按市考核的指标" } th { "目标" } th { (reference.name(city)) } } }
+                tbody { @for i in &of_city { tr {
+                    td { a href=(format!("/plan/tasks/{}", i.task.unwrap_or(0))) { (i.id) } " " (i.name) }
+                    td { (super::bounds(i.min, i.max)) (i.unit) }
+                    td { (reported_cell(i, reported.get(&(i.id.to_string(), city.to_string())))) }
+                } } }
+            }
+        }
+        @if !below.is_empty() {
+            table {
+                thead { tr {
+                    th { "县（市、区）" }
+                    @for i in &below { th { (i.id) " " (i.name) "（" (i.scope.zh()) (super::bounds(i.min, i.max)) (i.unit) "）" } }
+                } }
+                tbody { @for county in counties { tr {
+                    td { a href=(format!("/divisions/{county}")) { (reference.name(county)) } }
+                    @for i in &below {
+                        td { @if i.scope == Scope::PerTownship { (township_cell(i, county, reported)) }
+                             @else { (reported_cell(i, reported.get(&(i.id.to_string(), county.to_string())))) } }
+                    }
+                } } }
+            }
+        }
+        p.muted { small { "数据来源：责任单位分地区进展填报（各地区最近一次填报值；牵头单位已汇总的取汇总值）。未填报的地区不计入绩效考核的“分地区填报指标”分项。" } }
+    }
+}
+
+fn reported_met(indicator: &Indicator, value: f64) -> bool {
+    indicator.min.is_none_or(|min| value >= min)
+}
+
+fn reported_cell(indicator: &Indicator, value: Option<&(Period, f64)>) -> Markup {
+    html! {
+        @match value {
+            Some((period, v)) => {
+                (format_value(*v)) " "
+                @if reported_met(indicator, *v) { span.tag.ok { "已达标" } } @else { span.tag.warn { "未达标" } }
+                " " small.muted { (period) }
+            }
+            None => { span.muted { "未填报" } }
+        }
+    }
+}
+
+/// Townships of a county meeting a per-township target, of those reported and of all.
+fn township_cell(indicator: &Indicator, county: &DivisionCode, reported: &Reported) -> Markup {
+    let towns = Reference::shipped()
+        .children(county)
+        .iter()
+        .filter(|t| t.level() == Level::Town)
+        .count();
+    let values: Vec<f64> = reported
+        .iter()
+        .filter(|((id, code), _)| id == indicator.id.as_str() && code.starts_with(county.as_str()))
+        .map(|(_, (_, v))| *v)
+        .collect();
+    let met = values
+        .iter()
+        .filter(|v| reported_met(indicator, **v))
+        .count();
+    html! {
+        @if values.is_empty() { span.muted { "未填报" } }
+        @else { "达标乡镇 " (met) " / " (towns) " " small.muted { "（已填报" (values.len()) "个）" } }
     }
 }

@@ -1,25 +1,31 @@
 //! The Excel workbook a unit fills in (进展填报模板): one row per task and
-//! indicator (or 任务整体) the unit is responsible for, with the unit's prior
-//! value prefilled and an instructions sheet. Uploading it submits every filled
+//! indicator (or 任务整体) the unit is responsible for, one per area for an
+//! indicator assessed per city or county, consolidated rows (牵头汇总) on the
+//! tasks the unit leads with others, with the unit's prior value prefilled and
+//! an instructions sheet. Uploading it submits every filled
 //! row through the same checks as the web form: bad rows are listed with row,
 //! column and reason, good rows are stored, a re-upload amends with history.
 
 use super::cadence::Cadences;
-use super::reports::{self, ReportBody, UnitValues};
+use super::reports::{self, ReportBody, ReportKey, UnitValues, consolidating_lead};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
+use crate::reference::Reference;
 use crate::registry::import::Table;
 use crate::storage::Db;
 use lifeservice_domain::plan::{Cadence, Indicator, Period, Plan, Task, Unit, parse_value};
+use lifeservice_domain::{DivisionCode, Level};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// The template's columns, in order; an upload finds them by name.
-pub const COLUMNS: [&str; 9] = [
+pub const COLUMNS: [&str; 11] = [
     "任务编号",
     "任务",
     "指标",
+    "地区",
+    "类型",
     "单位",
     "目标",
     "期间",
@@ -31,6 +37,9 @@ pub const COLUMNS: [&str; 9] = [
 const REQUIRED: [&str; 5] = ["任务编号", "指标", "期间", "数值", "进展说明"];
 /// What the 指标 column says on a row about the task as a whole.
 const WHOLE_TASK: &str = "任务整体";
+/// What the 类型 column says of a unit's own report and of a consolidated one.
+const OWN: &str = "本单位";
+const CONSOLIDATED: &str = "牵头汇总";
 
 /// The period a task's row is for: the period of the task's cadence that
 /// contains the last day of the requested one, or else the task's last ended
@@ -46,8 +55,28 @@ pub fn row_period(cadence: Cadence, requested: Option<Period>, today: chrono::Na
 struct TemplateRow<'a> {
     task: &'a Task,
     indicator: Option<&'a Indicator>,
+    division: Option<DivisionCode>,
+    consolidated: bool,
     period: Period,
     prior: Option<f64>,
+}
+
+/// The areas a per-area indicator gets a row for: every city or county; none
+/// for townships (too many to list: the unit adds rows for the ones it reports).
+fn areas_of(indicator: Option<&Indicator>) -> Vec<Option<DivisionCode>> {
+    let reference = Reference::shipped();
+    match indicator.and_then(|i| i.scope.area_level()) {
+        Some(Level::City) => reference.cities().iter().cloned().map(Some).collect(),
+        Some(Level::County) => reference
+            .cities()
+            .iter()
+            .flat_map(|c| reference.children(c))
+            .filter(|d| d.level() == Level::County)
+            .cloned()
+            .map(Some)
+            .collect(),
+        _ => vec![None],
+    }
 }
 
 fn template_rows<'a>(
@@ -65,17 +94,27 @@ fn template_rows<'a>(
         .filter(|t| t.responsible_units.contains(&unit.id))
     {
         let period = row_period(cadences.of(task.number), requested, today);
+        let consolidated = consolidating_lead(plan, task).is_some_and(|l| l.id == unit.id);
         let targets = plan
             .indicators_of(Some(task.number))
             .filter(|i| i.is_target());
         for indicator in targets.map(Some).chain([None]) {
-            let id = indicator.map_or("", |i| i.id.as_str());
-            rows.push(TemplateRow {
-                task,
-                indicator,
-                period,
-                prior: values.latest(task.number, id, period.end()),
-            });
+            for division in areas_of(indicator) {
+                let key = ReportKey {
+                    task: task.number,
+                    indicator: indicator.map_or(String::new(), |i| i.id.to_string()),
+                    division: division.as_ref().map_or(String::new(), ToString::to_string),
+                    consolidated,
+                };
+                rows.push(TemplateRow {
+                    task,
+                    indicator,
+                    prior: values.latest(&key, period.end()),
+                    division,
+                    consolidated,
+                    period,
+                });
+            }
         }
     }
     rows
@@ -104,14 +143,14 @@ fn write_template(unit: &Unit, rows: &[TemplateRow]) -> Result<Vec<u8>, XlsxErro
     sheet.set_name("填报")?;
     for (c, (name, width)) in COLUMNS
         .iter()
-        .zip([8, 28, 30, 6, 10, 10, 10, 50, 30])
+        .zip([8, 28, 30, 22, 10, 6, 10, 10, 10, 50, 30])
         .enumerate()
     {
         let c = c as u16;
         sheet.write_string_with_format(0, c, *name, &bold)?;
         sheet.set_column_width(c, width)?;
     }
-    for c in [5, 7, 8] {
+    for c in [3, 7, 9, 10] {
         sheet.set_column_format(c, &text)?;
     }
     sheet.set_freeze_panes(1, 0)?;
@@ -133,10 +172,10 @@ fn write_row(
     match row.indicator {
         Some(i) => {
             sheet.write_string(r, 2, format!("{} {}", i.id, i.name))?;
-            sheet.write_string(r, 3, &i.unit)?;
+            sheet.write_string(r, 5, &i.unit)?;
             sheet.write_string(
                 r,
-                4,
+                6,
                 format!("{}（{}）", super::bounds(i.min, i.max), i.scope.zh()),
             )?;
         }
@@ -144,9 +183,14 @@ fn write_row(
             sheet.write_string(r, 2, WHOLE_TASK)?;
         }
     }
-    sheet.write_string_with_format(r, 5, row.period.to_string(), text)?;
+    if let Some(d) = &row.division {
+        let name = Reference::shipped().full_name(d);
+        sheet.write_string_with_format(r, 3, format!("{d} {name}"), text)?;
+    }
+    sheet.write_string(r, 4, if row.consolidated { CONSOLIDATED } else { OWN })?;
+    sheet.write_string_with_format(r, 7, row.period.to_string(), text)?;
     if let Some(prior) = row.prior {
-        sheet.write_number(r, 6, prior)?;
+        sheet.write_number(r, 8, prior)?;
     }
     Ok(())
 }
@@ -162,6 +206,8 @@ fn instructions(sheet: &mut Worksheet, unit: &Unit, bold: &Format) -> Result<(),
         "请填写“数值”（按“单位”列的单位，只填数字；比例以百分数填写，10表示10%）、“进展说明”（必填，最多5000字）和“佐证材料”（文号、链接或文件名）。".into(),
         "“期间”按各任务的填报频次：按季度写作2026-Q3，按月写作2026-10；不能填报尚未开始的期间。".into(),
         "“数值”已预填本单位最近一次填报的数值：未填写进展说明、数值也未改动的行视为本期不填报，上传时跳过。".into(),
+        "按市、按县考核的指标每个地区一行，“地区”列为区划代码和名称；按乡镇考核的指标请自行增加行，在“地区”列填写乡镇（街道）的9位区划代码。全省指标“地区”留空。".into(),
+        "“类型”为“本单位”的行填报本单位负责的部分；本单位牵头、另有其他责任单位的任务为“牵头汇总”行：请综合各单位的填报（见平台任务页）填写汇总值，汇总值即为任务的正式进展。牵头单位也可另填“本单位”行。".into(),
         "请勿修改“任务编号”“指标”“单位”三列；不填报的行可以删除。同一期间再次上传即为更正，平台保留历史版本。".into(),
         "上传：登录平台后在“进展填报”页面（/plan/desk）上传本文件；出错的行会列出行号、列和原因，其余各行照常保存。".into(),
     ];
@@ -229,7 +275,7 @@ pub async fn upload(
     let plan = Plan::shipped();
     let values = UnitValues::load(db, &unit.id).await?;
     let mut report = UploadReport::default();
-    let mut seen: HashMap<(u8, String, String), usize> = HashMap::new();
+    let mut seen: HashMap<(ReportKey, String), usize> = HashMap::new();
     for (index, cells) in table.cells().enumerate().skip(1) {
         let row = index + 1;
         let cells = match cells {
@@ -259,16 +305,17 @@ pub async fn upload(
             }
         };
         let period = Period::parse(&body.period).map_or(body.period.clone(), |p| p.to_string());
-        let key = (
-            body.task,
-            body.indicator.clone().unwrap_or_default(),
-            period,
-        );
-        if let Some(first) = seen.insert(key, row) {
+        let key = ReportKey {
+            task: body.task,
+            indicator: body.indicator.clone().unwrap_or_default(),
+            division: body.division.clone().unwrap_or_default(),
+            consolidated: body.consolidated,
+        };
+        if let Some(first) = seen.insert((key, period), row) {
             report.reject(
                 row,
                 "期间",
-                format!("与第{first}行是同一任务、指标和期间的重复填报"),
+                format!("与第{first}行是同一任务、指标、地区、类型和期间的重复填报"),
             );
             continue;
         }
@@ -350,12 +397,29 @@ fn read_row(
         "" => None,
         text => Some(parse_value(text, unit).map_err(|e| ("数值", e))?),
     };
+    // The template writes `140105 小店区`; the code is what counts.
+    let division = cell("地区").split_whitespace().next().unwrap_or("");
+    let consolidated = match cell("类型") {
+        "" | OWN => false,
+        CONSOLIDATED => true,
+        other => {
+            return Err((
+                "类型",
+                format!("类型“{other}”无效：应为“{OWN}”或“{CONSOLIDATED}”"),
+            ));
+        }
+    };
     let (narrative, evidence) = (cell("进展说明"), cell("佐证材料"));
     if narrative.is_empty() && evidence.is_empty() {
-        let id = indicator.map_or("", |i| i.id.as_str());
+        let key = ReportKey {
+            task: task.number,
+            indicator: indicator.map_or(String::new(), |i| i.id.to_string()),
+            division: division.to_string(),
+            consolidated,
+        };
         let prior = Period::parse(cell("期间"))
             .ok()
-            .and_then(|p| values.latest(task.number, id, p.end()));
+            .and_then(|p| values.latest(&key, p.end()));
         if value.is_none() || value == prior {
             return Ok(None);
         }
@@ -369,6 +433,8 @@ fn read_row(
         narrative: narrative.to_string(),
         evidence: evidence.to_string(),
         unit: None,
+        division: Some(division.to_string()).filter(|d| !d.is_empty()),
+        consolidated,
     }))
 }
 
@@ -412,6 +478,8 @@ fn column_of(error: &AppError) -> &'static str {
         Some("value_unit") => "单位",
         Some("narrative") => "进展说明",
         Some("evidence") => "佐证材料",
+        Some("division") => "地区",
+        Some("consolidated") => "类型",
         _ => "任务编号",
     }
 }

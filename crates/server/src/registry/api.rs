@@ -69,6 +69,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(crate::credit::api::CreditApi::openapi());
     doc.merge(crate::reviews::api::openapi());
     doc.merge(crate::opendata::api::OpenDataApi::openapi());
+    doc.merge(crate::plan::PlanApi::openapi());
     Json(doc)
 }
 
