@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_plan_report_areas.sql"),
         include_str!("../migrations/postgres/0012_plan_report_areas.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_plan_attachments.sql"),
+        include_str!("../migrations/postgres/0013_plan_attachments.sql"),
+    ),
 ];
 
 /// The PostgreSQL channel writers notify after appending to `changes`.

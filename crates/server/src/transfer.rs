@@ -36,6 +36,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("quality_totals", "scope, key"),
     ("plan_reports", "id"),
     ("plan_report_versions", "report_id, version"),
+    ("plan_report_attachments", "id"),
     ("plan_cadences", "task"),
     ("stat_cells", "measure, category, division_code, period"),
     ("stat_sources", "source"),
@@ -51,6 +52,7 @@ enum Ty {
     Int,
     Float,
     Text,
+    Blob,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -87,6 +89,8 @@ async fn columns(db: &Db, table: &str) -> anyhow::Result<Vec<(String, Ty)>> {
                 Ty::Int
             } else if ty.contains("DOUBLE") || ty.contains("REAL") || ty.contains("FLOAT") {
                 Ty::Float
+            } else if ty.contains("BLOB") || ty.contains("BYTEA") {
+                Ty::Blob
             } else {
                 Ty::Text
             };
@@ -101,6 +105,7 @@ enum Value {
     Int(Option<i64>),
     Float(Option<f64>),
     Text(Option<String>),
+    Blob(Option<Vec<u8>>),
 }
 
 impl Value {
@@ -109,6 +114,7 @@ impl Value {
             Ty::Int => Value::Int(row.try_get(index)?),
             Ty::Float => Value::Float(row.try_get(index)?),
             Ty::Text => Value::Text(row.try_get(index)?),
+            Ty::Blob => Value::Blob(row.try_get(index)?),
         })
     }
 
@@ -118,6 +124,9 @@ impl Value {
             Value::Int(Some(v)) => out.extend_from_slice(v.to_string().as_bytes()),
             Value::Float(Some(v)) => out.extend_from_slice(format!("{v:?}").as_bytes()),
             Value::Text(Some(v)) => out.extend_from_slice(v.as_bytes()),
+            Value::Blob(Some(v)) => {
+                out.extend_from_slice(format!("{:x}", Sha256::digest(v)).as_bytes())
+            }
             _ => out.push(0),
         }
         out.push(0x1f);
@@ -131,6 +140,7 @@ impl Value {
             Value::Int(v) => query.bind(v),
             Value::Float(v) => query.bind(v),
             Value::Text(v) => query.bind(v),
+            Value::Blob(v) => query.bind(v),
         }
     }
 }
@@ -261,7 +271,10 @@ async fn copy_table(
                 names.join(", "),
                 placeholders(to.backend(), chunk.len(), names.len())
             );
-            let mut query = sqlx::query(&sql);
+            // Not kept prepared: sqlx's Any driver binds a NULL f64 as a
+            // PostgreSQL float4, and a statement prepared with one refuses
+            // the next chunk's float8 values.
+            let mut query = sqlx::query(&sql).persistent(false);
             for row in chunk {
                 for value in row.iter().cloned() {
                     query = value.bind(query);

@@ -1729,3 +1729,164 @@ async fn demo_reports_pass_every_check_and_leave_work_to_do() {
         app.cleanup().await;
     }
 }
+
+/// Posts `bytes` as `name` to a report's attachments through the API.
+async fn attach(
+    app: &TestApp,
+    token: &str,
+    report: i64,
+    name: &str,
+    bytes: &[u8],
+) -> (u16, serde_json::Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+    );
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/plan/reports/{report}/attachments")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn units_attach_evidence_that_only_staff_can_read() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let minzheng = unit_account(&app, "minzheng", "U16").await;
+        let weijian = unit_account(&app, "weijian", "U12").await;
+        let admin = app.add_user("admin", "admin", "").await;
+        let entity = app.add_user("anxin", "entity", "91350200776049653A").await;
+        let quarter = Cadence::Quarterly
+            .last_due(lifeservice::time::today())
+            .to_string();
+        let (_, report) = send(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/plan/reports",
+            &minzheng,
+            serde_json::json!({"task": 16, "period": quarter, "narrative": "养老服务进展"}),
+        )
+        .await;
+        let id = report["id"].as_i64().unwrap();
+        let pdf = b"%PDF-1.4\n% synthetic evidence\n".to_vec();
+        let (status, attached) = attach(&app, &minzheng, id, "晋民发〔2026〕5号.pdf", &pdf).await;
+        assert_eq!(status, 200, "{attached}");
+        assert_eq!(attached["size"].as_u64(), Some(pdf.len() as u64));
+        assert_eq!(attached["sha256"].as_str().unwrap().len(), 64);
+        // Refused: a renamed program, another unit's report, a report that does not exist.
+        let (status, error) = attach(&app, &minzheng, id, "通知.pdf", b"MZ\x90\x00").await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (400, Some("file")),
+            "{error}"
+        );
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("不是.pdf文件")
+        );
+        let (status, error) = attach(&app, &minzheng, id, "run.exe", b"MZ").await;
+        assert!(
+            status == 400
+                && error["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("不支持"),
+            "{error}"
+        );
+        assert_eq!(attach(&app, &weijian, id, "a.pdf", &pdf).await.0, 403);
+        assert_eq!(attach(&app, &minzheng, 999_999, "a.pdf", &pdf).await.0, 404);
+
+        // Listed with the report; the file itself only for government staff.
+        let (_, list) = app.get_json("/api/v1/plan/reports?task=16").await;
+        let files = list[0]["attachments"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{list}");
+        let href = files[0]["href"].as_str().unwrap().to_string();
+        assert_eq!(
+            reqwest::get(app.url(&href))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            401
+        );
+        assert_eq!(get_with(&app, &href, &entity).await.status().as_u16(), 403);
+        let file = get_with(&app, &href, &admin).await;
+        assert_eq!(file.status().as_u16(), 200);
+        let disposition = file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            disposition.contains("filename*=UTF-8''%E6%99%8B"),
+            "{disposition}"
+        );
+        assert_eq!(file.bytes().await.unwrap().to_vec(), pdf);
+        let audited: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'attach'")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited, 1);
+
+        // The task page's form, with the page's CSRF token.
+        let (client, csrf) = session(&app, "minzheng").await;
+        let task = client
+            .get(app.url("/plan/tasks/16"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            task.contains("上传佐证材料") && task.contains(&href),
+            "{task}"
+        );
+        let form = |csrf: &str| {
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.to_string())
+                .text("report", id.to_string())
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\n".to_vec())
+                        .file_name("现场照片.png"),
+                )
+        };
+        let forged = client
+            .post(app.url("/plan/attachments"))
+            .multipart(form("forged"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 403);
+        let sent = client
+            .post(app.url("/plan/attachments"))
+            .multipart(form(&csrf))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status().as_u16(), 200);
+        assert!(
+            sent.text()
+                .await
+                .unwrap()
+                .contains("已上传附件：现场照片.png")
+        );
+        let (_, public) = page(&app, "/plan/tasks/16").await;
+        assert!(
+            public.contains("2个（工作人员可查看）") && !public.contains(&href),
+            "{public}"
+        );
+        app.cleanup().await;
+    }
+}

@@ -13,6 +13,33 @@ async fn populated(app: &common::TestApp) {
         .await
         .unwrap();
     app.add_user("officer", "division", "140105").await;
+    // Plan reports mix empty and given values (a float column with NULLs),
+    // and an attachment is a binary column.
+    lifeservice::plan::demo::generate(&app.state.db, 1)
+        .await
+        .unwrap();
+    let admin = lifeservice::auth::Principal {
+        user_id: 0,
+        username: "admin".into(),
+        display_name: "admin".into(),
+        role: lifeservice::auth::Role::Admin,
+        agency: None,
+        plan_unit: None,
+        csrf: None,
+    };
+    let report: i64 = sqlx::query_scalar("SELECT MIN(id) FROM plan_reports")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    lifeservice::plan::attachments::attach(
+        &app.state.db,
+        &admin,
+        report,
+        "证明.pdf",
+        b"%PDF-1.7 \x00\xff",
+    )
+    .await
+    .unwrap();
 }
 
 async fn sums(db: &Db) -> Vec<lifeservice::transfer::TableSum> {

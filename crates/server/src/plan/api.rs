@@ -28,9 +28,15 @@ use std::collections::HashMap;
         consolidation_api,
         cadence_api,
         super::desk::missing_api,
-        assessment_api
+        assessment_api,
+        attach_api
     ),
-    components(schemas(reports::ReportBody, reports::Report, CadenceBody))
+    components(schemas(
+        reports::ReportBody,
+        reports::Report,
+        CadenceBody,
+        super::attachments::Attachment
+    ))
 )]
 pub struct PlanApi;
 
@@ -211,4 +217,18 @@ pub(super) async fn assessment_api(
             format!("未知的格式“{other}”，应为 json、csv 或 xlsx"),
         )),
     }
+}
+
+/// Attaches a file (pdf, ofd, jpg, png, doc, docx, xls, xlsx; at most 10 MB) as evidence to a report of the account's unit; audited with its SHA-256.
+#[utoipa::path(post, path = "/api/v1/plan/reports/{id}/attachments", tag = "plan", params(("id" = i64, Path)), request_body(content_type = "multipart/form-data", description = "file: 附件"), security(("bearer" = [])), responses((status = 200, body = super::attachments::Attachment), (status = 400, description = "类型、内容或大小不符"), (status = 403, description = "非本单位的填报"), (status = 404, description = "填报不存在")))]
+pub(super) async fn attach_api(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<i64>,
+    multipart: axum::extract::Multipart,
+) -> AppResult<Json<super::attachments::Attachment>> {
+    let upload = super::attachments::read_upload(multipart).await?;
+    Ok(Json(
+        super::attachments::attach(&state.db, &user, id, &upload.file_name, &upload.bytes).await?,
+    ))
 }

@@ -258,7 +258,7 @@ pub(super) async fn desk_page(State(state): State<AppState>, ctx: Ctx) -> Respon
             }
             @if !own_reports.is_empty() {
                 h2 { "本单位最近的填报" }
-                (super::reports_table(&own_reports[..own_reports.len().min(100)]))
+                (super::reports_table(&own_reports[..own_reports.len().min(100)], super::attachments::can_read(&user)))
             }
         };
         Ok(("进展填报工作台".to_string(), body))

@@ -4,6 +4,7 @@
 
 mod api;
 pub mod assessment;
+pub mod attachments;
 pub mod cadence;
 pub mod consolidation;
 pub mod demo;
@@ -54,6 +55,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/plan/missing", get(desk::missing_api))
         .route("/plan/assessment", get(assessment_page))
         .route("/plan/reports", get(reports_page))
+        .route("/plan/attachments", axum::routing::post(attachment_form))
+        .route("/plan/attachments/{id}", get(attachment_download))
+        .route(
+            "/api/v1/plan/reports/{id}/attachments",
+            axum::routing::post(api::attach_api),
+        )
         .route(
             "/plan/tasks/{number}/reports",
             axum::routing::post(report_form),
@@ -522,10 +529,50 @@ async fn report_form(
     render(&ctx, result)
 }
 
-fn reports_table(list: &[reports::Report]) -> Markup {
+/// `POST /plan/attachments` (multipart: csrf, report, file) from the task page.
+async fn attachment_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    let result = async {
+        let user = ctx.user.as_ref().ok_or(AppError::Unauthenticated)?;
+        let upload = attachments::read_upload(multipart).await?;
+        crate::auth::verify_csrf(user, upload.csrf.as_deref())?;
+        let report = upload
+            .report
+            .ok_or_else(|| AppError::field("report", "请选择要附到的填报"))?;
+        let a = attachments::attach(&state.db, user, report, &upload.file_name, &upload.bytes).await?;
+        let task: i64 = sqlx::query_scalar("SELECT task FROM plan_reports WHERE id = $1")
+            .bind(report)
+            .fetch_one(state.db.pool())
+            .await?;
+        let body = html! {
+            p.ok role="status" { "已上传附件：" (a.file_name) "（" (a.size) "字节，SHA-256 " code { (a.sha256.get(..16).unwrap_or("")) } "…）" }
+            p { a href=(format!("/plan/tasks/{task}")) { "返回任务" } }
+        };
+        Ok(("上传佐证材料".to_string(), body))
+    }
+    .await;
+    render(&ctx, result)
+}
+
+/// `GET /plan/attachments/{id}`: the file, for government staff.
+async fn attachment_download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let (name, content_type, bytes) =
+        attachments::content(&state.db, ctx.user.as_ref(), id).await?;
+    Ok(attachments::download(name, content_type, bytes))
+}
+
+/// Reports as a table; `reader` (government staff) gets the attachments' links.
+fn reports_table(list: &[reports::Report], reader: bool) -> Markup {
     html! {
         table {
-            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "地区" } th { "数值" } th { "进展说明" } th { "佐证" } th { "填报" } } }
+            thead { tr { th { "报告期" } th { "任务" } th { "责任单位" } th { "指标" } th { "地区" } th { "数值" } th { "进展说明" } th { "佐证" } th { "附件" } th { "填报" } } }
             tbody { @for r in list { tr {
                 td { (r.period) } td { a href=(format!("/plan/tasks/{}", r.task)) { (r.task) } }
                 td { (r.unit_name) @if r.consolidated { " " span.tag.ok { "牵头汇总" } } }
@@ -533,6 +580,8 @@ fn reports_table(list: &[reports::Report]) -> Markup {
                 td { @if r.division.is_empty() { "全省" } @else { (r.division_name) } }
                 td { @if let Some(v) = r.value { (v) } @else { "—" } }
                 td { (r.narrative) } td { (r.evidence) }
+                td { @if reader { @for a in &r.attachments { a href=(a.href) { (a.file_name) } " " } }
+                     @else if !r.attachments.is_empty() { (r.attachments.len()) "个（工作人员可查看）" } }
                 td { (r.reported_by) " " (r.reported_at.get(..10).unwrap_or("")) @if r.version > 1 { " （第" (r.version) "版）" } }
             } } }
         }
@@ -568,12 +617,36 @@ async fn reports_page(State(state): State<AppState>, ctx: Ctx) -> Response {
                 }
             }
             h2 { "最近的填报" }
-            (reports_table(&list[..list.len().min(200)]))
+            (reports_table(&list[..list.len().min(200)], ctx.user.as_ref().is_some_and(attachments::can_read)))
         };
         Ok(("进展填报".to_string(), body))
     }
     .await;
     render(&ctx, result)
+}
+
+/// Uploads a file as evidence to one of the account's unit's reports on the task.
+fn attach_form(user: &crate::auth::Principal, list: &[reports::Report]) -> Markup {
+    let own: Vec<&reports::Report> = list
+        .iter()
+        .filter(|r| user.plan_unit.as_deref() == Some(r.unit.as_str()))
+        .collect();
+    html! {
+        @if !own.is_empty() {
+            h3 { "上传佐证材料（附件）" }
+            form method="post" action="/plan/attachments" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
+                p { label { "附到本单位的填报 " select name="report" required {
+                    @for r in &own { option value=(r.id) {
+                        (r.period) " " @if r.indicator.is_empty() { "任务整体" } @else { (r.indicator) }
+                        @if !r.division_name.is_empty() { " " (r.division_name) } @if r.consolidated { "（牵头汇总）" }
+                    } }
+                } } }
+                p { label { "文件（pdf、ofd、jpg、png、doc、docx、xls、xlsx，最大10MB） " input type="file" name="file" required; } }
+                button type="submit" { "上传附件" }
+            }
+        }
+    }
 }
 
 fn indicator_table(indicators: &[IndicatorView]) -> Markup {
@@ -744,7 +817,7 @@ async fn task_page(
             p { "填报频次：" strong { (view.cadence.zh()) } "；当前到期的报告期：" (view.due_period) }
             @if let Some(user) = ctx.user.as_ref().filter(|u| u.is_admin()) { (cadence_control(user, task.number, view.cadence)) }
             @if let Some(c) = &consolidation { @if !leads { (consolidation::status(c)) } }
-            @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports)) }
+            @if task_reports.is_empty() { p { "尚无填报。" } } @else { (reports_table(&task_reports, ctx.user.as_ref().is_some_and(attachments::can_read))) }
             @if let Some(user) = ctx.user.as_ref().filter(|u| u.plan_unit.as_ref().is_some_and(|p| task.responsible_units.iter().any(|r| r.as_str() == p))) {
                 form method="post" action=(format!("/plan/tasks/{}/reports", task.number)) {
                     input type="hidden" name="csrf" value=(user.csrf.as_deref().unwrap_or(""));
@@ -759,6 +832,7 @@ async fn task_page(
                     p { label { "佐证材料（文号、链接或文件名）" br; input name="evidence" maxlength="500"; } }
                     button type="submit" { "提交填报" }
                 }
+                (attach_form(user, &task_reports))
                 @if let Some(c) = consolidation.as_ref().filter(|_| leads) { (consolidation::panel(c, user.csrf.as_deref().unwrap_or(""), &choices)) }
             }
         };

@@ -68,6 +68,8 @@ pub struct Report {
     pub reported_by: String,
     pub reported_at: String,
     pub version: i64,
+    /// Files attached as evidence.
+    pub attachments: Vec<super::attachments::Attachment>,
 }
 
 /// A checked report, ready to store.
@@ -437,16 +439,19 @@ pub async fn list(db: &Db, task: Option<u8>, unit: Option<&UnitId>) -> AppResult
     .bind(unit.map_or(String::new(), |u| u.as_str().to_string()))
     .fetch_all(db.pool())
     .await?;
+    let mut attached = super::attachments::by_report(db).await?;
     rows.iter()
         .map(|r| {
             let unit: String = r.try_get("unit")?;
+            let id: i64 = r.try_get("id")?;
             let division: String = r.try_get("division")?;
             Ok(Report {
+                id,
+                attachments: attached.remove(&id).unwrap_or_default(),
                 division_name: DivisionCode::parse(&division)
                     .map_or(String::new(), |d| reference.full_name(&d)),
                 division,
                 consolidated: r.try_get::<i64, _>("consolidated")? != 0,
-                id: r.try_get("id")?,
                 task: r.try_get("task")?,
                 indicator: r.try_get("indicator")?,
                 unit_name: plan

@@ -161,7 +161,7 @@ pub(super) async fn unit_page(
                 @if missing.is_empty() { p.ok { "已按期填报全部任务。" } } @else { (super::desk::due_table(&missing.iter().collect::<Vec<_>>(), false)) }
             }
             h2 { "填报记录" }
-            @if list.is_empty() { p { "尚无填报。" } } @else { (super::reports_table(&list[..list.len().min(200)])) }
+            @if list.is_empty() { p { "尚无填报。" } } @else { (super::reports_table(&list[..list.len().min(200)], ctx.user.as_ref().is_some_and(super::attachments::can_read))) }
         };
         Ok((unit.name.clone(), body))
     }
