@@ -776,7 +776,9 @@ async fn life_circle_page_shows_map_and_gaps() {
     b.shots("circle-area").await;
 
     // Gaps for the first format, with suggested sites on the map and in a list.
-    let gaps = b.find("a[href*='#gaps']").await;
+    let gaps = b
+        .find("a[href^='/circles/140105?format='][href$='#gaps']")
+        .await;
     b.click_to(gaps, "/circles/140105?format=").await;
     assert!(b.text("#gaps").await.contains("缺口与建议选址"));
     let sites = b.find_all("ol li[id^=site-]").await.len();

@@ -308,14 +308,7 @@ async fn session(app: &TestApp, username: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(login.status().as_u16(), 303);
-    let page = client
-        .get(app.url("/plan/desk"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = signed_in_page(&client, app, "/plan/desk").await;
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
@@ -544,14 +537,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
 
         // And on their desks.
         let (unit_desk, _) = session(&app, "minzheng").await;
-        let page = unit_desk
-            .get(app.url("/plan/desk"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = signed_in_page(&unit_desk, &app, "/plan/desk").await;
         assert!(
             page.contains(&format!("本单位到期未报（{}项）", own.len()))
                 && page.contains("逾期未报"),
@@ -559,14 +545,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
         );
         assert!(!page.contains("全部责任单位到期未报"));
         let (office_desk, _) = session(&app, "fagai").await;
-        let page = office_desk
-            .get(app.url("/plan/desk"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = signed_in_page(&office_desk, &app, "/plan/desk").await;
         assert!(
             page.contains(&format!("全部责任单位到期未报（{}项）", all.len())),
             "{page}"
@@ -574,14 +553,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
 
         // Administrators also set a cadence on the task page, with the form's CSRF token.
         let (admin_web, csrf) = session(&app, "admin").await;
-        let task = admin_web
-            .get(app.url("/plan/tasks/17"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let task = signed_in_page(&admin_web, &app, "/plan/tasks/17").await;
         assert!(task.contains("修改填报频次") && task.contains("按季度"));
         let set = |csrf: String| {
             admin_web
@@ -607,14 +579,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
             (t17["period"].as_str(), t17["cadence"].as_str()),
             (Some(month.as_str()), Some("monthly"))
         );
-        let unit_page = unit_desk
-            .get(app.url("/plan/tasks/17"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let unit_page = signed_in_page(&unit_desk, &app, "/plan/tasks/17").await;
         assert!(
             !unit_page.contains("修改填报频次")
                 && unit_page.contains(&format!("value=\"{month}\"")),
@@ -1102,6 +1067,18 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
     }
 }
 
+/// A page's HTML as a signed-in session sees it.
+async fn signed_in_page(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let r = reqwest::get(app.url(path)).await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
@@ -1444,26 +1421,12 @@ async fn the_lead_unit_consolidates_the_co_units_reports() {
             "{public}"
         );
         let (client, csrf) = session(&app, "minzheng").await;
-        let desk = client
-            .get(app.url("/plan/desk"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let desk = signed_in_page(&client, &app, "/plan/desk").await;
         assert!(
             desk.contains("牵头汇总（") && desk.contains("/plan/tasks/16#consolidation"),
             "{desk}"
         );
-        let task = client
-            .get(app.url("/plan/tasks/16"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let task = signed_in_page(&client, &app, "/plan/tasks/16").await;
         assert!(
             task.contains("牵头汇总（本单位为牵头单位）") && task.contains("各单位填报值之和"),
             "{task}"
@@ -1840,14 +1803,7 @@ async fn units_attach_evidence_that_only_staff_can_read() {
 
         // The task page's form, with the page's CSRF token.
         let (client, csrf) = session(&app, "minzheng").await;
-        let task = client
-            .get(app.url("/plan/tasks/16"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let task = signed_in_page(&client, &app, "/plan/tasks/16").await;
         assert!(
             task.contains("上传佐证材料") && task.contains(&href),
             "{task}"

@@ -265,7 +265,6 @@ fn area_body(
                 (rules_box(circles))
             }
         }
-        (children_table(&circles.children(area)))
         h2 { "各业态15分钟覆盖率" }
         table {
             thead { tr { th { "业态" } th { "类别" } th { "覆盖率" } th { "" } } }
@@ -278,6 +277,7 @@ fn area_body(
                 }
             } }
         }
+        (children_table(&circles.children(area)))
         @if let Some(format) = format {
             h2 #gaps { (format.zh()) "：缺口与建议选址" }
             p.muted { "贪心最大覆盖：在路网节点中依次选出能让最多尚未覆盖的居民（人口未知时按社区个数）步行15分钟内到达该业态的位置。" }
