@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::{AccessError, Result};
 use crate::network::{Network, Snap};
-use crate::search::{NO_LABEL, PointIndex, bounded_dijkstra, reach, seeds_of};
+use crate::search::{NO_LABEL, NearestField, PointIndex, bounded_dijkstra, reach, seeds_of};
 
 /// Default walking speed in km/h.
 pub const DEFAULT_SPEED_KMH: f64 = 4.0;
@@ -265,7 +265,7 @@ pub(crate) fn nearest_all(
             cutoff_m,
         )
     } else {
-        nearest_by_category(net, &origins.index, origins.snaps.len(), &groups, cutoff_m)
+        nearest_by_category(net, origins, &groups, cutoff_m)
     }
 }
 
@@ -326,45 +326,106 @@ fn nearest_from_origins(
     (distance, label)
 }
 
+/// Memory allowed for the per-node search fields of one thread's batch of
+/// categories; bounds the batch on large networks.
+const FIELD_BUDGET_BYTES: usize = 128 << 20;
+
 /// Nearest labelled facility per origin and category, origin-major, by one
-/// bounded multi-source Dijkstra per category (in parallel).
+/// exact multi-source search per category, each run as a [`NearestField`].
+///
+/// Categories are split into one batch per thread. A batch takes all its
+/// facilities in node (Hilbert) order whatever their category, so the
+/// network's adjacency around a place is read into cache once for every
+/// category with a facility there rather than once per category.
 fn nearest_by_category(
     net: &Network,
-    origins: &PointIndex,
-    origin_count: usize,
+    origins: &Points,
     groups: &[Vec<(u32, Snap)>],
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
-    let columns: Vec<(Vec<f64>, Vec<u32>)> = groups
+    let field_bytes = net.node_count() * (size_of::<f64>() + size_of::<u32>());
+    let per_batch = groups
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .min(FIELD_BUDGET_BYTES / field_bytes.max(1))
+        .max(1);
+    let batches: Vec<Vec<usize>> = (0..groups.len())
+        .collect::<Vec<_>>()
+        .chunks(per_batch)
+        .map(<[usize]>::to_vec)
+        .collect();
+    let columns: Vec<(Vec<f64>, Vec<u32>)> = batches
         .par_iter()
-        .map(|group| {
-            net.with_workspace(|ws| {
-                let mut best = vec![f64::INFINITY; origin_count];
-                let mut label = vec![NO_LABEL; origin_count];
-                let mut offer = |origin: u32, dist: f64, from: u32| {
-                    let o = origin as usize;
-                    if dist <= cutoff_m && dist < best[o] {
-                        best[o] = dist;
-                        label[o] = from;
-                    }
-                };
-                let seeds = group.iter().flat_map(|(f, snap)| seeds_of(snap, *f));
-                bounded_dijkstra(net, ws, seeds, cutoff_m, |node, dist, from| {
-                    for &(origin, off) in origins.at_node(node) {
-                        offer(origin, dist + off, from);
-                    }
-                });
-                // Along the shared edge, straight, may beat going round an end.
-                for (f, snap) in group {
-                    for &(origin, off_a) in origins.on_edge(snap.edge) {
-                        offer(origin, (snap.off_a - off_a).abs(), *f);
-                    }
-                }
-                (best, label)
-            })
+        .flat_map_iter(|batch| {
+            let fields = fields_of(net, groups, batch, cutoff_m);
+            fields
+                .into_iter()
+                .zip(batch)
+                .map(|(field, &c)| column(&field, origins, &groups[c], cutoff_m))
+                .collect::<Vec<_>>()
         })
         .collect();
-    transpose(&columns, origin_count)
+    transpose(&columns, origins.snaps.len())
+}
+
+/// The nearest-facility field of each category of `batch`, sources taken in
+/// node order across the batch's categories.
+fn fields_of(
+    net: &Network,
+    groups: &[Vec<(u32, Snap)>],
+    batch: &[usize],
+    cutoff_m: f64,
+) -> Vec<NearestField> {
+    let mut sources: Vec<(u32, usize, u32, Snap)> = batch
+        .iter()
+        .enumerate()
+        .flat_map(|(slot, &c)| {
+            groups[c]
+                .iter()
+                .map(move |&(f, snap)| (snap.node_a.min(snap.node_b), slot, f, snap))
+        })
+        .collect();
+    sources.sort_unstable_by_key(|&(node, slot, f, _)| (node, slot, f));
+    let mut fields: Vec<NearestField> = batch
+        .iter()
+        .map(|_| NearestField::new(net.node_count(), cutoff_m))
+        .collect();
+    for (_, slot, f, snap) in sources {
+        fields[slot].add_source(net, seeds_of(&snap, f));
+    }
+    fields
+}
+
+/// Nearest facility of one category for every origin, from its field: through
+/// either end of the origin's edge, or straight along an edge it shares with a
+/// facility.
+fn column(
+    field: &NearestField,
+    origins: &Points,
+    group: &[(u32, Snap)],
+    cutoff_m: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let mut best = vec![f64::INFINITY; origins.snaps.len()];
+    let mut label = vec![NO_LABEL; origins.snaps.len()];
+    let mut offer = |origin: usize, dist: f64, from: u32| {
+        if dist <= cutoff_m && dist < best[origin] {
+            best[origin] = dist;
+            label[origin] = from;
+        }
+    };
+    for (o, snap) in origins.snaps.iter().enumerate() {
+        let Some(snap) = snap else { continue };
+        for (node, off) in [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)] {
+            let (dist, from) = field.at(node);
+            offer(o, dist + off, from);
+        }
+    }
+    for (f, snap) in group {
+        for &(origin, off_a) in origins.index.on_edge(snap.edge) {
+            offer(origin as usize, (snap.off_a - off_a).abs(), *f);
+        }
+    }
+    (best, label)
 }
 
 fn transpose(columns: &[(Vec<f64>, Vec<u32>)], origin_count: usize) -> (Vec<f64>, Vec<u32>) {
@@ -485,8 +546,7 @@ mod tests {
             let origins = Points::new(&net, &origin_snaps);
             let facilities = Points::new(&net, &facility_snaps);
             let groups = group_by_category(&facility_snaps, &category_of, 4);
-            let (d1, _) =
-                nearest_by_category(&net, &origins.index, origin_snaps.len(), &groups, 700.0);
+            let (d1, _) = nearest_by_category(&net, &origins, &groups, 700.0);
             let (d2, _) = nearest_from_origins(
                 &net,
                 &origin_snaps,
@@ -498,6 +558,64 @@ mod tests {
             assert!(d1.iter().any(|d| d.is_finite()) && d1.iter().any(|d| d.is_infinite()));
             for (a, b) in d1.iter().zip(&d2) {
                 assert!(a == b || (a - b).abs() < 1e-6, "{a} vs {b}");
+            }
+        }
+    }
+}
+
+/// Both strategies on random small networks: many facilities per node, points
+/// sharing edges, duplicate and zero-length edges, disconnected parts.
+#[cfg(test)]
+mod strategy_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    type LonLat = (f64, f64);
+    /// Node coordinates, edges, origins, `(category, point)` facilities, cutoff.
+    type Scene = (
+        Vec<LonLat>,
+        Vec<(u32, u32)>,
+        Vec<LonLat>,
+        Vec<(u32, LonLat)>,
+        f64,
+    );
+
+    fn scene() -> impl Strategy<Value = Scene> {
+        (2usize..30).prop_flat_map(|n| {
+            let point = || (0.0..0.012f64, 0.0..0.009f64).prop_map(|(x, y)| (112.5 + x, 37.8 + y));
+            (
+                prop::collection::vec(point(), n),
+                prop::collection::vec((0..n as u32, 0..n as u32), 1..3 * n),
+                prop::collection::vec(point(), 1..20),
+                prop::collection::vec((0u32..3, point()), 0..40),
+                50.0f64..1500.0,
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn by_category_matches_from_origins((coords, edges, origins, facilities, cutoff) in scene()) {
+            let Ok(net) = Network::from_edges(&coords, &edges) else { return Ok(()) };
+            let origin_snaps: Vec<Option<Snap>> =
+                origins.iter().map(|&(x, y)| net.snap(x, y, 300.0)).collect();
+            let facility_snaps: Vec<Option<Snap>> =
+                facilities.iter().map(|&(_, (x, y))| net.snap(x, y, 300.0)).collect();
+            let category_of: Vec<u32> = facilities.iter().map(|f| f.0).collect();
+            let origin_points = Points::new(&net, &origin_snaps);
+            let facility_points = Points::new(&net, &facility_snaps);
+            let groups = group_by_category(&facility_snaps, &category_of, 3);
+            let (d1, l1) = nearest_by_category(&net, &origin_points, &groups, cutoff);
+            let (d2, _) = nearest_from_origins(
+                &net, &origin_snaps, &facility_points.index, &category_of, 3, cutoff,
+            );
+            for (i, (a, b)) in d1.iter().zip(&d2).enumerate() {
+                prop_assert!(a == b || (a - b).abs() < 1e-6, "{} vs {}", a, b);
+                // The label names a facility of the right category.
+                prop_assert_eq!(l1[i] == NO_LABEL, a.is_infinite());
+                if l1[i] != NO_LABEL {
+                    prop_assert_eq!(category_of[l1[i] as usize] as usize, i % 3);
+                }
             }
         }
     }
