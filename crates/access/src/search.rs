@@ -186,7 +186,7 @@ pub(crate) struct NearestField {
     dist: Vec<f64>,
     label: Vec<u32>,
     radius: f64,
-    queue: BucketQueue,
+    queue: KeyQueue,
 }
 
 impl NearestField {
@@ -195,7 +195,7 @@ impl NearestField {
             dist: vec![f64::INFINITY; node_count],
             label: vec![NO_LABEL; node_count],
             radius,
-            queue: BucketQueue::new(radius),
+            queue: KeyQueue::new(radius),
         }
     }
 
@@ -217,7 +217,7 @@ impl NearestField {
         }
         while let Some((node, bucket)) = self.queue.pop() {
             let dist = self.dist[node as usize];
-            if self.queue.bucket_of(dist) != bucket {
+            if self.queue.key_of(dist) != bucket {
                 continue; // Lowered into an earlier bucket and scanned there.
             }
             let label = self.label[node as usize];
@@ -251,15 +251,15 @@ impl NearestField {
 /// Nodes whose distances share a key come out in arbitrary order, hence the
 /// rescans in [`NearestField::add_source`]; at 2^32 keys over the radius that
 /// almost never happens.
-struct BucketQueue {
+struct KeyQueue {
     /// Keys per metre.
     scale: f64,
     heap: BinaryHeap<Reverse<u64>>,
 }
 
-impl BucketQueue {
+impl KeyQueue {
     fn new(radius: f64) -> Self {
-        BucketQueue {
+        KeyQueue {
             scale: if radius > 0.0 {
                 f64::from(u32::MAX) / radius
             } else {
@@ -270,12 +270,12 @@ impl BucketQueue {
     }
 
     /// Key of a distance within the radius.
-    fn bucket_of(&self, dist: f64) -> usize {
+    fn key_of(&self, dist: f64) -> usize {
         (dist * self.scale) as u32 as usize
     }
 
     fn push(&mut self, node: u32, dist: f64) {
-        let key = self.bucket_of(dist) as u64;
+        let key = self.key_of(dist) as u64;
         self.heap.push(Reverse(key << 32 | u64::from(node)));
     }
 
