@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::error::{AccessError, Result};
+use crate::geo::hilbert_key;
 use crate::network::{Network, Snap};
 use crate::search::{NO_LABEL, NearestField, PointIndex, bounded_dijkstra, reach, seeds_of};
 
@@ -123,10 +124,14 @@ pub fn nearest(
     let category_of = category_indexes(facilities, categories)?;
     let origin_snaps = snap_all(net, origins.iter().map(|o| (o.lon, o.lat)), max_snap_m);
     let facility_snaps = snap_all(net, facilities.iter().map(|f| (f.lon, f.lat)), max_snap_m);
+    let (origin_points, facility_points) = rayon::join(
+        || Points::new(net, &origin_snaps),
+        || Points::new(net, &facility_snaps),
+    );
     let (distance, facility) = nearest_all(
         net,
-        &Points::new(net, &origin_snaps),
-        &Points::new(net, &facility_snaps),
+        &origin_points,
+        &facility_points,
         &category_of,
         categories.len(),
         cutoff_m,
@@ -174,16 +179,34 @@ pub(crate) fn category_indexes(facilities: &[Facility], categories: &[String]) -
 }
 
 /// Snaps points in parallel; `None` for those outside the network.
+///
+/// Points are snapped in Hilbert order so that consecutive ones query the
+/// same part of the snapping index while it is in cache.
 pub(crate) fn snap_all(
     net: &Network,
     points: impl Iterator<Item = (f64, f64)>,
     max_snap_m: f64,
 ) -> Vec<Option<Snap>> {
     let points: Vec<(f64, f64)> = points.collect();
-    points
+    let bbox = points.iter().fold(
+        [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+        |b, &(lon, lat)| [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)],
+    );
+    let mut order: Vec<(u64, usize)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &(lon, lat))| (hilbert_key(lon, lat, bbox), i))
+        .collect();
+    order.sort_unstable();
+    let snapped: Vec<(usize, Option<Snap>)> = order
         .par_iter()
-        .map(|&(lon, lat)| net.snap(lon, lat, max_snap_m))
-        .collect()
+        .map(|&(_, i)| (i, net.snap(points[i].0, points[i].1, max_snap_m)))
+        .collect();
+    let mut snaps = vec![None; points.len()];
+    for (i, snap) in snapped {
+        snaps[i] = snap;
+    }
+    snaps
 }
 
 fn index_points(net: &Network, snaps: &[Option<Snap>]) -> PointIndex {
