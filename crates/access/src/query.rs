@@ -414,7 +414,8 @@ fn fields_of(
         .map(|_| NearestField::new(net.node_count(), cutoff_m))
         .collect();
     for (_, slot, f, snap) in sources {
-        fields[slot].add_source(net, seeds_of(&snap, f));
+        let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
+        fields[slot].add_source(net, f, seeds);
     }
     fields
 }

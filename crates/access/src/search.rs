@@ -199,28 +199,29 @@ impl NearestField {
         }
     }
 
-    /// Adds a source given by its seeds `(node, initial distance, label)`.
+    /// Adds the source `label`, reached from `seeds` `(node, initial distance)`.
     ///
-    /// Nodes leave the queue bucket by bucket; within a bucket the order is
-    /// arbitrary, so a node may be scanned before a neighbour in the same
-    /// bucket lowers it, in which case it is queued and scanned again. Every
-    /// edge is therefore tight when the queue empties: distances are exact.
+    /// Nodes leave the queue by quantized distance; among equal keys the
+    /// order is arbitrary, so a node may be scanned before a neighbour with
+    /// the same key lowers it, in which case it is queued and scanned again.
+    /// Every edge is therefore tight when the queue empties: distances are
+    /// exact.
     pub(crate) fn add_source(
         &mut self,
         net: &Network,
-        seeds: impl IntoIterator<Item = (u32, f64, u32)>,
+        label: u32,
+        seeds: impl IntoIterator<Item = (u32, f64)>,
     ) {
-        for (node, dist, label) in seeds {
+        for (node, dist) in seeds {
             if dist <= self.radius {
                 self.improve(node, dist, label);
             }
         }
-        while let Some((node, bucket)) = self.queue.pop() {
+        while let Some((node, key)) = self.queue.pop() {
             let dist = self.dist[node as usize];
-            if self.queue.key_of(dist) != bucket {
-                continue; // Lowered into an earlier bucket and scanned there.
+            if self.queue.key_of(dist) != key {
+                continue; // Lowered to a smaller key and scanned there.
             }
-            let label = self.label[node as usize];
             for &(next, len) in net.neighbours(node) {
                 let next_dist = dist + len;
                 if next_dist <= self.radius {
@@ -270,19 +271,19 @@ impl KeyQueue {
     }
 
     /// Key of a distance within the radius.
-    fn key_of(&self, dist: f64) -> usize {
-        (dist * self.scale) as u32 as usize
+    fn key_of(&self, dist: f64) -> u32 {
+        (dist * self.scale) as u32
     }
 
     fn push(&mut self, node: u32, dist: f64) {
-        let key = self.key_of(dist) as u64;
+        let key = u64::from(self.key_of(dist));
         self.heap.push(Reverse(key << 32 | u64::from(node)));
     }
 
     /// The node of lowest key, with that key.
-    fn pop(&mut self) -> Option<(u32, usize)> {
+    fn pop(&mut self) -> Option<(u32, u32)> {
         let Reverse(entry) = self.heap.pop()?;
-        Some((entry as u32, (entry >> 32) as usize))
+        Some((entry as u32, (entry >> 32) as u32))
     }
 }
 
