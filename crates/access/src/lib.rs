@@ -67,6 +67,7 @@ mod network;
 mod output;
 mod pbf;
 mod query;
+mod radix;
 mod search;
 mod state;
 pub mod synth;

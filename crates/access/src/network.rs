@@ -10,6 +10,7 @@ use rstar::{AABB, Envelope, RTree, RTreeObject};
 use crate::error::{AccessError, Result};
 use crate::geo::{LocalFrame, haversine_m, hilbert_key};
 use crate::pbf::{RawExtract, read_extract};
+use crate::radix::radix_sort;
 use crate::search::Workspace;
 
 /// Index of a node in a [`Network`], from `0` to `node_count() - 1`.
@@ -486,16 +487,16 @@ fn compact(extract: &RawExtract) -> Compacted {
             let (_, lon, lat) = extract.nodes[i];
             [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)]
         });
-    let mut keyed: Vec<(u64, usize)> = kept
+    let mut keyed: Vec<(u64, u32)> = kept
         .par_iter()
         .map(|&i| {
             let (_, lon, lat) = extract.nodes[i];
-            (hilbert_key(lon, lat, bbox), i)
+            (hilbert_key(lon, lat, bbox), i as u32)
         })
         .collect();
-    // Nodes are in id order, so ties on the key stay ordered by id.
-    keyed.par_sort_unstable();
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    // Stable, and nodes are in id order, so ties on the key stay ordered by id.
+    radix_sort(&mut keyed);
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
     let mut new_index = vec![NodeId::MAX; extract.nodes.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new as NodeId;
