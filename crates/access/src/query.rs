@@ -379,26 +379,30 @@ fn nearest_by_category(
         .collect();
     let columns: Vec<(Vec<f64>, Vec<u32>)> = batches
         .par_iter()
-        .flat_map_iter(|batch| {
-            let fields = fields_of(net, groups, batch, cutoff_m);
+        .map_init(Vec::new, |fields, batch| {
+            fill_fields(net, groups, batch, cutoff_m, fields);
             fields
-                .into_iter()
+                .iter()
                 .zip(batch)
-                .map(|(field, &c)| column(&field, origins, &groups[c], cutoff_m))
+                .map(|(field, &c)| column(field, origins, &groups[c], cutoff_m))
                 .collect::<Vec<_>>()
         })
+        .flatten_iter()
         .collect();
     transpose(&columns, origins.snaps.len())
 }
 
-/// The nearest-facility field of each category of `batch`, sources taken in
-/// node order across the batch's categories.
-fn fields_of(
+/// Fills `fields` with the nearest-facility field of each category of
+/// `batch`, sources taken in node order across the batch's categories.
+/// Fields left from an earlier batch are reused: fresh ones would cost a
+/// page fault every 4 KiB.
+fn fill_fields(
     net: &Network,
     groups: &[Vec<(u32, Snap)>],
     batch: &[usize],
     cutoff_m: f64,
-) -> Vec<NearestField> {
+    fields: &mut Vec<NearestField>,
+) {
     let mut sources: Vec<(u32, usize, u32, Snap)> = batch
         .iter()
         .enumerate()
@@ -409,15 +413,15 @@ fn fields_of(
         })
         .collect();
     sources.sort_unstable_by_key(|&(node, slot, f, _)| (node, slot, f));
-    let mut fields: Vec<NearestField> = batch
-        .iter()
-        .map(|_| NearestField::new(net.node_count(), cutoff_m))
-        .collect();
+    fields.truncate(batch.len());
+    fields.iter_mut().for_each(NearestField::clear);
+    fields.resize_with(batch.len(), || {
+        NearestField::new(net.node_count(), cutoff_m)
+    });
     for (_, slot, f, snap) in sources {
         let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
         fields[slot].add_source(net, f, seeds);
     }
-    fields
 }
 
 /// Nearest facility of one category for every origin, from its field: through
@@ -633,6 +637,14 @@ mod strategy_props {
             let (d2, _) = nearest_from_origins(
                 &net, &origin_snaps, &facility_points.index, &category_of, 3, cutoff,
             );
+            // Fields reused from another batch give what fresh ones give.
+            let (mut reused, mut fresh) = (Vec::new(), Vec::new());
+            fill_fields(&net, &groups, &[0, 1], cutoff, &mut reused);
+            fill_fields(&net, &groups, &[2], cutoff, &mut reused);
+            fill_fields(&net, &groups, &[2], cutoff, &mut fresh);
+            for node in 0..net.node_count() as u32 {
+                prop_assert_eq!(reused[0].at(node), fresh[0].at(node));
+            }
             for (i, (a, b)) in d1.iter().zip(&d2).enumerate() {
                 prop_assert!(a == b || (a - b).abs() < 1e-6, "{} vs {}", a, b);
                 // The label names a facility of the right category.

@@ -199,6 +199,12 @@ impl NearestField {
         }
     }
 
+    /// Forgets every source.
+    pub(crate) fn clear(&mut self) {
+        self.dist.fill(f64::INFINITY);
+        self.label.fill(NO_LABEL);
+    }
+
     /// Adds the source `label`, reached from `seeds` `(node, initial distance)`.
     ///
     /// Nodes leave the queue by quantized distance; among equal keys the
