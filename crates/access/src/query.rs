@@ -319,6 +319,9 @@ fn mean_ball_size(net: &Network, snaps: &[Option<Snap>], radius: f64) -> f64 {
 }
 
 /// Nearest facility per origin and category by one bounded search per origin.
+///
+/// Origins are searched in node (Hilbert) order rather than input order, so
+/// that consecutive searches find the previous one's neighbourhood in cache.
 fn nearest_from_origins(
     net: &Network,
     origin_snaps: &[Option<Snap>],
@@ -327,25 +330,31 @@ fn nearest_from_origins(
     category_count: usize,
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
-    let width = category_count.max(1);
-    let mut distance = vec![f64::INFINITY; origin_snaps.len() * category_count];
-    let mut label = vec![NO_LABEL; origin_snaps.len() * category_count];
-    distance
-        .par_chunks_mut(width)
-        .zip(label.par_chunks_mut(width))
-        .zip(origin_snaps.par_iter())
-        .for_each(|((distance, label), snap)| {
-            let Some(snap) = snap else { return };
+    let mut order: Vec<(u32, usize, &Snap)> = origin_snaps
+        .iter()
+        .enumerate()
+        .filter_map(|(o, snap)| snap.as_ref().map(|s| (s.node_a.min(s.node_b), o, s)))
+        .collect();
+    order.sort_unstable_by_key(|&(node, o, _)| (node, o));
+    let found: Vec<(usize, Vec<(u32, f64)>)> = order
+        .par_iter()
+        .map(|&(_, o, snap)| {
             let found =
                 net.with_workspace(|ws| reach(net, ws, snap, cutoff_m, facilities, |_| true));
-            for (f, dist) in found {
-                let c = category_of[f as usize] as usize;
-                if dist < distance[c] {
-                    distance[c] = dist;
-                    label[c] = f;
-                }
+            (o, found)
+        })
+        .collect();
+    let mut distance = vec![f64::INFINITY; origin_snaps.len() * category_count];
+    let mut label = vec![NO_LABEL; origin_snaps.len() * category_count];
+    for (o, found) in found {
+        for (f, dist) in found {
+            let cell = o * category_count + category_of[f as usize] as usize;
+            if dist < distance[cell] {
+                distance[cell] = dist;
+                label[cell] = f;
             }
-        });
+        }
+    }
     (distance, label)
 }
 
