@@ -358,79 +358,39 @@ fn nearest_from_origins(
     (distance, label)
 }
 
-/// Memory allowed for the per-node search fields of one thread's batch of
-/// categories; bounds the batch on large networks.
-const FIELD_BUDGET_BYTES: usize = 128 << 20;
-
 /// Nearest labelled facility per origin and category, origin-major, by one
-/// exact multi-source search per category, each run as a [`NearestField`].
+/// exact multi-source search per category, each run as a [`NearestField`]
+/// fed the category's facilities in node (Hilbert) order.
 ///
-/// Categories are split into one batch per thread. A batch takes all its
-/// facilities in node (Hilbert) order whatever their category, so the
-/// network's adjacency around a place is read into cache once for every
-/// category with a facility there rather than once per category.
+/// Categories run in parallel, one contiguous share per thread, so that each
+/// thread allocates one field and reuses it: a field per category would cost a
+/// page fault every 4 KiB of a megabyte per category, and a single field stays
+/// in the core's cache from one category to the next.
 fn nearest_by_category(
     net: &Network,
     origins: &Points,
     groups: &[Vec<(u32, Snap)>],
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
-    let field_bytes = net.node_count() * (size_of::<f64>() + size_of::<u32>());
-    let per_batch = groups
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .min(FIELD_BUDGET_BYTES / field_bytes.max(1))
-        .max(1);
-    let batches: Vec<Vec<usize>> = (0..groups.len())
-        .collect::<Vec<_>>()
-        .chunks(per_batch)
-        .map(<[usize]>::to_vec)
-        .collect();
-    let columns: Vec<(Vec<f64>, Vec<u32>)> = batches
+    let share = groups.len().div_ceil(rayon::current_num_threads()).max(1);
+    let columns: Vec<(Vec<f64>, Vec<u32>)> = groups
         .par_iter()
-        .map_init(Vec::new, |fields, batch| {
-            fill_fields(net, groups, batch, cutoff_m, fields);
-            fields
-                .iter()
-                .zip(batch)
-                .map(|(field, &c)| column(field, origins, &groups[c], cutoff_m))
-                .collect::<Vec<_>>()
-        })
-        .flatten_iter()
+        .with_min_len(share)
+        .map_init(
+            || NearestField::new(net.node_count(), cutoff_m),
+            |field, group| {
+                field.clear();
+                let mut sources: Vec<&(u32, Snap)> = group.iter().collect();
+                sources.sort_unstable_by_key(|(f, snap)| (snap.node_a.min(snap.node_b), *f));
+                for (f, snap) in sources {
+                    let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
+                    field.add_source(net, *f, seeds);
+                }
+                column(field, origins, group, cutoff_m)
+            },
+        )
         .collect();
     transpose(&columns, origins.snaps.len())
-}
-
-/// Fills `fields` with the nearest-facility field of each category of
-/// `batch`, sources taken in node order across the batch's categories.
-/// Fields left from an earlier batch are reused: fresh ones would cost a
-/// page fault every 4 KiB.
-fn fill_fields(
-    net: &Network,
-    groups: &[Vec<(u32, Snap)>],
-    batch: &[usize],
-    cutoff_m: f64,
-    fields: &mut Vec<NearestField>,
-) {
-    let mut sources: Vec<(u32, usize, u32, Snap)> = batch
-        .iter()
-        .enumerate()
-        .flat_map(|(slot, &c)| {
-            groups[c]
-                .iter()
-                .map(move |&(f, snap)| (snap.node_a.min(snap.node_b), slot, f, snap))
-        })
-        .collect();
-    sources.sort_unstable_by_key(|&(node, slot, f, _)| (node, slot, f));
-    fields.truncate(batch.len());
-    fields.iter_mut().for_each(NearestField::clear);
-    fields.resize_with(batch.len(), || {
-        NearestField::new(net.node_count(), cutoff_m)
-    });
-    for (_, slot, f, snap) in sources {
-        let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
-        fields[slot].add_source(net, f, seeds);
-    }
 }
 
 /// Nearest facility of one category for every origin, from its field: through
@@ -601,7 +561,9 @@ mod tests {
 }
 
 /// Both strategies on random small networks: many facilities per node, points
-/// sharing edges, duplicate and zero-length edges, disconnected parts.
+/// sharing edges, duplicate and zero-length edges, disconnected parts. With
+/// three categories one thread's share holds them all, so the reuse of a
+/// nearest field from one category to the next is exercised too.
 #[cfg(test)]
 mod strategy_props {
     use super::*;
@@ -646,14 +608,6 @@ mod strategy_props {
             let (d2, _) = nearest_from_origins(
                 &net, &origin_snaps, &facility_points.index, &category_of, 3, cutoff,
             );
-            // Fields reused from another batch give what fresh ones give.
-            let (mut reused, mut fresh) = (Vec::new(), Vec::new());
-            fill_fields(&net, &groups, &[0, 1], cutoff, &mut reused);
-            fill_fields(&net, &groups, &[2], cutoff, &mut reused);
-            fill_fields(&net, &groups, &[2], cutoff, &mut fresh);
-            for node in 0..net.node_count() as u32 {
-                prop_assert_eq!(reused[0].at(node), fresh[0].at(node));
-            }
             for (i, (a, b)) in d1.iter().zip(&d2).enumerate() {
                 prop_assert!(a == b || (a - b).abs() < 1e-6, "{} vs {}", a, b);
                 // The label names a facility of the right category.
