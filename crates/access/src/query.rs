@@ -107,10 +107,10 @@ impl NearestTable {
 ///
 /// `categories` lists the categories to report; a facility of another
 /// category is an [`AccessError::UnknownCategory`]. Points farther than
-/// `max_snap_m` from every walkable edge are reported unreachable. One bounded
-/// multi-source Dijkstra runs per category, categories in parallel, so the
-/// cost grows with the network and the number of categories, not with origins
-/// × facilities.
+/// `max_snap_m` from every walkable edge are reported unreachable. Each
+/// category gets the exact distances of one bounded multi-source Dijkstra,
+/// categories in parallel, so the cost grows with the
+/// network and the number of categories, not with origins × facilities.
 pub fn nearest(
     net: &Network,
     origins: &[Origin],
@@ -258,7 +258,7 @@ impl<'a> Points<'a> {
 /// (infinite when none within the cutoff) and facility labels.
 ///
 /// Both ways of computing it are exact; the cheaper one runs. One bounded
-/// multi-source Dijkstra per category costs about the network area within the
+/// multi-source search per category costs about the network area within the
 /// cutoff of that category's facilities; one bounded search per origin costs
 /// the origins times the size of one neighbourhood. On a city with facilities
 /// everywhere the first wins; on a province with few communities per square
