@@ -159,7 +159,7 @@ fn run_bench(flags: &Flags) -> Result<(), String> {
             categories.len()
         ),
     );
-    net.snap(0.0, 0.0, 1.0); // Builds the snapping index.
+    net.build_snap_index();
     let index = t.lap("build_snap_index", "");
     let table = nearest(&net, &origins, &facilities, &categories, cutoff_m, 200.0).map_err(err)?;
     let reached = (0..origins.len())

@@ -11,9 +11,10 @@
 //!   ([`Network::snap`]); farther than the maximum snap distance they are
 //!   unreachable, never silently attached far away.
 //! * [`nearest`] gives, for every origin and category, the network distance to
-//!   the nearest facility within a cutoff: one bounded multi-source Dijkstra
-//!   per category, categories in parallel (rayon, honouring
-//!   `RAYON_NUM_THREADS`).
+//!   the nearest facility within a cutoff: the exact result of one bounded
+//!   multi-source Dijkstra per category (computed one facility at a time in
+//!   map order for cache locality, or per origin when origins are sparse),
+//!   categories in parallel (rayon, honouring `RAYON_NUM_THREADS`).
 //! * [`AccessState`] adds facility counts per walking level and keeps
 //!   everything exact as facilities are added, moved or removed, searching
 //!   only around the changed facility; it also ranks new sites by maximal
@@ -67,6 +68,7 @@ mod network;
 mod output;
 mod pbf;
 mod query;
+mod radix;
 mod search;
 mod state;
 pub mod synth;

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, Envelope, RTree, RTreeObject};
 
 use crate::error::{AccessError, Result};
 use crate::geo::{LocalFrame, haversine_m, hilbert_key};
 use crate::pbf::{RawExtract, read_extract};
+use crate::radix::radix_sort;
 use crate::search::Workspace;
 
 /// Index of a node in a [`Network`], from `0` to `node_count() - 1`.
@@ -132,7 +133,7 @@ impl Network {
         let (edge_a, edge_b): (Vec<NodeId>, Vec<NodeId>) = edges.into_iter().unzip();
         let edge_len = lengths.unwrap_or_else(|| {
             edge_a
-                .iter()
+                .par_iter()
                 .zip(&edge_b)
                 .map(|(&a, &b)| {
                     let (a, b) = (a as usize, b as usize);
@@ -231,12 +232,13 @@ impl Network {
         let mut radius = SNAP_FIRST_BOX_M.min(max_snap_m);
         let best = loop {
             let best = self.nearest_edge_in_box(&frame, lon, lat, radius);
-            if best.is_some_and(|b| b.0 <= radius) || radius >= max_snap_m {
+            if best.is_some_and(|b| b.0 <= radius * radius) || radius >= max_snap_m {
                 break best;
             }
             radius = (radius * 4.0).min(max_snap_m);
         };
-        let (dist, edge, t) = best.filter(|b| b.0 <= max_snap_m)?;
+        let (dist2, edge, t) = best.filter(|b| b.0 <= max_snap_m * max_snap_m)?;
+        let dist = dist2.sqrt();
         let (node_a, node_b, len) = self.edge(edge);
         let off_a = t * len;
         Some(Snap {
@@ -251,8 +253,8 @@ impl Network {
     }
 
     /// The nearest edge among those whose box meets the box of half-size
-    /// `radius_m` around the point: `(distance, edge, t)`, lowest edge id on
-    /// ties.
+    /// `radius_m` around the point: `(squared distance, edge, t)`, lowest edge
+    /// id on ties.
     fn nearest_edge_in_box(
         &self,
         frame: &LocalFrame,
@@ -261,8 +263,9 @@ impl Network {
         radius_m: f64,
     ) -> Option<(f64, EdgeId, f64)> {
         let (dlon, dlat) = frame.degrees(radius_m);
-        // The index stores f32 boxes; the pad covers their rounding.
-        let pad = 1e-4;
+        // The index stores f32 boxes and the envelope is f32 too: below 256
+        // degrees each rounds by at most 7.7e-6, so this pad covers both.
+        let pad = 2e-5;
         let envelope = AABB::from_corners(
             [(lon - dlon - pad) as f32, (lat - dlat - pad) as f32],
             [(lon + dlon + pad) as f32, (lat + dlat + pad) as f32],
@@ -270,8 +273,12 @@ impl Network {
         let index = self.snap_index();
         let mut best: Option<(f64, EdgeId, f64)> = None;
         for chunk in index.tree.locate_in_envelope_intersecting(&envelope) {
-            for &edge in &index.edges[chunk.start as usize..chunk.end as usize] {
-                let (dist, t) = self.foot(frame, edge);
+            let range = chunk.start as usize..chunk.end as usize;
+            for (&edge, edge_box) in index.edges[range.clone()].iter().zip(&index.boxes[range]) {
+                if !edge_box.intersects(&envelope) {
+                    continue; // Farther than the radius: cannot be the answer.
+                }
+                let (dist, t) = self.foot2(frame, edge);
                 let better = match best {
                     None => true,
                     Some((d, e, _)) => dist < d || (dist == d && edge < e),
@@ -284,8 +291,9 @@ impl Network {
         best
     }
 
-    /// Distance from the frame's centre to an edge and the foot's position `t`.
-    fn foot(&self, frame: &LocalFrame, edge: EdgeId) -> (f64, f64) {
+    /// Squared distance from the frame's centre to an edge and the foot's
+    /// position `t`; squared so that only the winner pays for a square root.
+    fn foot2(&self, frame: &LocalFrame, edge: EdgeId) -> (f64, f64) {
         let (a, b, _) = self.edge(edge);
         let pa = frame.project(self.lon[a as usize], self.lat[a as usize]);
         let pb = frame.project(self.lon[b as usize], self.lat[b as usize]);
@@ -296,7 +304,7 @@ impl Network {
         // a negative zero would sort last by its bit pattern in searches.
         let t = if t > 0.0 { t.min(1.0) } else { 0.0 };
         let (fx, fy) = (pa[0] + t * dx, pa[1] + t * dy);
-        ((fx * fx + fy * fy).sqrt(), t)
+        (fx * fx + fy * fy, t)
     }
 
     /// The end of the nearest edge that is closer along it, or `None` when no
@@ -305,6 +313,12 @@ impl Network {
     pub fn nearest_node(&self, lon: f64, lat: f64, max_snap_m: f64) -> Option<NodeId> {
         self.snap(lon, lat, max_snap_m)
             .map(|s| if s.t <= 0.5 { s.node_a } else { s.node_b })
+    }
+
+    /// Builds the snapping index now rather than on the first
+    /// [`Network::snap`], for callers that have other work to overlap with it.
+    pub fn build_snap_index(&self) {
+        self.snap_index();
     }
 
     fn snap_index(&self) -> &SnapIndex {
@@ -329,11 +343,15 @@ const SNAP_CHUNK_NODES: usize = 16;
 /// edges whose lower node lies in a run of [`SNAP_CHUNK_NODES`] consecutive
 /// nodes, which the Hilbert numbering makes a compact patch of the map. Bulk
 /// loading one entry per edge took over five seconds for a province's eight
-/// million edges; this loads sixteen times fewer entries.
+/// million edges; this loads sixteen times fewer entries. Each edge keeps its
+/// own box beside its id, so a point tests the few dozen edges of the chunks
+/// it falls in by a box overlap in sequential memory before any geometry.
 struct SnapIndex {
     tree: RTree<EdgeChunk>,
     /// Edge ids grouped by chunk.
     edges: Vec<EdgeId>,
+    /// `f32` box of each entry of `edges`.
+    boxes: Vec<AABB<[f32; 2]>>,
 }
 
 impl SnapIndex {
@@ -359,9 +377,20 @@ impl SnapIndex {
             .filter(|&c| start[c] < start[c + 1])
             .map(|c| EdgeChunk::new(net, &edges, start[c], start[c + 1]))
             .collect();
+        let boxes = edges
+            .par_iter()
+            .map(|&e| {
+                let (a, b) = (
+                    net.node_lonlat(net.edge_a[e as usize]),
+                    net.node_lonlat(net.edge_b[e as usize]),
+                );
+                AABB::from_corners([a.0 as f32, a.1 as f32], [b.0 as f32, b.1 as f32])
+            })
+            .collect();
         SnapIndex {
             tree: RTree::bulk_load(chunks),
             edges,
+            boxes,
         }
     }
 }
@@ -458,16 +487,16 @@ fn compact(extract: &RawExtract) -> Compacted {
             let (_, lon, lat) = extract.nodes[i];
             [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)]
         });
-    let mut keyed: Vec<(u64, usize)> = kept
+    let mut keyed: Vec<(u64, u32)> = kept
         .par_iter()
         .map(|&i| {
             let (_, lon, lat) = extract.nodes[i];
-            (hilbert_key(lon, lat, bbox), i)
+            (hilbert_key(lon, lat, bbox), i as u32)
         })
         .collect();
-    // Nodes are in id order, so ties on the key stay ordered by id.
-    keyed.par_sort_unstable();
-    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    // Stable, and nodes are in id order, so ties on the key stay ordered by id.
+    radix_sort(&mut keyed);
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
     let mut new_index = vec![NodeId::MAX; extract.nodes.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new as NodeId;

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::error::{AccessError, Result};
 use crate::filter::is_walkable;
+use crate::radix::radix_sort;
 
 /// Nodes and walkable ways of an extract, before they become a graph.
 #[derive(Debug, Default)]
@@ -37,20 +38,24 @@ impl RawExtract {
     /// replaces one cache-missing binary search per reference, which took
     /// seconds on a province.
     pub(crate) fn resolve_refs(&self) -> Vec<Option<u32>> {
-        let mut by_id: Vec<(i64, u32)> = self
+        // Keys are ids above the smallest, so that a city's ids take few
+        // radix passes (and negative ids sort correctly).
+        let min = self.refs.iter().copied().min().unwrap_or(0);
+        let key = |id: i64| id.wrapping_sub(min) as u64;
+        let mut by_id: Vec<(u64, u32)> = self
             .refs
             .iter()
             .enumerate()
-            .map(|(pos, &id)| (id, pos as u32))
+            .map(|(pos, &id)| (key(id), pos as u32))
             .collect();
-        by_id.par_sort_unstable();
+        radix_sort(&mut by_id);
         let mut resolved = vec![None; self.refs.len()];
-        let mut node = 0;
-        for (id, pos) in by_id {
-            while node < self.nodes.len() && self.nodes[node].0 < id {
+        let mut node = self.nodes.partition_point(|n| n.0 < min);
+        for (id_key, pos) in by_id {
+            while node < self.nodes.len() && key(self.nodes[node].0) < id_key {
                 node += 1;
             }
-            if node < self.nodes.len() && self.nodes[node].0 == id {
+            if node < self.nodes.len() && key(self.nodes[node].0) == id_key {
                 resolved[pos as usize] = Some(node as u32);
             }
         }

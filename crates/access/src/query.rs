@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::error::{AccessError, Result};
+use crate::geo::hilbert_key;
 use crate::network::{Network, Snap};
-use crate::search::{NO_LABEL, PointIndex, bounded_dijkstra, reach, seeds_of};
+use crate::search::{NO_LABEL, NearestField, PointIndex, bounded_dijkstra, reach, seeds_of};
 
 /// Default walking speed in km/h.
 pub const DEFAULT_SPEED_KMH: f64 = 4.0;
@@ -106,10 +107,10 @@ impl NearestTable {
 ///
 /// `categories` lists the categories to report; a facility of another
 /// category is an [`AccessError::UnknownCategory`]. Points farther than
-/// `max_snap_m` from every walkable edge are reported unreachable. One bounded
-/// multi-source Dijkstra runs per category, categories in parallel, so the
-/// cost grows with the network and the number of categories, not with origins
-/// × facilities.
+/// `max_snap_m` from every walkable edge are reported unreachable. Each
+/// category gets the exact distances of one bounded multi-source Dijkstra,
+/// categories in parallel, so the cost grows with the
+/// network and the number of categories, not with origins × facilities.
 pub fn nearest(
     net: &Network,
     origins: &[Origin],
@@ -123,10 +124,14 @@ pub fn nearest(
     let category_of = category_indexes(facilities, categories)?;
     let origin_snaps = snap_all(net, origins.iter().map(|o| (o.lon, o.lat)), max_snap_m);
     let facility_snaps = snap_all(net, facilities.iter().map(|f| (f.lon, f.lat)), max_snap_m);
+    let (origin_points, facility_points) = rayon::join(
+        || Points::new(net, &origin_snaps),
+        || Points::new(net, &facility_snaps),
+    );
     let (distance, facility) = nearest_all(
         net,
-        &Points::new(net, &origin_snaps),
-        &Points::new(net, &facility_snaps),
+        &origin_points,
+        &facility_points,
         &category_of,
         categories.len(),
         cutoff_m,
@@ -174,16 +179,34 @@ pub(crate) fn category_indexes(facilities: &[Facility], categories: &[String]) -
 }
 
 /// Snaps points in parallel; `None` for those outside the network.
+///
+/// Points are snapped in Hilbert order so that consecutive ones query the
+/// same part of the snapping index while it is in cache.
 pub(crate) fn snap_all(
     net: &Network,
     points: impl Iterator<Item = (f64, f64)>,
     max_snap_m: f64,
 ) -> Vec<Option<Snap>> {
     let points: Vec<(f64, f64)> = points.collect();
-    points
+    let bbox = points.iter().fold(
+        [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+        |b, &(lon, lat)| [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)],
+    );
+    let mut order: Vec<(u64, usize)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &(lon, lat))| (hilbert_key(lon, lat, bbox), i))
+        .collect();
+    order.sort_unstable();
+    let snapped: Vec<(usize, Option<Snap>)> = order
         .par_iter()
-        .map(|&(lon, lat)| net.snap(lon, lat, max_snap_m))
-        .collect()
+        .map(|&(_, i)| (i, net.snap(points[i].0, points[i].1, max_snap_m)))
+        .collect();
+    let mut snaps = vec![None; points.len()];
+    for (i, snap) in snapped {
+        snaps[i] = snap;
+    }
+    snaps
 }
 
 fn index_points(net: &Network, snaps: &[Option<Snap>]) -> PointIndex {
@@ -235,7 +258,7 @@ impl<'a> Points<'a> {
 /// (infinite when none within the cutoff) and facility labels.
 ///
 /// Both ways of computing it are exact; the cheaper one runs. One bounded
-/// multi-source Dijkstra per category costs about the network area within the
+/// multi-source search per category costs about the network area within the
 /// cutoff of that category's facilities; one bounded search per origin costs
 /// the origins times the size of one neighbourhood. On a city with facilities
 /// everywhere the first wins; on a province with few communities per square
@@ -265,7 +288,7 @@ pub(crate) fn nearest_all(
             cutoff_m,
         )
     } else {
-        nearest_by_category(net, &origins.index, origins.snaps.len(), &groups, cutoff_m)
+        nearest_by_category(net, origins, &groups, cutoff_m)
     }
 }
 
@@ -296,6 +319,9 @@ fn mean_ball_size(net: &Network, snaps: &[Option<Snap>], radius: f64) -> f64 {
 }
 
 /// Nearest facility per origin and category by one bounded search per origin.
+///
+/// Origins are searched in node (Hilbert) order rather than input order, so
+/// that consecutive searches find the previous one's neighbourhood in cache.
 fn nearest_from_origins(
     net: &Network,
     origin_snaps: &[Option<Snap>],
@@ -304,67 +330,99 @@ fn nearest_from_origins(
     category_count: usize,
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
-    let width = category_count.max(1);
-    let mut distance = vec![f64::INFINITY; origin_snaps.len() * category_count];
-    let mut label = vec![NO_LABEL; origin_snaps.len() * category_count];
-    distance
-        .par_chunks_mut(width)
-        .zip(label.par_chunks_mut(width))
-        .zip(origin_snaps.par_iter())
-        .for_each(|((distance, label), snap)| {
-            let Some(snap) = snap else { return };
+    let mut order: Vec<(u32, usize, &Snap)> = origin_snaps
+        .iter()
+        .enumerate()
+        .filter_map(|(o, snap)| snap.as_ref().map(|s| (s.node_a.min(s.node_b), o, s)))
+        .collect();
+    order.sort_unstable_by_key(|&(node, o, _)| (node, o));
+    let found: Vec<(usize, Vec<(u32, f64)>)> = order
+        .par_iter()
+        .map(|&(_, o, snap)| {
             let found =
                 net.with_workspace(|ws| reach(net, ws, snap, cutoff_m, facilities, |_| true));
-            for (f, dist) in found {
-                let c = category_of[f as usize] as usize;
-                if dist < distance[c] {
-                    distance[c] = dist;
-                    label[c] = f;
-                }
+            (o, found)
+        })
+        .collect();
+    let mut distance = vec![f64::INFINITY; origin_snaps.len() * category_count];
+    let mut label = vec![NO_LABEL; origin_snaps.len() * category_count];
+    for (o, found) in found {
+        for (f, dist) in found {
+            let cell = o * category_count + category_of[f as usize] as usize;
+            if dist < distance[cell] {
+                distance[cell] = dist;
+                label[cell] = f;
             }
-        });
+        }
+    }
     (distance, label)
 }
 
 /// Nearest labelled facility per origin and category, origin-major, by one
-/// bounded multi-source Dijkstra per category (in parallel).
+/// exact multi-source search per category, each run as a [`NearestField`]
+/// fed the category's facilities in node (Hilbert) order.
+///
+/// Categories run in parallel, one contiguous share per thread, so that each
+/// thread allocates one field and reuses it: a field per category would cost a
+/// page fault every 4 KiB of a megabyte per category, and a single field stays
+/// in the core's cache from one category to the next.
 fn nearest_by_category(
     net: &Network,
-    origins: &PointIndex,
-    origin_count: usize,
+    origins: &Points,
     groups: &[Vec<(u32, Snap)>],
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
+    let share = groups.len().div_ceil(rayon::current_num_threads()).max(1);
     let columns: Vec<(Vec<f64>, Vec<u32>)> = groups
         .par_iter()
-        .map(|group| {
-            net.with_workspace(|ws| {
-                let mut best = vec![f64::INFINITY; origin_count];
-                let mut label = vec![NO_LABEL; origin_count];
-                let mut offer = |origin: u32, dist: f64, from: u32| {
-                    let o = origin as usize;
-                    if dist <= cutoff_m && dist < best[o] {
-                        best[o] = dist;
-                        label[o] = from;
-                    }
-                };
-                let seeds = group.iter().flat_map(|(f, snap)| seeds_of(snap, *f));
-                bounded_dijkstra(net, ws, seeds, cutoff_m, |node, dist, from| {
-                    for &(origin, off) in origins.at_node(node) {
-                        offer(origin, dist + off, from);
-                    }
-                });
-                // Along the shared edge, straight, may beat going round an end.
-                for (f, snap) in group {
-                    for &(origin, off_a) in origins.on_edge(snap.edge) {
-                        offer(origin, (snap.off_a - off_a).abs(), *f);
-                    }
+        .with_min_len(share)
+        .map_init(
+            || NearestField::new(net.node_count(), cutoff_m),
+            |field, group| {
+                field.clear();
+                let mut sources: Vec<&(u32, Snap)> = group.iter().collect();
+                sources.sort_unstable_by_key(|(f, snap)| (snap.node_a.min(snap.node_b), *f));
+                for (f, snap) in sources {
+                    let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
+                    field.add_source(net, *f, seeds);
                 }
-                (best, label)
-            })
-        })
+                column(field, origins, group, cutoff_m)
+            },
+        )
         .collect();
-    transpose(&columns, origin_count)
+    transpose(&columns, origins.snaps.len())
+}
+
+/// Nearest facility of one category for every origin, from its field: through
+/// either end of the origin's edge, or straight along an edge it shares with a
+/// facility.
+fn column(
+    field: &NearestField,
+    origins: &Points,
+    group: &[(u32, Snap)],
+    cutoff_m: f64,
+) -> (Vec<f64>, Vec<u32>) {
+    let mut best = vec![f64::INFINITY; origins.snaps.len()];
+    let mut label = vec![NO_LABEL; origins.snaps.len()];
+    let mut offer = |origin: usize, dist: f64, from: u32| {
+        if dist <= cutoff_m && dist < best[origin] {
+            best[origin] = dist;
+            label[origin] = from;
+        }
+    };
+    for (o, snap) in origins.snaps.iter().enumerate() {
+        let Some(snap) = snap else { continue };
+        for (node, off) in [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)] {
+            let (dist, from) = field.at(node);
+            offer(o, dist + off, from);
+        }
+    }
+    for (f, snap) in group {
+        for &(origin, off_a) in origins.index.on_edge(snap.edge) {
+            offer(origin as usize, (snap.off_a - off_a).abs(), *f);
+        }
+    }
+    (best, label)
 }
 
 fn transpose(columns: &[(Vec<f64>, Vec<u32>)], origin_count: usize) -> (Vec<f64>, Vec<u32>) {
@@ -485,8 +543,7 @@ mod tests {
             let origins = Points::new(&net, &origin_snaps);
             let facilities = Points::new(&net, &facility_snaps);
             let groups = group_by_category(&facility_snaps, &category_of, 4);
-            let (d1, _) =
-                nearest_by_category(&net, &origins.index, origin_snaps.len(), &groups, 700.0);
+            let (d1, _) = nearest_by_category(&net, &origins, &groups, 700.0);
             let (d2, _) = nearest_from_origins(
                 &net,
                 &origin_snaps,
@@ -498,6 +555,66 @@ mod tests {
             assert!(d1.iter().any(|d| d.is_finite()) && d1.iter().any(|d| d.is_infinite()));
             for (a, b) in d1.iter().zip(&d2) {
                 assert!(a == b || (a - b).abs() < 1e-6, "{a} vs {b}");
+            }
+        }
+    }
+}
+
+/// Both strategies on random small networks: many facilities per node, points
+/// sharing edges, duplicate and zero-length edges, disconnected parts. With
+/// three categories one thread's share holds them all, so the reuse of a
+/// nearest field from one category to the next is exercised too.
+#[cfg(test)]
+mod strategy_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    type LonLat = (f64, f64);
+    /// Node coordinates, edges, origins, `(category, point)` facilities, cutoff.
+    type Scene = (
+        Vec<LonLat>,
+        Vec<(u32, u32)>,
+        Vec<LonLat>,
+        Vec<(u32, LonLat)>,
+        f64,
+    );
+
+    fn scene() -> impl Strategy<Value = Scene> {
+        (2usize..30).prop_flat_map(|n| {
+            let point = || (0.0..0.012f64, 0.0..0.009f64).prop_map(|(x, y)| (112.5 + x, 37.8 + y));
+            (
+                prop::collection::vec(point(), n),
+                prop::collection::vec((0..n as u32, 0..n as u32), 1..3 * n),
+                prop::collection::vec(point(), 1..20),
+                prop::collection::vec((0u32..3, point()), 0..40),
+                50.0f64..1500.0,
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn by_category_matches_from_origins((coords, edges, origins, facilities, cutoff) in scene()) {
+            let Ok(net) = Network::from_edges(&coords, &edges) else { return Ok(()) };
+            let origin_snaps: Vec<Option<Snap>> =
+                origins.iter().map(|&(x, y)| net.snap(x, y, 300.0)).collect();
+            let facility_snaps: Vec<Option<Snap>> =
+                facilities.iter().map(|&(_, (x, y))| net.snap(x, y, 300.0)).collect();
+            let category_of: Vec<u32> = facilities.iter().map(|f| f.0).collect();
+            let origin_points = Points::new(&net, &origin_snaps);
+            let facility_points = Points::new(&net, &facility_snaps);
+            let groups = group_by_category(&facility_snaps, &category_of, 3);
+            let (d1, l1) = nearest_by_category(&net, &origin_points, &groups, cutoff);
+            let (d2, _) = nearest_from_origins(
+                &net, &origin_snaps, &facility_points.index, &category_of, 3, cutoff,
+            );
+            for (i, (a, b)) in d1.iter().zip(&d2).enumerate() {
+                prop_assert!(a == b || (a - b).abs() < 1e-6, "{} vs {}", a, b);
+                // The label names a facility of the right category.
+                prop_assert_eq!(l1[i] == NO_LABEL, a.is_infinite());
+                if l1[i] != NO_LABEL {
+                    prop_assert_eq!(category_of[l1[i] as usize] as usize, i % 3);
+                }
             }
         }
     }

@@ -3,7 +3,8 @@
 //! Distances are `f64` metres throughout: a sum of a few million edge lengths
 //! stays exact to well under a millimetre, and there is no overflow to guard.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::network::{Network, Snap};
@@ -168,6 +169,127 @@ pub(crate) fn bounded_dijkstra(
                 ws.relax(next, next_dist, label);
             }
         }
+    }
+}
+
+/// Distance from every node to the nearest of a set of labelled sources,
+/// within a radius, built one source at a time.
+///
+/// Each source runs a search that enters a node only where it strictly beats
+/// every earlier source, so the result is exactly a multi-source Dijkstra's.
+/// The point is the memory access pattern: fed sources in node (Hilbert)
+/// order, every search stays in one small patch of the map whose nodes and
+/// edges are in cache, whereas a multi-source search's wavefront sweeps the
+/// whole network at once and misses the cache on nearly every edge. Ties keep
+/// the earlier source.
+pub(crate) struct NearestField {
+    dist: Vec<f64>,
+    label: Vec<u32>,
+    radius: f64,
+    queue: KeyQueue,
+}
+
+impl NearestField {
+    pub(crate) fn new(node_count: usize, radius: f64) -> Self {
+        NearestField {
+            dist: vec![f64::INFINITY; node_count],
+            label: vec![NO_LABEL; node_count],
+            radius,
+            queue: KeyQueue::new(radius),
+        }
+    }
+
+    /// Forgets every source.
+    pub(crate) fn clear(&mut self) {
+        self.dist.fill(f64::INFINITY);
+        self.label.fill(NO_LABEL);
+    }
+
+    /// Adds the source `label`, reached from `seeds` `(node, initial distance)`.
+    ///
+    /// Nodes leave the queue by quantized distance; among equal keys the
+    /// order is arbitrary, so a node may be scanned before a neighbour with
+    /// the same key lowers it, in which case it is queued and scanned again.
+    /// Every edge is therefore tight when the queue empties: distances are
+    /// exact.
+    pub(crate) fn add_source(
+        &mut self,
+        net: &Network,
+        label: u32,
+        seeds: impl IntoIterator<Item = (u32, f64)>,
+    ) {
+        for (node, dist) in seeds {
+            if dist <= self.radius {
+                self.improve(node, dist, label);
+            }
+        }
+        while let Some((node, key)) = self.queue.pop() {
+            let dist = self.dist[node as usize];
+            if self.queue.key_of(dist) != key {
+                continue; // Lowered to a smaller key and scanned there.
+            }
+            for &(next, len) in net.neighbours(node) {
+                let next_dist = dist + len;
+                if next_dist <= self.radius {
+                    self.improve(next, next_dist, label);
+                }
+            }
+        }
+    }
+
+    fn improve(&mut self, node: u32, dist: f64, label: u32) {
+        let n = node as usize;
+        if dist < self.dist[n] {
+            self.dist[n] = dist;
+            self.label[n] = label;
+            self.queue.push(node, dist);
+        }
+    }
+
+    /// Distance and label of the nearest source of `node` (infinite and
+    /// [`NO_LABEL`] when none is within the radius).
+    pub(crate) fn at(&self, node: u32) -> (f64, u32) {
+        (self.dist[node as usize], self.label[node as usize])
+    }
+}
+
+/// Min-queue of nodes keyed by their distance quantized to a `u32`, packed
+/// with the node into one `u64` so the heap moves and compares single words.
+/// Nodes whose distances share a key come out in arbitrary order, hence the
+/// rescans in [`NearestField::add_source`]; at 2^32 keys over the radius that
+/// almost never happens.
+struct KeyQueue {
+    /// Keys per metre.
+    scale: f64,
+    heap: BinaryHeap<Reverse<u64>>,
+}
+
+impl KeyQueue {
+    fn new(radius: f64) -> Self {
+        KeyQueue {
+            scale: if radius > 0.0 {
+                f64::from(u32::MAX) / radius
+            } else {
+                0.0
+            },
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Key of a distance within the radius.
+    fn key_of(&self, dist: f64) -> u32 {
+        (dist * self.scale) as u32
+    }
+
+    fn push(&mut self, node: u32, dist: f64) {
+        let key = u64::from(self.key_of(dist));
+        self.heap.push(Reverse(key << 32 | u64::from(node)));
+    }
+
+    /// The node of lowest key, with that key.
+    fn pop(&mut self) -> Option<(u32, u32)> {
+        let Reverse(entry) = self.heap.pop()?;
+        Some((entry as u32, (entry >> 32) as u32))
     }
 }
 

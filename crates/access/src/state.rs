@@ -74,8 +74,8 @@ pub struct AccessState {
 }
 
 impl AccessState {
-    /// Snaps everything and computes the full state: one bounded multi-source
-    /// Dijkstra per category for nearest distances, bounded searches out of
+    /// Snaps everything and computes the full state: nearest distances as
+    /// [`crate::nearest`] computes them, bounded searches out of
     /// the smaller of origins and facilities for counts.
     ///
     /// Duplicate ids and facilities of a category outside `categories` are
