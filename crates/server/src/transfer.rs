@@ -155,13 +155,14 @@ async fn scan(
 ) -> anyhow::Result<()> {
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
     let mut offset = 0i64;
-    const PAGE: i64 = 5000;
+    // Files (up to 10 MB each) are read a few at a time.
+    let page: i64 = if has_files(cols) { 8 } else { 5000 };
     loop {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM {table} ORDER BY {key} LIMIT $1 OFFSET $2",
             names.join(", ")
         ))
-        .bind(PAGE)
+        .bind(page)
         .bind(offset)
         .fetch_all(db.pool())
         .await?;
@@ -180,6 +181,10 @@ async fn scan(
             .collect::<Result<Vec<_>, _>>()?;
         each(page).await?;
     }
+}
+
+fn has_files(cols: &[(String, Ty)]) -> bool {
+    cols.iter().any(|(_, ty)| *ty == Ty::Blob)
 }
 
 /// Row count and SHA-256 over every value of a table in key order.
@@ -265,7 +270,9 @@ async fn copy_table(
     }
     scan(from, table, key, &cols, async |page| {
         let mut tx = to.pool().begin().await?;
-        for chunk in page.chunks(COPY_ROWS) {
+        // One file per statement keeps each well inside PostgreSQL's message limit.
+        let rows = if has_files(&cols) { 1 } else { COPY_ROWS };
+        for chunk in page.chunks(rows) {
             let sql = format!(
                 "INSERT INTO {table} ({}) VALUES {}",
                 names.join(", "),

@@ -721,11 +721,15 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
         assert_eq!(sheets, ["填报", "填报说明"]);
         assert_eq!(rows[0], lifeservice::plan::workbook::COLUMNS);
         let (_, tasks) = app.get_json("/api/v1/plan/tasks").await;
-        let counties = rows.iter().filter(|r| r[2].starts_with("T16-8 ")).count();
-        assert!(counties > 100, "one T16-8 row per county: {counties}");
-        assert!(rows.iter().any(|r| r[2].starts_with("T16-8 ")
+        let counties = rows.iter().filter(|r| r[2].starts_with("T26-1 ")).count();
+        assert!(counties > 100, "one T26-1 row per county: {counties}");
+        assert!(rows.iter().any(|r| r[2].starts_with("T26-1 ")
             && r[3].starts_with("140105 ")
             && r[3].contains("小店区")));
+        assert!(
+            !rows.iter().any(|r| r[2].starts_with("T16-8 ")),
+            "the platform counts T16-8 itself"
+        );
         let expected: usize = tasks["tasks"]
             .as_array()
             .unwrap()
@@ -744,6 +748,7 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
                     .iter()
                     .filter(|i| i["kind"] != "政策参数")
                     .map(|i| match i["scope"].as_str().unwrap() {
+                        _ if i["id"] == "T16-8" || i["id"] == "T03-3" => 0,
                         "每县(市、区)" => counties,
                         "每市" => 11,
                         _ => 1,
@@ -1578,7 +1583,15 @@ async fn per_area_targets_are_reported_per_area_shown_and_scored() {
         assert!(row("迎泽区").contains("未达标"));
         assert!(row("杏花岭区").contains("未填报"));
 
-        // The assessment's reported criterion: 小店区 meets both of its targets, 迎泽区 neither.
+        // The assessment's reported criterion: each reported indicator over the
+        // areas at its level within the area, unreported areas counting 0.
+        let reference = lifeservice::reference::Reference::shipped();
+        let below = |code: &str, level: lifeservice_domain::Level| {
+            reference
+                .all()
+                .filter(|d| d.level == level && d.code.as_str().starts_with(code))
+                .count() as f64
+        };
         let (_, counties) = app.get_json("/api/v1/plan/assessment?level=county").await;
         let value = |code: &str| {
             counties["areas"]
@@ -1589,15 +1602,31 @@ async fn per_area_targets_are_reported_per_area_shown_and_scored() {
                 .unwrap()["values"]["reported"]
                 .as_f64()
         };
-        assert_eq!(value("140105"), Some(1.0));
-        assert_eq!(value("140106"), Some(0.0));
-        assert_eq!(value("140107"), None);
+        // 小店区: T09-3 met; T09-4 met in one of its townships.
+        let expected = (1.0 + 1.0 / below("140105", lifeservice_domain::Level::Town)) / 2.0;
+        assert!((value("140105").unwrap() - expected).abs() < 1e-9);
+        assert_eq!(value("140106"), Some(0.0), "a shortfall reported");
+        assert_eq!(
+            value("140107"),
+            Some(0.0),
+            "nothing reported counts 0, not less than a shortfall"
+        );
         assert!(
             counties["criteria"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .any(|c| c["id"] == "reported")
+        );
+        let weights: f64 = counties["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["weight"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (weights - 1.0).abs() < 1e-9,
+            "default weights add up to 1: {weights}"
         );
         let (_, cities) = app.get_json("/api/v1/plan/assessment?level=city").await;
         let taiyuan = cities["areas"]
@@ -1607,9 +1636,13 @@ async fn per_area_targets_are_reported_per_area_shown_and_scored() {
             .find(|a| a["code"] == "1401")
             .unwrap()
             .clone();
-        // T09-2 met (1), T09-3 half the reported counties (0.5), T09-4 met (1).
+        // T09-2 met by the city; T09-3 in one of its counties; T09-4 in one of its townships.
+        let expected = (1.0
+            + 1.0 / below("1401", lifeservice_domain::Level::County)
+            + 1.0 / below("1401", lifeservice_domain::Level::Town))
+            / 3.0;
         assert!(
-            (taiyuan["values"]["reported"].as_f64().unwrap() - 2.5 / 3.0).abs() < 1e-9,
+            (taiyuan["values"]["reported"].as_f64().unwrap() - expected).abs() < 1e-9,
             "{taiyuan}"
         );
 
@@ -1767,10 +1800,24 @@ async fn units_attach_evidence_that_only_staff_can_read() {
             "{error}"
         );
         assert_eq!(attach(&app, &weijian, id, "a.pdf", &pdf).await.0, 403);
+        let mut large = b"%PDF".to_vec();
+        large.resize(11 * 1024 * 1024, b' ');
+        let (status, error) = attach(&app, &minzheng, id, "大.pdf", &large).await;
+        assert_eq!(status, 413, "{error}");
         assert_eq!(attach(&app, &minzheng, 999_999, "a.pdf", &pdf).await.0, 404);
 
         // Listed with the report; the file itself only for government staff.
-        let (_, list) = app.get_json("/api/v1/plan/reports?task=16").await;
+        let (_, public) = app.get_json("/api/v1/plan/reports?task=16").await;
+        assert_eq!(public[0]["attachment_count"], 1, "{public}");
+        assert!(
+            public[0]["attachments"].as_array().unwrap().is_empty(),
+            "names are for staff"
+        );
+        let list: serde_json::Value = get_with(&app, "/api/v1/plan/reports?task=16", &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
         let files = list[0]["attachments"].as_array().unwrap();
         assert_eq!(files.len(), 1, "{list}");
         let href = files[0]["href"].as_str().unwrap().to_string();

@@ -2,13 +2,14 @@
 //! lead unit's consolidation, reporting cadence, late reports and the
 //! assessment, described in the OpenAPI document as [`PlanApi`].
 
+use super::attachments::can_read;
 use super::consolidation::Consolidation;
 use super::{
     IndicatorView, TaskView, TasksQuery, cadence, indicator_view, no_match, observed, reports,
     run_assessment, selected_tasks, task_view,
 };
 use crate::app::AppState;
-use crate::auth::User;
+use crate::auth::{MaybeUser, User};
 use crate::error::{AppError, AppResult};
 use crate::registry::api::ApiJson;
 use crate::tabular::{Table, XLSX_TYPE, csv_bytes, download, xlsx_bytes};
@@ -83,14 +84,18 @@ pub(super) struct ReportsQuery {
 #[utoipa::path(get, path = "/api/v1/plan/reports", tag = "plan", params(ReportsQuery), responses((status = 200, body = [reports::Report]), (status = 400, description = "报告期无效")))]
 pub(super) async fn reports_api(
     State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
     Query(q): Query<ReportsQuery>,
 ) -> AppResult<Json<Vec<reports::Report>>> {
     let period = q.period.as_deref().map(parse_period).transpose()?;
     let unit = q.unit.map(UnitId::new);
-    let mut list = reports::list(&state.db, q.task, unit.as_ref()).await?;
-    if let Some(p) = period {
-        list.retain(|r| r.period == p.to_string());
-    }
+    let reader = user.as_ref().is_some_and(can_read);
+    let list = reports::list(&state.db, q.task, unit.as_ref())
+        .await?
+        .into_iter()
+        .filter(|r| period.is_none_or(|p| r.period == p.to_string()))
+        .map(|r| r.for_reader(reader))
+        .collect();
     Ok(Json(list))
 }
 
@@ -116,9 +121,10 @@ pub(super) struct ConsolidationQuery {
 }
 
 /// What the lead unit consolidates: each named unit's reports for a period, their sums per indicator and area, and the consolidated reports filed.
-#[utoipa::path(get, path = "/api/v1/plan/tasks/{number}/consolidation", tag = "plan", params(("number" = u8, Path), ConsolidationQuery), responses((status = 200, description = "{task, lead, period, units: [{unit, unit_name, reports}], sums: [{indicator, division, sum, units}], consolidated: [Report]}"), (status = 400, description = "任务只有一个责任单位，或报告期无效"), (status = 404, description = "任务不存在")))]
+#[utoipa::path(get, path = "/api/v1/plan/tasks/{number}/consolidation", tag = "plan", params(("number" = u8, Path), ConsolidationQuery), responses((status = 200, description = "{task, lead, period, units: [{unit, unit_name, reports}], sums: [{indicator, division_name, sum, units}], consolidated: [Report]}"), (status = 400, description = "任务只有一个责任单位，或报告期无效"), (status = 404, description = "任务不存在")))]
 pub(super) async fn consolidation_api(
     State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
     Path(number): Path<u8>,
     Query(q): Query<ConsolidationQuery>,
 ) -> AppResult<Json<Value>> {
@@ -144,16 +150,21 @@ pub(super) async fn consolidation_api(
                 format!("任务{number}没有需要牵头汇总的其他责任单位"),
             )
         })?;
+    let reader = user.as_ref().is_some_and(can_read);
     let units: Vec<Value> = c
         .units
         .iter()
-        .map(|(u, list)| json!({"unit": u.id, "unit_name": u.name, "reports": list}))
+        .map(|(u, list)| {
+            let list: Vec<reports::Report> =
+                list.iter().cloned().map(|r| r.for_reader(reader)).collect();
+            json!({"unit": u.id, "unit_name": u.name, "reports": list})
+        })
         .collect();
     let sums: Vec<Value> = c
         .sums()
         .into_iter()
         .map(|(indicator, division, sum, n)| {
-            json!({"indicator": indicator, "division": division, "sum": sum, "units": n})
+            json!({"indicator": indicator, "division_name": division, "sum": sum, "units": n})
         })
         .collect();
     Ok(Json(json!({
@@ -163,7 +174,7 @@ pub(super) async fn consolidation_api(
         "period": c.period.to_string(),
         "units": units,
         "sums": sums,
-        "consolidated": c.consolidated,
+        "consolidated": c.consolidated.iter().cloned().map(|r| r.for_reader(reader)).collect::<Vec<_>>(),
     })))
 }
 

@@ -27,28 +27,28 @@ pub const CRITERIA: [Criterion; 5] = [
         id: "entities",
         name: "市场主体倍增",
         basis: "总体目标 P-1（市场主体倍增）",
-        weight: 0.3,
+        weight: 0.25,
         formula: "min(存续市场主体数 ÷ 2021年末市场主体数 ÷ 2, 1)",
     },
     Criterion {
         id: "elderly",
         name: "综合性养老机构",
         basis: "任务16 T16-8（每个县有一所综合性养老机构）",
-        weight: 0.25,
+        weight: 0.2,
         formula: "县：有在营养老机构（0301）记1，否则0；市：达到的县（市、区）占比",
     },
     Criterion {
         id: "circle",
         name: "一刻钟便民生活圈",
         basis: "任务21（提升社区便民服务供给：一刻钟便民生活圈）",
-        weight: 0.25,
+        weight: 0.2,
         formula: "步行15分钟内达到基本型及以上的已定位社区占比（无路网的地区不计此项）",
     },
     Criterion {
         id: "credit",
         name: "诚信经营",
         basis: "任务34（完善监管机制：信用监管）",
-        weight: 0.2,
+        weight: 0.15,
         formula: "公示期内无行政处罚的市场主体占比",
     },
     Criterion {
@@ -56,7 +56,7 @@ pub const CRITERIA: [Criterion; 5] = [
         name: "分地区填报指标",
         basis: "按每市、每县、每乡镇考核的指标（如T09-2、T09-3、T09-4、T26-1），由责任单位分地区填报",
         weight: 0.2,
-        formula: "各项已填报指标 min(最新填报值 ÷ 目标下限, 1) 的平均值；市的分县、分乡镇指标取所辖已填报地区的平均",
+        formula: "各项已有填报的分地区指标 min(最新填报值 ÷ 目标下限, 1) 的平均值；市、县的下级指标取所辖各地区的平均，未填报的地区计0",
     },
 ];
 
@@ -268,35 +268,53 @@ pub async fn assess(
     })
 }
 
-/// The "reported" criterion of an area: for each per-area indicator reported
-/// for the area or the areas under it, min(value ÷ lower bound, 1), averaged
-/// over those areas, then over the indicators. Indicators the platform counts
-/// itself (T16-8 and T03-3 count outlets) are scored by their own criteria or
-/// the map, so only reported values enter here.
+/// The "reported" criterion of an area. Each per-area indicator that has any
+/// report is scored in the areas at its level within the area (the area
+/// itself for its own level): min(value ÷ lower bound, 1), an area without a
+/// report counting 0, so that reporting a shortfall never scores below
+/// staying silent. The criterion is the mean over those indicators; absent
+/// when none applies. Indicators the platform counts itself (T16-8, T03-3)
+/// are scored by their own criteria or the map.
 fn reported_attainment(
     reported: &HashMap<(String, String), (Period, f64)>,
     area: &DivisionCode,
 ) -> Option<f64> {
-    let plan = Plan::shipped();
+    let (plan, reference) = (Plan::shipped(), Reference::shipped());
     let per_indicator: Vec<f64> = plan
         .indicators
         .iter()
-        .filter(|i| i.scope.area_level().is_some() && !super::views::is_measured(i.id.as_str()))
+        .filter(|i| !super::views::is_measured(i.id.as_str()))
         .filter_map(|i| {
+            let level = i.scope.area_level().filter(|l| *l >= area.level())?;
             let min = i.min.filter(|m| *m > 0.0)?;
-            let shares: Vec<f64> = reported
+            if !reported.keys().any(|(id, _)| id == i.id.as_str()) {
+                return None;
+            }
+            let areas = areas_at(reference, area, level);
+            let sum: f64 = areas
                 .iter()
-                .filter(|((id, _), _)| id == i.id.as_str())
-                .filter_map(|((_, code), (_, value))| {
-                    let code = DivisionCode::parse(code).ok()?;
-                    area.contains(&code).then(|| (value / min).min(1.0))
-                })
-                .collect();
-            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
+                .filter_map(|a| reported.get(&(i.id.to_string(), a.to_string())))
+                .map(|(_, value)| (value / min).min(1.0))
+                .sum();
+            (!areas.is_empty()).then(|| sum / areas.len() as f64)
         })
         .collect();
     (!per_indicator.is_empty())
         .then(|| per_indicator.iter().sum::<f64>() / per_indicator.len() as f64)
+}
+
+/// The divisions at `level` within `area` (the area itself at its own level).
+fn areas_at(reference: &Reference, area: &DivisionCode, level: Level) -> Vec<DivisionCode> {
+    let mut out = vec![area.clone()];
+    while out.first().is_some_and(|d| d.level() < level) {
+        out = out
+            .iter()
+            .flat_map(|d| reference.children(d).iter().cloned())
+            .filter(|d| d.level() <= level)
+            .collect();
+    }
+    out.retain(|d| d.level() == level);
+    out
 }
 
 impl Assessment {

@@ -13,6 +13,12 @@ use sqlx::Row;
 
 /// Largest attachment accepted.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// The request size the attachment routes accept: one file and the form's
+/// few fields, so a larger upload is refused before it is read.
+pub fn body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(MAX_BYTES + 64 * 1024)
+}
+
 /// Attachments one report may carry.
 const MAX_PER_REPORT: i64 = 20;
 
@@ -86,13 +92,15 @@ fn checked_kind(file_name: &str, bytes: &[u8]) -> AppResult<&'static str> {
     Ok(content_type)
 }
 
-/// Keeps the last path component and drops control characters, so the name
+/// Keeps the last path component and drops control and invisible format
+/// characters (a right-to-left override can disguise `exe.pdf`), so the name
 /// is safe to show and to send back in a download header.
 fn clean_name(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     let clean: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !c.is_control() && !invisible(*c) && *c != '"')
         .take(120)
         .collect();
     if clean.trim().is_empty() {
@@ -186,12 +194,20 @@ fn href(id: i64) -> String {
     format!("/plan/attachments/{id}")
 }
 
-/// The attachments of every report, by report id (metadata only).
-pub async fn by_report(db: &Db) -> AppResult<std::collections::HashMap<i64, Vec<Attachment>>> {
+/// The attachments of the reports of a task and of a unit (each when given),
+/// by report id (metadata only).
+pub async fn by_report(
+    db: &Db,
+    task: Option<u8>,
+    unit: Option<&str>,
+) -> AppResult<std::collections::HashMap<i64, Vec<Attachment>>> {
     let rows = sqlx::query(
-        "SELECT id, report_id, version, file_name, content_type, size, sha256, uploaded_by, uploaded_at \
-         FROM plan_report_attachments ORDER BY id",
+        "SELECT a.id, a.report_id, a.version, a.file_name, a.content_type, a.size, a.sha256, a.uploaded_by, a.uploaded_at \
+         FROM plan_report_attachments a JOIN plan_reports r ON r.id = a.report_id \
+         WHERE ($1 < 0 OR r.task = $1) AND ($2 = '' OR r.unit = $2) ORDER BY a.id",
     )
+    .bind(task.map_or(-1, i64::from))
+    .bind(unit.unwrap_or("").to_string())
     .fetch_all(db.pool())
     .await?;
     let mut out: std::collections::HashMap<i64, Vec<Attachment>> = Default::default();
@@ -261,7 +277,9 @@ pub async fn read_upload(mut multipart: axum::extract::Multipart) -> AppResult<U
         match field.name().unwrap_or_default() {
             "file" => {
                 upload.file_name = field.file_name().unwrap_or("附件").to_string();
-                upload.bytes = crate::tabular::file_bytes(field).await?;
+                upload.bytes = field.bytes().await.map(|b| b.to_vec()).map_err(|_| {
+                    AppError::PayloadTooLarge(format!("附件最大{}MB", MAX_BYTES / 1024 / 1024))
+                })?;
             }
             "csrf" => upload.csrf = Some(field.text().await.map_err(invalid)?),
             "report" => {
@@ -291,7 +309,9 @@ pub fn download(name: String, content_type: String, bytes: Vec<u8>) -> axum::res
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let disposition = format!("attachment; filename=\"evidence\"; filename*=UTF-8''{encoded}");
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let disposition =
+        format!("attachment; filename=\"evidence.{ext}\"; filename*=UTF-8''{encoded}");
     (
         [
             (axum::http::header::CONTENT_TYPE, content_type),
@@ -336,5 +356,6 @@ mod tests {
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_name("a\"b\n.pdf"), "ab.pdf");
         assert_eq!(clean_name("  "), "附件");
+        assert_eq!(clean_name("通知\u{202E}fdp.exe"), "通知fdp.exe");
     }
 }

@@ -60,27 +60,35 @@ impl<'a> Consolidation<'a> {
         }))
     }
 
-    /// How many units have reported for the period, of how many.
+    /// How many units have reported for the period, of how many; the lead's
+    /// consolidated report counts as its own.
     pub fn reported(&self) -> (usize, usize) {
-        let done = self.units.iter().filter(|(_, r)| !r.is_empty()).count();
+        let done = self
+            .units
+            .iter()
+            .filter(|(u, r)| {
+                !r.is_empty() || (u.id == self.lead.id && !self.consolidated.is_empty())
+            })
+            .count();
         (done, self.units.len())
     }
 
-    /// The units' values summed per indicator and area, in first-seen order:
-    /// a starting point for the consolidated value, not a substitute for it.
+    /// The units' values summed per indicator and area (by name), in
+    /// first-seen order: a starting point for the consolidated value, not a
+    /// substitute for it.
     pub fn sums(&self) -> Vec<(String, String, f64, usize)> {
         let mut sums: Vec<(String, String, f64, usize)> = Vec::new();
         for r in self.units.iter().flat_map(|(_, list)| list) {
             let Some(value) = r.value else { continue };
             match sums
                 .iter_mut()
-                .find(|(i, d, _, _)| *i == r.indicator && *d == r.division)
+                .find(|(i, d, _, _)| *i == r.indicator && *d == r.division_name)
             {
                 Some((_, _, sum, n)) => {
                     *sum += value;
                     *n += 1;
                 }
-                None => sums.push((r.indicator.clone(), r.division.clone(), value, 1)),
+                None => sums.push((r.indicator.clone(), r.division_name.clone(), value, 1)),
             }
         }
         sums

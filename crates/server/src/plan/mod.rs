@@ -55,11 +55,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/plan/missing", get(desk::missing_api))
         .route("/plan/assessment", get(assessment_page))
         .route("/plan/reports", get(reports_page))
-        .route("/plan/attachments", axum::routing::post(attachment_form))
+        .route(
+            "/plan/attachments",
+            axum::routing::post(attachment_form).layer(attachments::body_limit()),
+        )
         .route("/plan/attachments/{id}", get(attachment_download))
         .route(
             "/api/v1/plan/reports/{id}/attachments",
-            axum::routing::post(api::attach_api),
+            axum::routing::post(api::attach_api).layer(attachments::body_limit()),
         )
         .route(
             "/plan/tasks/{number}/reports",
@@ -89,8 +92,11 @@ pub struct LiveValue {
 }
 
 /// How the province value of a reported indicator is formed.
-const REPORTED_FORMULA: &str =
+const REPORTED_FORMULA_SUM: &str =
     "最近一个报告期的填报值：牵头单位已汇总的取汇总值，否则为各责任单位填报值之和";
+/// The same for shares and multiples, which cannot be added up.
+const REPORTED_FORMULA_MEAN: &str =
+    "最近一个报告期的填报值：牵头单位已汇总的取汇总值，否则为各责任单位填报值的平均";
 /// How the province value of an indicator assessed per area is formed from reports.
 const REPORTED_AREA_FORMULA: &str = "按各地区最近一次填报值达到目标下限的地区数 ÷ 该级地区总数";
 const REPORTED_SOURCE: &str = "责任单位进展填报";
@@ -251,11 +257,16 @@ impl Observed {
                     .max_by_key(|(period, _)| period.end())?;
                 Some(LiveValue {
                     value: *value,
-                    formula: REPORTED_FORMULA,
+                    formula: match i.kind {
+                        lifeservice_domain::plan::IndicatorKind::Count => REPORTED_FORMULA_SUM,
+                        _ => REPORTED_FORMULA_MEAN,
+                    },
                     source: REPORTED_SOURCE,
                     period: Some(period.to_string()),
                 })
             }
+            // The platform counts these itself, per area (views::AREA_MEASURES).
+            Some(_) if views::is_measured(i.id.as_str()) => None,
             Some(level) => {
                 let reported: Vec<&(lifeservice_domain::plan::Period, f64)> = self
                     .areas
@@ -512,7 +523,7 @@ async fn report_form(
             evidence: form.evidence.clone(),
             unit: None,
             division: Some(form.division.clone()),
-            consolidated: form.consolidated.is_some(),
+            consolidated: form.consolidated.as_deref() == Some("1"),
         };
         let report = reports::submit(&state.db, user, &body).await?;
         let body = html! {

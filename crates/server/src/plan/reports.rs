@@ -16,7 +16,7 @@ use crate::reference::Reference;
 use crate::storage::Db;
 use lifeservice_domain::DivisionCode;
 use lifeservice_domain::plan::{
-    Cadence, Indicator, IndicatorId, Period, Plan, Task, Unit, UnitId, check_value,
+    Cadence, Indicator, IndicatorId, IndicatorKind, Period, Plan, Task, Unit, UnitId, check_value,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -68,8 +68,21 @@ pub struct Report {
     pub reported_by: String,
     pub reported_at: String,
     pub version: i64,
-    /// Files attached as evidence.
+    /// Files attached as evidence; empty for the public, who get the count.
     pub attachments: Vec<super::attachments::Attachment>,
+    pub attachment_count: usize,
+}
+
+impl Report {
+    /// The report as the public may see it: how many files are attached, not
+    /// their names (which can name people) or links.
+    pub fn for_reader(mut self, reader: bool) -> Report {
+        if !reader {
+            self.attachment_count = self.attachments.len();
+            self.attachments.clear();
+        }
+        self
+    }
 }
 
 /// A checked report, ready to store.
@@ -439,7 +452,7 @@ pub async fn list(db: &Db, task: Option<u8>, unit: Option<&UnitId>) -> AppResult
     .bind(unit.map_or(String::new(), |u| u.as_str().to_string()))
     .fetch_all(db.pool())
     .await?;
-    let mut attached = super::attachments::by_report(db).await?;
+    let mut attached = super::attachments::by_report(db, task, unit.map(UnitId::as_str)).await?;
     rows.iter()
         .map(|r| {
             let unit: String = r.try_get("unit")?;
@@ -447,6 +460,7 @@ pub async fn list(db: &Db, task: Option<u8>, unit: Option<&UnitId>) -> AppResult
             let division: String = r.try_get("division")?;
             Ok(Report {
                 id,
+                attachment_count: attached.get(&id).map_or(0, Vec::len),
                 attachments: attached.remove(&id).unwrap_or_default(),
                 division_name: DivisionCode::parse(&division)
                     .map_or(String::new(), |d| reference.full_name(&d)),
@@ -588,20 +602,25 @@ impl UnitValues {
 }
 
 /// The reported value of an indicator for each area and period: the lead
-/// unit's consolidated value where there is one, else the sum over the units'
-/// own reports. The province's values have the empty area.
+/// unit's consolidated value where there is one, else the units' own reports
+/// combined by [`combine`]. The province's values have the empty area.
 pub async fn reported_values(db: &Db) -> AppResult<Vec<ReportedValue>> {
-    let rows: Vec<(String, String, String, i64, f64)> = sqlx::query_as(
-        "SELECT indicator, division, period, consolidated, SUM(value) FROM plan_reports \
+    let plan = Plan::shipped();
+    let rows: Vec<(String, String, String, i64, f64, i64)> = sqlx::query_as(
+        "SELECT indicator, division, period, consolidated, SUM(value), COUNT(*) FROM plan_reports \
          WHERE indicator <> '' AND value IS NOT NULL \
          GROUP BY indicator, division, period, consolidated ORDER BY indicator, division, period, consolidated DESC",
     )
     .fetch_all(db.pool())
     .await?;
     let mut out: Vec<ReportedValue> = Vec::new();
-    for (indicator, division, period, consolidated, value) in rows {
+    for (indicator, division, period, consolidated, sum, count) in rows {
         let Ok(period) = Period::parse(&period) else {
             continue;
+        };
+        let value = match plan.indicator(&indicator) {
+            Some(i) if consolidated == 0 => combine(i, sum, count),
+            _ => sum,
         };
         // Consolidated rows sort first within (indicator, division, period).
         if out.last().is_some_and(|last| {
@@ -619,6 +638,17 @@ pub async fn reported_values(db: &Db) -> AppResult<Vec<ReportedValue>> {
         });
     }
     Ok(out)
+}
+
+/// The units' own values of one indicator, area and period as one figure:
+/// counts add up (each unit reports its part); a share, multiple or
+/// presence cannot be added, so the units' values are averaged until the
+/// lead consolidates.
+pub fn combine(indicator: &Indicator, sum: f64, count: i64) -> f64 {
+    match indicator.kind {
+        IndicatorKind::Count => sum,
+        _ => sum / count.max(1) as f64,
+    }
 }
 
 /// One figure of [`reported_values`].

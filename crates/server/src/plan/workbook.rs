@@ -95,9 +95,11 @@ fn template_rows<'a>(
     {
         let period = row_period(cadences.of(task.number), requested, today);
         let consolidated = consolidating_lead(plan, task).is_some_and(|l| l.id == unit.id);
-        let targets = plan
-            .indicators_of(Some(task.number))
-            .filter(|i| i.is_target());
+        // Per-area targets the platform counts itself are not asked for.
+        let targets = plan.indicators_of(Some(task.number)).filter(|i| {
+            i.is_target()
+                && !(i.scope.area_level().is_some() && super::views::is_measured(i.id.as_str()))
+        });
         for indicator in targets.map(Some).chain([None]) {
             for division in areas_of(indicator) {
                 let key = ReportKey {
@@ -208,7 +210,7 @@ fn instructions(sheet: &mut Worksheet, unit: &Unit, bold: &Format) -> Result<(),
         "“数值”已预填本单位最近一次填报的数值：未填写进展说明、数值也未改动的行视为本期不填报，上传时跳过。".into(),
         "按市、按县考核的指标每个地区一行，“地区”列为区划代码和名称；按乡镇考核的指标请自行增加行，在“地区”列填写乡镇（街道）的9位区划代码。全省指标“地区”留空。".into(),
         "“类型”为“本单位”的行填报本单位负责的部分；本单位牵头、另有其他责任单位的任务为“牵头汇总”行：请综合各单位的填报（见平台任务页）填写汇总值，汇总值即为任务的正式进展。牵头单位也可另填“本单位”行。".into(),
-        "请勿修改“任务编号”“指标”“单位”三列；不填报的行可以删除。同一期间再次上传即为更正，平台保留历史版本。".into(),
+        "请勿修改“任务编号”“指标”“地区”“类型”“单位”各列（按乡镇考核的指标可自行增加行）；不填报的行可以删除。同一期间再次上传即为更正，平台保留历史版本。".into(),
         "上传：登录平台后在“进展填报”页面（/plan/desk）上传本文件；出错的行会列出行号、列和原因，其余各行照常保存。".into(),
     ];
     for (r, line) in lines.iter().enumerate() {
