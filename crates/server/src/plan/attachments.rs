@@ -123,19 +123,26 @@ pub async fn attach(
     file_name: &str,
     bytes: &[u8],
 ) -> AppResult<Attachment> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT unit, version FROM plan_reports WHERE id = $1")
-            .bind(report_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let file_name = clean_name(file_name);
+    let mut tx = db.pool().begin().await?;
+    // On PostgreSQL the report row is locked so that concurrent uploads
+    // cannot pass the per-report limit together (SQLite has one writer).
+    let lock = match db.backend() {
+        crate::storage::Backend::Postgres => " FOR UPDATE",
+        crate::storage::Backend::Sqlite => "",
+    };
+    let row: Option<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT unit, version FROM plan_reports WHERE id = $1{lock}"
+    ))
+    .bind(report_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let (unit, version) =
         row.ok_or_else(|| AppError::not_found(format!("填报记录{report_id}不存在")))?;
     if !principal.is_admin() && principal.plan_unit.as_deref() != Some(unit.as_str()) {
         return Err(AppError::Forbidden("只能为本单位的填报上传佐证材料".into()));
     }
-    let file_name = clean_name(file_name);
     let content_type = checked_kind(&file_name, bytes)?;
-    let mut tx = db.pool().begin().await?;
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM plan_report_attachments WHERE report_id = $1")
             .bind(report_id)
