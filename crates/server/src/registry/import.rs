@@ -13,8 +13,16 @@ use lifeservice_domain::{DivisionCode, EntityKind};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 
-/// Rows per database transaction.
-const BATCH: usize = 2000;
+/// Rows per database transaction. An entity batch is one multi-row upsert
+/// (12 values a row, within SQLite's 32,766 bound values); an outlet batch is
+/// staged in chunks and merged in a few statements, and larger transactions
+/// write the randomly placed index pages (credit codes) fewer times.
+fn batch_rows(kind: RecordKind) -> usize {
+    match kind {
+        RecordKind::Entities => 2000,
+        RecordKind::Outlets => 10_000,
+    }
+}
 
 /// Parsed rows per message from the parser thread.
 const CHUNK: usize = 1000;
@@ -196,7 +204,9 @@ pub async fn import_table(
     };
     // Parsing and validation run on a blocking thread while this task writes
     // the previous batch, so the two cores share the work.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    // Room for a whole batch, so that the parser keeps going while one is written.
+    let batch_rows = batch_rows(kind);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(batch_rows / CHUNK + 2);
     let (datum, principal) = (options.datum, options.principal.clone());
     let parser = tokio::task::spawn_blocking(move || {
         parse_lines(table, kind, &fields, datum, principal.as_ref(), &sender)
@@ -212,7 +222,7 @@ pub async fn import_table(
                 }
                 Line::Row(row, Ok(item)) => {
                     report.rows += 1;
-                    if batch.would_repeat(&item) || batch.len() >= BATCH {
+                    if batch.would_repeat(&item) || batch.len() >= batch_rows {
                         batch.flush(db, options, &mut report).await?;
                     }
                     batch.push(row, item);
