@@ -3,6 +3,11 @@
 //!
 //! `BENCH_OUTLETS=1000000 cargo bench -p lifeservice --bench registry`
 //! (default 1,000,000). Prints a Markdown table for docs/benchmarks.md.
+//!
+//! `BENCH_ONLY_IMPORT=1` stops after the import (generate + import only, for
+//! iterating on the import path); `BENCH_REIMPORT=1` then imports the same file
+//! a second time, which must change nothing. Both check that the change feed
+//! holds one entry per registered entity and outlet.
 
 use lifeservice::registry::fields::RecordKind;
 use lifeservice::registry::import::{ImportOptions, Table, import_table};
@@ -71,6 +76,49 @@ fn main() -> anyhow::Result<()> {
             "generated rows rejected: {:?}",
             &report.rejects[..report.rejects.len().min(5)]
         );
+
+        let feed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes")
+            .fetch_one(db.pool())
+            .await?;
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM entities) + (SELECT COUNT(*) FROM outlets)",
+        )
+        .fetch_one(db.pool())
+        .await?;
+        anyhow::ensure!(
+            feed == rows,
+            "change feed has {feed} entries for {rows} rows"
+        );
+        println!(
+            "import: {} rows, {} outlets inserted, {} entities, {import_s:.1} s = {:.0} rows/s",
+            report.rows,
+            report.inserted,
+            rows - report.inserted as i64,
+            report.rows as f64 / import_s
+        );
+        if std::env::var_os("BENCH_REIMPORT").is_some() {
+            let started = Instant::now();
+            let again = import_table(
+                &db,
+                RecordKind::Outlets,
+                Table::read(&bytes)?,
+                &options,
+                None,
+            )
+            .await?;
+            let s = started.elapsed().as_secs_f64();
+            anyhow::ensure!(
+                again.inserted == 0 && again.updated == 0 && again.unchanged == report.rows,
+                "re-import changed rows: {again:?}"
+            );
+            println!(
+                "re-import (no change): {s:.1} s = {:.0} rows/s",
+                again.rows as f64 / s
+            );
+        }
+        if std::env::var_os("BENCH_ONLY_IMPORT").is_some() {
+            return Ok(());
+        }
 
         let search = std::sync::Arc::new(SearchIndex::open(&dir.path().join("index"))?);
         let started = Instant::now();

@@ -9,12 +9,23 @@ use super::{EntityInput, OutletInput};
 use crate::reference::Reference;
 use crate::storage::Db;
 use lifeservice_domain::geo::Datum;
-use lifeservice_domain::{DivisionCode, EntityKind, EntityStatus};
+use lifeservice_domain::{DivisionCode, EntityKind};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-/// Rows per database transaction.
-const BATCH: usize = 2000;
+/// Rows per database transaction. An entity batch is one multi-row upsert
+/// (12 values a row, within SQLite's 32,766 bound values); an outlet batch is
+/// staged in chunks and merged in a few statements, and larger transactions
+/// write the randomly placed index pages (credit codes) fewer times.
+fn batch_rows(kind: RecordKind) -> usize {
+    match kind {
+        RecordKind::Entities => 2000,
+        RecordKind::Outlets => 10_000,
+    }
+}
+
+/// Parsed rows per message from the parser thread.
+const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -193,7 +204,9 @@ pub async fn import_table(
     };
     // Parsing and validation run on a blocking thread while this task writes
     // the previous batch, so the two cores share the work.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    // Room for a whole batch, so that the parser keeps going while one is written.
+    let batch_rows = batch_rows(kind);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(batch_rows / CHUNK + 2);
     let (datum, principal) = (options.datum, options.principal.clone());
     let parser = tokio::task::spawn_blocking(move || {
         parse_lines(table, kind, &fields, datum, principal.as_ref(), &sender)
@@ -209,7 +222,7 @@ pub async fn import_table(
                 }
                 Line::Row(row, Ok(item)) => {
                     report.rows += 1;
-                    if batch.would_repeat(&item) || batch.len() >= BATCH {
+                    if batch.would_repeat(&item) || batch.len() >= batch_rows {
                         batch.flush(db, options, &mut report).await?;
                     }
                     batch.push(row, item);
@@ -244,7 +257,6 @@ fn parse_lines(
     principal: Option<&crate::auth::Principal>,
     sender: &tokio::sync::mpsc::Sender<Vec<Line>>,
 ) {
-    const CHUNK: usize = 1000;
     let reference = Reference::shipped();
     let mut chunk = Vec::with_capacity(CHUNK);
     for (index, cells) in table.cells().enumerate().skip(1) {
@@ -323,7 +335,8 @@ struct Batch {
     kind: RecordKind,
     items: Vec<(usize, Parsed)>,
     keys: HashSet<String>,
-    entity_ids: HashMap<String, i64>,
+    /// Credit codes of entities known to be registered (earlier batches).
+    registered: HashSet<String>,
 }
 
 impl Batch {
@@ -332,7 +345,7 @@ impl Batch {
             kind,
             items: Vec::new(),
             keys: HashSet::new(),
-            entity_ids: HashMap::new(),
+            registered: HashSet::new(),
         }
     }
 
@@ -401,87 +414,57 @@ impl Batch {
         options: &ImportOptions,
         report: &mut ImportReport,
     ) -> Result<(), ImportError> {
-        self.resolve_entities(tx, &outlets, now).await?;
-        let mut ready = Vec::with_capacity(outlets.len());
-        for (row, outlet) in &outlets {
-            match self.entity_ids.get(outlet.entity.as_str()) {
-                Some(&id) => ready.push((id, outlet)),
-                None => report.reject(
-                    *row,
-                    RecordKind::Outlets.header_of(Field::CreditCode),
-                    format!(
-                        "市场主体{}未登记：请先导入市场主体，或在“主体名称”列填写名称",
-                        outlet.entity
-                    ),
-                ),
+        // The first row of the batch that names an entity registers it if it is
+        // missing; existing entities are left as their own register says.
+        let mut named = HashSet::new();
+        let rows: Vec<store::StagedOutlet> = outlets
+            .iter()
+            .map(|(row, outlet)| {
+                let registered = self.registered.contains(outlet.entity.as_str());
+                store::StagedOutlet {
+                    row: *row,
+                    outlet,
+                    new_entity: new_entity(outlet)
+                        .filter(|_| !registered && named.insert(outlet.entity.as_str())),
+                    registered,
+                }
+            })
+            .collect();
+        let merged = store::merge_outlets(tx, &rows, now, options.synthetic).await?;
+        report.inserted += merged.inserted;
+        report.updated += merged.updated;
+        let unregistered: HashSet<&str> = merged
+            .unregistered
+            .iter()
+            .map(|(_, code)| code.as_str())
+            .collect();
+        for (_, outlet) in &outlets {
+            let code = outlet.entity.as_str();
+            if !unregistered.contains(code) && !self.registered.contains(code) {
+                self.registered.insert(code.to_string());
             }
         }
-        let touched = store::write_outlets(tx, &ready, now, options.synthetic).await?;
-        report.count(&touched);
+        for (row, code) in merged.unregistered {
+            report.reject(
+                row,
+                RecordKind::Outlets.header_of(Field::CreditCode),
+                format!("市场主体{code}未登记：请先导入市场主体，或在“主体名称”列填写名称"),
+            );
+        }
         Ok(())
     }
+}
 
-    /// Fills the entity id cache; registers entities that outlet rows name.
-    async fn resolve_entities(
-        &mut self,
-        tx: &mut sqlx::AnyConnection,
-        outlets: &[(usize, OutletInput)],
-        now: &str,
-    ) -> Result<(), sqlx::Error> {
-        let unknown: Vec<&str> = outlets
-            .iter()
-            .map(|(_, o)| o.entity.as_str())
-            .filter(|c| !self.entity_ids.contains_key(*c))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        self.entity_ids
-            .extend(store::entity_ids(tx, &unknown).await?);
-        let mut seen = HashSet::new();
-        let new_entities: Vec<EntityInput> = outlets
-            .iter()
-            .filter(|(_, o)| {
-                !self.entity_ids.contains_key(o.entity.as_str()) && seen.insert(o.entity.clone())
-            })
-            .filter_map(|(_, o)| {
-                Some(EntityInput {
-                    credit_code: o.entity.clone(),
-                    name: o.entity_name.clone()?,
-                    kind: EntityKind::from_registrant(o.entity.registrant())
-                        .unwrap_or(EntityKind::Other),
-                    legal_rep: None,
-                    division: DivisionCode::parse(o.entity.division_digits()).ok()?,
-                    established: None,
-                    closed_on: None,
-                    status: EntityStatus::Active,
-                    phone: None,
-                })
-            })
-            .collect();
-        if !new_entities.is_empty() {
-            let inserted = store::insert_missing_entities(tx, &new_entities, now).await?;
-            store::record_changes(
-                tx,
-                "entity",
-                &inserted.values().copied().collect::<Vec<_>>(),
-            )
-            .await?;
-            // Another writer may have registered some in between: look those up.
-            let raced: Vec<&str> = new_entities
-                .iter()
-                .map(|e| e.credit_code.as_str())
-                .filter(|c| !inserted.contains_key(*c))
-                .collect();
-            self.entity_ids.extend(inserted);
-            if !raced.is_empty() {
-                self.entity_ids.extend(store::entity_ids(tx, &raced).await?);
-            }
-        }
-        Ok(())
-    }
+/// The entity an outlet row can register: it needs the entity's name, and the
+/// credit code tells the kind and the registering division.
+fn new_entity(outlet: &OutletInput) -> Option<store::NewEntity<'_>> {
+    Some(store::NewEntity {
+        name: outlet.entity_name.as_deref()?,
+        kind: EntityKind::from_registrant(outlet.entity.registrant()).unwrap_or(EntityKind::Other),
+        division: DivisionCode::parse(outlet.entity.division_digits())
+            .ok()?
+            .to_string(),
+    })
 }
 
 impl ImportReport {

@@ -107,37 +107,6 @@ fn bind_entities<Q>(
     query
 }
 
-/// Inserts entities that do not exist yet (outlet files may name them);
-/// existing ones are left as their own register says.
-pub async fn insert_missing_entities(
-    conn: &mut AnyConnection,
-    entities: &[EntityInput],
-    now: &str,
-) -> Result<HashMap<String, i64>, sqlx::Error> {
-    if entities.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = insert_entities_sql(
-        conn,
-        entities.len(),
-        "ON CONFLICT (credit_code) DO NOTHING RETURNING id, credit_code",
-    );
-    let rows = bind_entities(
-        sqlx::query::<Any>(&sql),
-        entities,
-        now,
-        false,
-        |q, v| q.bind(v),
-        |q, v| q.bind(v),
-        |q, v| q.bind(v),
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("credit_code")?, r.try_get("id")?)))
-        .collect()
-}
-
 /// Ids of the entities among `codes` that exist.
 pub async fn entity_ids(
     conn: &mut AnyConnection,
@@ -176,15 +145,9 @@ pub async fn upsert_outlets(
     }
     let sql = format!(
         "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, synthetic, created_at, updated_at) VALUES {} \
-         ON CONFLICT (entity_id, name, address) DO UPDATE SET service_type = excluded.service_type, division_code = excluded.division_code, \
-         county_code = excluded.county_code, lon = excluded.lon, lat = excluded.lat, phone = excluded.phone, hours = excluded.hours, \
-         opened_on = COALESCE(excluded.opened_on, outlets.opened_on), status = 'open', closed_on = NULL, updated_at = excluded.updated_at \
-         WHERE outlets.service_type IS DISTINCT FROM excluded.service_type OR outlets.division_code IS DISTINCT FROM excluded.division_code \
-         OR outlets.lon IS DISTINCT FROM excluded.lon OR outlets.lat IS DISTINCT FROM excluded.lat \
-         OR outlets.phone IS DISTINCT FROM excluded.phone OR outlets.hours IS DISTINCT FROM excluded.hours OR outlets.status <> 'open' \
-         OR (excluded.opened_on IS NOT NULL AND outlets.opened_on IS DISTINCT FROM excluded.opened_on) \
-         RETURNING id, created_at",
-        placeholders(Backend::of(conn), rows.len(), OUTLET_COLUMNS)
+         ON CONFLICT (entity_id, name, address) DO UPDATE SET {OUTLET_UPDATE_SET} WHERE {} RETURNING id, created_at",
+        placeholders(Backend::of(conn), rows.len(), OUTLET_COLUMNS),
+        outlet_differs("outlets", "excluded")
     );
     let mut query = sqlx::query::<Any>(&sql);
     for (entity_id, o) in rows {
@@ -205,6 +168,236 @@ pub async fn upsert_outlets(
             .bind(now.to_string());
     }
     touched(query.fetch_all(&mut *conn).await?, now)
+}
+
+/// The staging table an imported batch of outlets is loaded into, so that the
+/// merge runs as a few set-based statements inside the database: only counts and
+/// rejected rows come back, never a row per outlet (on SQLite every returned row
+/// crosses from sqlx's worker thread by channel, which dominated the import).
+/// A temporary table lives in its own connection only; plain SQL on both backends.
+const OUTLET_STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS import_outlets (\
+     row_no BIGINT NOT NULL, credit_code TEXT NOT NULL, entity_name TEXT, entity_kind TEXT, entity_division TEXT, \
+     name TEXT NOT NULL, service_type TEXT NOT NULL, address TEXT NOT NULL, division_code TEXT NOT NULL, \
+     county_code TEXT NOT NULL, lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL, phone TEXT, hours TEXT, \
+     opened_on TEXT)";
+
+const STAGING_COLUMNS: usize = 15;
+
+/// Rows per staging insert: within SQLite's 32,766 bound values.
+const STAGING_ROWS: usize = 2000;
+
+/// Whether the outlet row `old` differs from the imported values `new` in
+/// anything an import sets: the condition under which an upsert touches it.
+fn outlet_differs(old: &str, new: &str) -> String {
+    format!(
+        "{old}.service_type IS DISTINCT FROM {new}.service_type OR {old}.division_code IS DISTINCT FROM {new}.division_code \
+         OR {old}.lon IS DISTINCT FROM {new}.lon OR {old}.lat IS DISTINCT FROM {new}.lat \
+         OR {old}.phone IS DISTINCT FROM {new}.phone OR {old}.hours IS DISTINCT FROM {new}.hours OR {old}.status <> 'open' \
+         OR ({new}.opened_on IS NOT NULL AND {old}.opened_on IS DISTINCT FROM {new}.opened_on)"
+    )
+}
+
+/// The SET list of an outlet upsert, from the conflicting row `excluded`.
+const OUTLET_UPDATE_SET: &str = "service_type = excluded.service_type, division_code = excluded.division_code, \
+     county_code = excluded.county_code, lon = excluded.lon, lat = excluded.lat, phone = excluded.phone, hours = excluded.hours, \
+     opened_on = COALESCE(excluded.opened_on, outlets.opened_on), status = 'open', closed_on = NULL, updated_at = excluded.updated_at";
+
+/// An imported outlet row: its spreadsheet row, the outlet, and the entity to
+/// register for it when its credit code is not registered yet (the first row
+/// of a batch that names the entity carries it).
+pub struct StagedOutlet<'a> {
+    pub row: usize,
+    pub outlet: &'a OutletInput,
+    pub new_entity: Option<NewEntity<'a>>,
+    /// The importer already knows the entity is registered (an earlier batch).
+    pub registered: bool,
+}
+
+pub struct NewEntity<'a> {
+    pub name: &'a str,
+    pub kind: EntityKind,
+    pub division: String,
+}
+
+/// What [`merge_outlets`] did.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub inserted: usize,
+    pub updated: usize,
+    /// `(row, credit code)` of outlets whose entity is not registered and
+    /// could not be registered from the row.
+    pub unregistered: Vec<(usize, String)>,
+}
+
+/// Imports a batch of outlets (natural keys distinct): registers the entities
+/// they name that are missing, upserts the outlets and their designations
+/// (touching only rows whose values differ, so a re-import is a no-op), and
+/// records every registered entity and touched outlet in the change feed. Runs
+/// inside the caller's transaction.
+///
+/// New rows are found by id: the change feed's lock (PostgreSQL) or the single
+/// writer (SQLite) means no other writer commits entities or outlets while the
+/// batch runs, so the rows with ids above the maxima read at the start are this
+/// batch's. Updated outlets carry this batch's `updated_at`; they are looked up
+/// only when the upsert reports more rows than it inserted.
+pub async fn merge_outlets(
+    conn: &mut AnyConnection,
+    rows: &[StagedOutlet<'_>],
+    now: &str,
+    synthetic: bool,
+) -> Result<Merged, sqlx::Error> {
+    let mut merged = Merged::default();
+    if rows.is_empty() {
+        return Ok(merged);
+    }
+    let backend = Backend::of(conn);
+    lock_changes(conn).await?;
+    sqlx::query(OUTLET_STAGING).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM import_outlets")
+        .execute(&mut *conn)
+        .await?;
+    for chunk in rows.chunks(STAGING_ROWS) {
+        let sql = format!(
+            "INSERT INTO import_outlets (row_no, credit_code, entity_name, entity_kind, entity_division, name, service_type, address, \
+             division_code, county_code, lon, lat, phone, hours, opened_on) VALUES {}",
+            placeholders(backend, chunk.len(), STAGING_COLUMNS)
+        );
+        let mut query = sqlx::query::<Any>(&sql);
+        for r in chunk {
+            let o = r.outlet;
+            let entity = r.new_entity.as_ref().filter(|_| !r.registered);
+            query = query
+                .bind(r.row as i64)
+                .bind(o.entity.to_string())
+                .bind(entity.map(|e| e.name.to_string()))
+                .bind(entity.map(|e| e.kind.code().to_string()))
+                .bind(entity.map(|e| e.division.clone()))
+                .bind(o.name.clone())
+                .bind(o.service_type.code())
+                .bind(o.address.clone())
+                .bind(o.division.as_str().to_string())
+                .bind(o.county.as_str().to_string())
+                .bind(o.location.lon())
+                .bind(o.location.lat())
+                .bind(o.phone.clone())
+                .bind(o.hours.clone())
+                .bind(o.opened_on.map(|d| d.to_string()));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let maxima = sqlx::query(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM entities) AS entities, (SELECT COALESCE(MAX(id), 0) FROM outlets) AS outlets",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let (last_entity, last_outlet): (i64, i64) =
+        (maxima.try_get("entities")?, maxima.try_get("outlets")?);
+
+    // Entities the rows name and that are missing; existing ones are left as
+    // their own register says.
+    if rows.iter().any(|r| r.new_entity.is_some() && !r.registered) {
+        let registered = sqlx::query(
+            "INSERT INTO entities (credit_code, name, kind, division_code, status, synthetic, created_at, updated_at) \
+             SELECT credit_code, entity_name, entity_kind, entity_division, 'active', 0, $1, $1 FROM import_outlets s \
+             WHERE entity_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.credit_code = s.credit_code) \
+             ORDER BY row_no ON CONFLICT (credit_code) DO NOTHING",
+        )
+        .bind(now.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if registered > 0 {
+            sqlx::query(
+                "INSERT INTO changes (object_type, object_id) SELECT 'entity', id FROM entities WHERE id > $1 ORDER BY id",
+            )
+            .bind(last_entity)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if rows.iter().any(|r| r.new_entity.is_none() && !r.registered) {
+        for row in sqlx::query(
+            "SELECT row_no, credit_code FROM import_outlets s \
+             WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.credit_code = s.credit_code) ORDER BY row_no",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let row_no: i64 = row.try_get("row_no")?;
+            merged
+                .unregistered
+                .push((row_no as usize, row.try_get("credit_code")?));
+        }
+    }
+
+    // Outlets: one upsert of the whole batch; rows whose entity is not
+    // registered drop out of the join.
+    let touched = sqlx::query(&format!(
+        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, \
+         synthetic, created_at, updated_at) \
+         SELECT e.id, s.name, s.service_type, s.address, s.division_code, s.county_code, s.lon, s.lat, s.phone, s.hours, s.opened_on, \
+         $1, $2, $2 FROM import_outlets s JOIN entities e ON e.credit_code = s.credit_code WHERE true ORDER BY s.row_no \
+         ON CONFLICT (entity_id, name, address) DO UPDATE SET {OUTLET_UPDATE_SET} WHERE {}",
+        outlet_differs("outlets", "excluded")
+    ))
+    .bind(synthetic as i64)
+    .bind(now.to_string())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as usize;
+    merged.inserted = sqlx::query(
+        "INSERT INTO changes (object_type, object_id) SELECT 'outlet', id FROM outlets WHERE id > $1 ORDER BY id",
+    )
+    .bind(last_outlet)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as usize;
+    merged.updated = touched.saturating_sub(merged.inserted);
+    if merged.updated > 0 {
+        // Every outlet this upsert updated has this `updated_at`; one updated
+        // in the same second by an earlier write gets a second, harmless entry.
+        sqlx::query(
+            "INSERT INTO changes (object_type, object_id) SELECT 'outlet', o.id FROM import_outlets s \
+             JOIN entities e ON e.credit_code = s.credit_code \
+             JOIN outlets o ON o.entity_id = e.id AND o.name = s.name AND o.address = s.address \
+             WHERE o.id <= $1 AND o.updated_at = $2 ORDER BY o.id",
+        )
+        .bind(last_outlet)
+        .bind(now.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    // Designations are rare in import files: row by row, as the API writes them.
+    let designated: Vec<&StagedOutlet> = rows
+        .iter()
+        .filter(|r| r.outlet.designation.is_some())
+        .collect();
+    if !designated.is_empty() {
+        let codes: Vec<String> = designated
+            .iter()
+            .map(|r| r.outlet.entity.to_string())
+            .collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let entity_of = entity_ids(conn, &codes).await?;
+        let mut designations = Vec::new();
+        for r in designated {
+            let (Some(d), Some(&entity_id)) = (
+                &r.outlet.designation,
+                entity_of.get(r.outlet.entity.as_str()),
+            ) else {
+                continue;
+            };
+            if let Some(id) = outlet_id(conn, entity_id, &r.outlet.name, &r.outlet.address).await? {
+                designations.push((id, d));
+            }
+        }
+        let mut changed = upsert_designations(conn, &designations).await?;
+        changed.sort_unstable();
+        changed.dedup();
+        record_changes(conn, "outlet", &changed).await?;
+    }
+    Ok(merged)
 }
 
 /// Writes a batch of outlets with their designations and records every
@@ -288,16 +481,7 @@ pub async fn record_changes(
         return Ok(());
     }
     let backend = Backend::of(conn);
-    if backend == Backend::Postgres {
-        sqlx::query("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut *conn)
-            .await?;
-        // Delivered at commit to every process's follower (LISTEN).
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(crate::storage::CHANGES_CHANNEL)
-            .execute(&mut *conn)
-            .await?;
-    }
+    lock_changes(conn).await?;
     for chunk in ids.chunks(1000) {
         let sql = format!(
             "INSERT INTO changes (object_type, object_id) VALUES {}",
@@ -308,6 +492,22 @@ pub async fn record_changes(
             query = query.bind(object_type.to_string()).bind(*id);
         }
         query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, locks the change feed until commit (writers that append to
+/// it commit in sequence order) and notifies every process's follower at
+/// commit (LISTEN). Nothing to do on SQLite, which has one writer at a time.
+async fn lock_changes(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::storage::CHANGES_CHANNEL)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
