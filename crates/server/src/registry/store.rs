@@ -151,18 +151,7 @@ pub async fn upsert_outlets(
     );
     let mut query = sqlx::query::<Any>(&sql);
     for (entity_id, o) in rows {
-        query = query
-            .bind(*entity_id)
-            .bind(o.name.clone())
-            .bind(o.service_type.code())
-            .bind(o.address.clone())
-            .bind(o.division.as_str().to_string())
-            .bind(o.county.as_str().to_string())
-            .bind(o.location.lon())
-            .bind(o.location.lat())
-            .bind(o.phone.clone())
-            .bind(o.hours.clone())
-            .bind(o.opened_on.map(|d| d.to_string()))
+        query = bind_outlet_fields(query.bind(*entity_id), o)
             .bind(synthetic as i64)
             .bind(now.to_string())
             .bind(now.to_string());
@@ -229,6 +218,25 @@ pub struct Merged {
     pub unregistered: Vec<(usize, String)>,
 }
 
+/// Binds an outlet's own columns, name to opened_on, in the order the upsert
+/// and the staging table both list them.
+fn bind_outlet_fields<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    o: &OutletInput,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(o.name.clone())
+        .bind(o.service_type.code())
+        .bind(o.address.clone())
+        .bind(o.division.as_str().to_string())
+        .bind(o.county.as_str().to_string())
+        .bind(o.location.lon())
+        .bind(o.location.lat())
+        .bind(o.phone.clone())
+        .bind(o.hours.clone())
+        .bind(o.opened_on.map(|d| d.to_string()))
+}
+
 /// Imports a batch of outlets (natural keys distinct): registers the entities
 /// they name that are missing, upserts the outlets and their designations
 /// (touching only rows whose values differ, so a re-import is a no-op), and
@@ -266,22 +274,15 @@ pub async fn merge_outlets(
         for r in chunk {
             let o = r.outlet;
             let entity = r.new_entity.as_ref().filter(|_| !r.registered);
-            query = query
-                .bind(r.row as i64)
-                .bind(o.entity.to_string())
-                .bind(entity.map(|e| e.name.to_string()))
-                .bind(entity.map(|e| e.kind.code().to_string()))
-                .bind(entity.map(|e| e.division.clone()))
-                .bind(o.name.clone())
-                .bind(o.service_type.code())
-                .bind(o.address.clone())
-                .bind(o.division.as_str().to_string())
-                .bind(o.county.as_str().to_string())
-                .bind(o.location.lon())
-                .bind(o.location.lat())
-                .bind(o.phone.clone())
-                .bind(o.hours.clone())
-                .bind(o.opened_on.map(|d| d.to_string()));
+            query = bind_outlet_fields(
+                query
+                    .bind(r.row as i64)
+                    .bind(o.entity.to_string())
+                    .bind(entity.map(|e| e.name.to_string()))
+                    .bind(entity.map(|e| e.kind.code().to_string()))
+                    .bind(entity.map(|e| e.division.clone())),
+                o,
+            );
         }
         query.execute(&mut *conn).await?;
     }
