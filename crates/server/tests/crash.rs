@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ROWS: usize = 10_000;
+// Several of the importer's 10,000-row transactions, so a kill lands between commits.
+const ROWS: usize = 25_000;
 
 fn import(db_url: &str, file: &std::path::Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_lifeservice"))
