@@ -10,7 +10,8 @@
 //!
 //! `BENCH_DIR=/var/tmp/stats-bench cargo bench -p lifeservice --bench stats`
 //! (a BENCH_DIR keeps the generated database for reruns; nothing is
-//! committed). Prints a Markdown table for docs/benchmarks.md.
+//! committed; `BENCH_ONLY_GENERATE=1` stops once the data and its cube are
+//! there). Prints a Markdown table for docs/benchmarks.md.
 
 use lifeservice::app::{AppState, router};
 use lifeservice::search::SearchIndex;
@@ -223,6 +224,11 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let rebuilt = cube::refresh(&db).await?;
         println!("| refresh check with nothing changed | {:.1} ms ({} rebuilt) |", ms(t.elapsed()), rebuilt.len());
+        // BENCH_ONLY_GENERATE=1: the province dataset and its cube alone, e.g.
+        // for scripts/bench-province.sh.
+        if env("BENCH_ONLY_GENERATE", 0) == 1 {
+            return Ok(());
+        }
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = format!("http://{}", listener.local_addr()?);

@@ -31,6 +31,7 @@ pub struct AppState {
     /// Open-data summaries and computed tables.
     pub open_data: Arc<crate::opendata::OpenDataCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
+    pub assessment_inputs: Arc<crate::plan::assessment::InputsCache>,
 }
 
 impl AppState {
@@ -45,6 +46,7 @@ impl AppState {
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new("login", 10, Duration::from_secs(60))),
             county_counts: Arc::default(),
+            assessment_inputs: Arc::default(),
         }
     }
 

@@ -364,13 +364,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn migrate_data(from: &str, to: &str) -> anyhow::Result<ExitCode> {
     let (from, to) = (Db::open(from).await?, Db::open(to).await?);
     let bar = bar(0, "迁移");
-    let sums = crate::transfer::migrate_data(&from, &to, Some(&bar)).await?;
+    let started = std::time::Instant::now();
+    let done = crate::transfer::migrate_data(&from, &to, Some(&bar)).await?;
     bar.finish_and_clear();
-    println!("| 表 | 行数 | SHA-256 |\n|---|---|---|");
-    for s in &sums {
-        println!("| {} | {} | {} |", s.table, s.rows, s.sha256);
+    println!("| 表 | 行数 | 复制耗时 | 行/秒 | SHA-256 |\n|---|---|---|---|---|");
+    for (c, s) in done.copied.iter().zip(&done.verified) {
+        let seconds = c.elapsed.as_secs_f64();
+        println!(
+            "| {} | {} | {seconds:.1} s | {:.0} | {} |",
+            s.table,
+            s.rows,
+            c.rows as f64 / seconds.max(1e-3),
+            s.sha256
+        );
     }
-    println!("迁移完成：{}张表的行数和校验和一致", sums.len());
+    let rows: u64 = done.copied.iter().map(|c| c.rows).sum();
+    let copying: f64 = done.copied.iter().map(|c| c.elapsed.as_secs_f64()).sum();
+    println!(
+        "迁移完成：{}张表的行数和校验和一致；复制 {rows} 行用时 {copying:.1} 秒（{:.0} 行/秒），含校验共 {:.1} 秒",
+        done.verified.len(),
+        rows as f64 / copying.max(1e-3),
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

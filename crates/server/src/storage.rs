@@ -19,8 +19,9 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// PostgreSQL: the server URL without our `schema=` parameter, for LISTEN.
-    listen_url: Option<String>,
+    /// PostgreSQL: the server URL without our `schema=` parameter, and the
+    /// schema, for connections outside the pool (LISTEN, COPY).
+    postgres: Option<(String, Option<String>)>,
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
@@ -176,13 +177,13 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
-            listen_url: None,
+            postgres: None,
         })
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Db> {
         let (base, schema) = split_schema(url);
-        let listen_url = Some(base.clone());
+        let postgres = Some((base.clone(), schema.clone()));
         if let Some(schema) = &schema {
             anyhow::ensure!(
                 schema
@@ -216,8 +217,24 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Postgres,
-            listen_url,
+            postgres,
         })
+    }
+
+    /// PostgreSQL only: a native connection on the same schema, for what the
+    /// `Any` driver cannot do (COPY). Bulk loads may turn off its synchronous
+    /// commit: they are verified afterwards and re-run into an empty database.
+    pub async fn postgres_connection(&self) -> anyhow::Result<sqlx::PgConnection> {
+        use sqlx::Connection;
+        let Some((base, schema)) = &self.postgres else {
+            anyhow::bail!("not a PostgreSQL database");
+        };
+        let mut conn = sqlx::PgConnection::connect(base).await?;
+        if let Some(schema) = schema {
+            conn.execute(format!("SET search_path TO {schema}").as_str())
+                .await?;
+        }
+        Ok(conn)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -232,7 +249,9 @@ impl Db {
     /// (PostgreSQL LISTEN on [`CHANGES_CHANNEL`]); returns at once on SQLite,
     /// whose followers poll. Reconnects after a lost connection.
     pub async fn listen_for_changes(&self, wake: impl Fn()) {
-        let Some(url) = &self.listen_url else { return };
+        let Some((url, _)) = &self.postgres else {
+            return;
+        };
         loop {
             match sqlx::postgres::PgListener::connect(url).await {
                 Ok(mut listener) => {

@@ -44,8 +44,8 @@ pub const TABLES: &[(&str, &str)] = &[
     ("rate_hits", "bucket, window_start"),
 ];
 
-/// Rows per INSERT while copying.
-const COPY_ROWS: usize = 200;
+/// Rows per INSERT while copying into SQLite.
+const INSERT_ROWS: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
@@ -145,7 +145,9 @@ impl Value {
     }
 }
 
-/// Reads a table in key order, a page at a time, handing each page to `each`.
+/// Streams a table in key order (one query, so one consistent snapshot and
+/// no OFFSET rescans at millions of rows), handing rows to `each` a page at
+/// a time.
 async fn scan(
     db: &Db,
     table: &str,
@@ -153,34 +155,28 @@ async fn scan(
     cols: &[(String, Ty)],
     mut each: impl AsyncFnMut(Vec<Vec<Value>>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    use futures_util::TryStreamExt;
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-    let mut offset = 0i64;
-    // Files (up to 10 MB each) are read a few at a time.
-    let page: i64 = if has_files(cols) { 8 } else { 5000 };
-    loop {
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM {table} ORDER BY {key} LIMIT $1 OFFSET $2",
-            names.join(", ")
-        ))
-        .bind(page)
-        .bind(offset)
-        .fetch_all(db.pool())
-        .await?;
-        if rows.is_empty() {
-            return Ok(());
+    let sql = format!("SELECT {} FROM {table} ORDER BY {key}", names.join(", "));
+    let mut rows = sqlx::query(&sql).fetch(db.pool());
+    // Files (up to 10 MB each) are handed on a few at a time.
+    let page_len = if has_files(cols) { 8 } else { 5000 };
+    let mut page = Vec::with_capacity(page_len);
+    while let Some(row) = rows.try_next().await? {
+        page.push(
+            cols.iter()
+                .enumerate()
+                .map(|(i, (_, ty))| Value::read(&row, i, *ty))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        if page.len() == page_len {
+            each(std::mem::replace(&mut page, Vec::with_capacity(page_len))).await?;
         }
-        offset += rows.len() as i64;
-        let page = rows
-            .iter()
-            .map(|r| {
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, (_, ty))| Value::read(r, i, *ty))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+    }
+    if !page.is_empty() {
         each(page).await?;
     }
+    Ok(())
 }
 
 fn has_files(cols: &[(String, Ty)]) -> bool {
@@ -211,14 +207,29 @@ pub async fn table_sum(db: &Db, table: &str, key: &str) -> anyhow::Result<TableS
     })
 }
 
+/// One table's copy: rows written and the time it took.
+#[derive(Debug, Clone)]
+pub struct Copied {
+    pub table: String,
+    pub rows: u64,
+    pub elapsed: std::time::Duration,
+}
+
+/// What `migrate_data` did: each table's copy, then its verified sums.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub copied: Vec<Copied>,
+    pub verified: Vec<TableSum>,
+}
+
 /// Copies every table from `from` to `to`, which must hold no data yet (the
 /// reference divisions it seeded are replaced by the source's), then
-/// verifies each table. Returns the verified sums.
+/// verifies each table. PostgreSQL targets are loaded with COPY.
 pub async fn migrate_data(
     from: &Db,
     to: &Db,
     progress: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<Vec<TableSum>> {
+) -> anyhow::Result<Migration> {
     for (table, _) in &TABLES[1..] {
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(to.pool())
@@ -231,18 +242,29 @@ pub async fn migrate_data(
     sqlx::query("DELETE FROM divisions")
         .execute(to.pool())
         .await?;
+    let mut copied = Vec::new();
     for (table, key) in TABLES {
-        copy_table(from, to, table, key, progress).await?;
+        if let Some(bar) = progress {
+            bar.set_message(table.to_string());
+        }
+        let started = std::time::Instant::now();
+        let cols = columns(from, table).await?;
+        let rows = match to.backend() {
+            Backend::Postgres => copy_into_postgres(from, to, table, key, &cols, progress).await?,
+            Backend::Sqlite => insert_rows(from, to, table, key, &cols, progress).await?,
+        };
+        copied.push(Copied {
+            table: table.to_string(),
+            rows,
+            elapsed: started.elapsed(),
+        });
     }
     if to.backend() == Backend::Postgres {
         reset_sequences(to).await?;
     }
-    let mut sums = Vec::new();
+    let mut verified = Vec::new();
     for (table, key) in TABLES {
-        let (a, b) = (
-            table_sum(from, table, key).await?,
-            table_sum(to, table, key).await?,
-        );
+        let (a, b) = tokio::try_join!(table_sum(from, table, key), table_sum(to, table, key))?;
         anyhow::ensure!(
             a == b,
             "校验失败：{table} 源 {} 行 {}，目标 {} 行 {}",
@@ -251,37 +273,134 @@ pub async fn migrate_data(
             b.rows,
             b.sha256
         );
-        sums.push(a);
+        verified.push(a);
     }
-    Ok(sums)
+    Ok(Migration { copied, verified })
 }
 
-async fn copy_table(
+/// Loads a table into PostgreSQL as `pg_restore` does: in one transaction,
+/// its secondary indexes dropped, the rows sent by one `COPY … FROM STDIN
+/// (FORMAT csv)` in buffers of about 1 MB, the indexes built again at the
+/// end (one sort each instead of a B-tree insert per row and index). Keys
+/// and unique constraints stay, so bad data still fails the copy.
+async fn copy_into_postgres(
     from: &Db,
     to: &Db,
     table: &str,
     key: &str,
+    cols: &[(String, Ty)],
     progress: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<()> {
-    let cols = columns(from, table).await?;
-    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-    if let Some(bar) = progress {
-        bar.set_message(table.to_string());
+) -> anyhow::Result<u64> {
+    use sqlx::Executor;
+    const BUFFER: usize = 1 << 20;
+    let mut conn = to.postgres_connection().await?;
+    conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; BEGIN")
+        .await?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 \
+         AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1)) ORDER BY indexname",
+    )
+    .bind(table)
+    .fetch_all(&mut conn)
+    .await?;
+    for (name, _) in &indexes {
+        conn.execute(format!("DROP INDEX {name}").as_str()).await?;
     }
-    scan(from, table, key, &cols, async |page| {
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    let mut copy = conn
+        .copy_in_raw(&format!(
+            "COPY {table} ({}) FROM STDIN (FORMAT csv)",
+            names.join(", ")
+        ))
+        .await?;
+    let mut buffer = Vec::with_capacity(BUFFER + 4096);
+    scan(from, table, key, cols, async |page| {
+        for row in &page {
+            csv_row(row, &mut buffer);
+            if buffer.len() >= BUFFER {
+                copy.send(std::mem::replace(
+                    &mut buffer,
+                    Vec::with_capacity(BUFFER + 4096),
+                ))
+                .await?;
+            }
+        }
+        if let Some(bar) = progress {
+            bar.inc(page.len() as u64);
+        }
+        Ok(())
+    })
+    .await?;
+    if !buffer.is_empty() {
+        copy.send(buffer).await?;
+    }
+    let rows = copy.finish().await?;
+    for (_, definition) in &indexes {
+        conn.execute(definition.as_str()).await?;
+    }
+    conn.execute("COMMIT").await?;
+    Ok(rows)
+}
+
+/// One row in PostgreSQL's CSV format: NULL is an empty unquoted field, text
+/// is always quoted (so an empty string stays empty, not NULL), bytea is hex.
+fn csv_row(row: &[Value], out: &mut Vec<u8>) {
+    use std::io::Write;
+    for (i, value) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match value {
+            Value::Int(Some(v)) => out.extend_from_slice(v.to_string().as_bytes()),
+            Value::Float(Some(v)) if v.is_nan() => out.extend_from_slice(b"NaN"),
+            Value::Float(Some(v)) if v.is_infinite() => {
+                out.extend_from_slice(if *v > 0.0 { b"Infinity" } else { b"-Infinity" })
+            }
+            // Rust prints the shortest text that reads back to the same f64.
+            Value::Float(Some(v)) => write!(out, "{v}").expect("write to Vec"),
+            Value::Text(Some(v)) => {
+                out.push(b'"');
+                for byte in v.bytes() {
+                    if byte == b'"' {
+                        out.push(b'"');
+                    }
+                    out.push(byte);
+                }
+                out.push(b'"');
+            }
+            Value::Blob(Some(v)) => {
+                out.extend_from_slice(b"\\x");
+                v.iter()
+                    .for_each(|b| write!(out, "{b:02x}").expect("write to Vec"));
+            }
+            Value::Int(None) | Value::Float(None) | Value::Text(None) | Value::Blob(None) => {}
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Copies a table into SQLite by multi-row INSERTs, a transaction per page.
+async fn insert_rows(
+    from: &Db,
+    to: &Db,
+    table: &str,
+    key: &str,
+    cols: &[(String, Ty)],
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<u64> {
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    let mut rows = 0;
+    scan(from, table, key, cols, async |page| {
         let mut tx = to.pool().begin().await?;
-        // One file per statement keeps each well inside PostgreSQL's message limit.
-        let rows = if has_files(&cols) { 1 } else { COPY_ROWS };
-        for chunk in page.chunks(rows) {
+        // One file per statement keeps each statement small.
+        let chunk_len = if has_files(cols) { 1 } else { INSERT_ROWS };
+        for chunk in page.chunks(chunk_len) {
             let sql = format!(
                 "INSERT INTO {table} ({}) VALUES {}",
                 names.join(", "),
                 placeholders(to.backend(), chunk.len(), names.len())
             );
-            // Not kept prepared: sqlx's Any driver binds a NULL f64 as a
-            // PostgreSQL float4, and a statement prepared with one refuses
-            // the next chunk's float8 values.
-            let mut query = sqlx::query(&sql).persistent(false);
+            let mut query = sqlx::query(&sql);
             for row in chunk {
                 for value in row.iter().cloned() {
                     query = value.bind(query);
@@ -290,12 +409,14 @@ async fn copy_table(
             query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        rows += page.len() as u64;
         if let Some(bar) = progress {
             bar.inc(page.len() as u64);
         }
         Ok(())
     })
-    .await
+    .await?;
+    Ok(rows)
 }
 
 /// After copying explicit ids, each BIGSERIAL sequence continues past the largest.
@@ -347,4 +468,44 @@ pub async fn backup(db: &Db, url: &str, out: &std::path::Path) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(row: &[Value]) -> String {
+        let mut out = Vec::new();
+        csv_row(row, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn copy_rows_keep_null_apart_from_empty_and_quote_text() {
+        let row = [
+            Value::Int(Some(-7)),
+            Value::Text(Some("甲\"乙\",丙\n丁\\".into())),
+            Value::Text(Some(String::new())),
+            Value::Text(None),
+            Value::Float(Some(0.1)),
+            Value::Float(None),
+            Value::Blob(Some(vec![0, 0xff])),
+        ];
+        assert_eq!(
+            csv(&row),
+            "-7,\"甲\"\"乙\"\",丙\n丁\\\",\"\",,0.1,,\\x00ff\n"
+        );
+    }
+
+    #[test]
+    fn copy_floats_read_back_to_the_same_value() {
+        for v in [112.123456789012345, 1e-300, 5e300, -0.0, 1.0 / 3.0] {
+            let text = csv(&[Value::Float(Some(v))]);
+            assert_eq!(
+                text.trim_end().parse::<f64>().unwrap().to_bits(),
+                v.to_bits()
+            );
+        }
+        assert_eq!(csv(&[Value::Float(Some(f64::INFINITY))]), "Infinity\n");
+    }
 }

@@ -243,8 +243,19 @@ impl Browser {
         self.client.find_all(Locator::Css(css)).await.unwrap()
     }
 
+    /// The element's text. A page being replaced (a form just submitted) can
+    /// turn the element stale between finding and reading it: then it is
+    /// read again from the page that replaced it.
     async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        for _ in 0..50 {
+            match self.find(css).await.text().await {
+                Err(e) if e.is_stale_element_reference() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                read => return read.unwrap(),
+            }
+        }
+        panic!("{css} kept going stale")
     }
 
     /// Clicks and waits for the browser to leave the current page for one

@@ -688,6 +688,58 @@ async fn stored(
         .collect()
 }
 
+/// The template as downloaded, with some rows filled in: every column,
+/// 类型 included.
+fn from_template(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, cell).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_template_row_of_an_unknown_type_is_listed_and_the_others_kept() {
+    for backend in common::backends().await {
+        let app = spawn_app(backend).await;
+        let minzheng = unit_account(&app, "minzheng", "U16").await;
+        let response = get_with(&app, "/plan/desk/template", &minzheng).await;
+        let (_, rows) = read_xlsx(&response.bytes().await.unwrap());
+        let pick = |indicator: &str, kind: &str| {
+            rows.iter()
+                .find(|r| r[2].starts_with(indicator) && r[4] == kind)
+                .unwrap_or_else(|| panic!("{indicator} {kind} row"))
+                .clone()
+        };
+        let mut bad = pick("T16-1 ", "牵头汇总");
+        bad[4] = "汇总".into();
+        let mut good = pick("T16-2 ", "牵头汇总");
+        for row in [&mut bad, &mut good] {
+            row[8] = "5".into();
+            row[9] = "进展".into();
+        }
+        let quarter = good[7].clone();
+        let (client, csrf) = session(&app, "minzheng").await;
+        let file = from_template(&[rows[0].clone(), bad, good]);
+        let (status, html) = upload(&app, &client, &csrf, None, file).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("出错1行"), "{html}");
+        let cells = "<td>2</td><td>类型</td><td>";
+        let at = html.find(cells).unwrap_or_else(|| panic!("{html}"));
+        assert!(
+            html[at..].starts_with(&format!("{cells}类型“汇总”无效：应为“本单位”或“牵头汇总”")),
+            "{}",
+            &html[at..]
+        );
+        let saved = stored(&app, "U16", &quarter).await;
+        assert_eq!(saved.len(), 1, "{saved:?}");
+        assert_eq!(saved[&(16, "T16-2".into())], (Some(5.0), 1));
+    }
+}
+
 #[tokio::test]
 async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
     for backend in common::backends().await {

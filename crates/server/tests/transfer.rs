@@ -13,6 +13,16 @@ async fn populated(app: &common::TestApp) {
         .await
         .unwrap();
     app.add_user("officer", "division", "140105").await;
+    // Text that CSV (PostgreSQL's COPY) must quote, an empty string beside a
+    // NULL, and a float written with its full precision.
+    sqlx::query(
+        "UPDATE outlets SET address = $1, hours = '', phone = NULL, lon = 112.123456789012345 \
+         WHERE id = (SELECT MIN(id) FROM outlets)",
+    )
+    .bind("迎泽大街\"1号\",东侧\n二层\\后门\r")
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
     // Plan reports mix empty and given values (a float column with NULLs),
     // and an attachment is a binary column.
     lifeservice::plan::demo::generate(&app.state.db, 1)
@@ -84,9 +94,37 @@ async fn sqlite_data_migrates_to_postgres_verified_and_keeps_working() {
     let schema = format!("m_{}", &lifeservice::auth::new_token()[..12]);
     let url = format!("{base}?schema={schema}");
     let target = Db::open(&url).await.unwrap();
-    let verified = migrate_data(&app.state.db, &target, None).await.unwrap();
-    assert_eq!(verified.len(), TABLES.len());
+    let done = migrate_data(&app.state.db, &target, None).await.unwrap();
+    assert_eq!(done.verified.len(), TABLES.len());
+    let copied: u64 = done.copied.iter().map(|c| c.rows).sum();
+    assert_eq!(copied, done.verified.iter().map(|s| s.rows).sum::<u64>());
     assert_eq!(sums(&target).await, sums(&app.state.db).await);
+
+    // COPY dropped the secondary indexes and built them again: the copy has
+    // every index a new database has.
+    let fresh_schema = format!("f_{}", &lifeservice::auth::new_token()[..12]);
+    Db::open(&format!("{base}?schema={fresh_schema}"))
+        .await
+        .unwrap();
+    let indexes = |schema: String| {
+        let base = base.clone();
+        async move {
+            let pool = sqlx::AnyPool::connect(&base).await.unwrap();
+            sqlx::query_scalar::<_, String>(
+                "SELECT tablename || '.' || indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+            )
+            .bind(schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let copied = indexes(schema.clone()).await;
+    assert!(
+        copied.contains(&"reviews.reviews_outlet_time".to_string()),
+        "{copied:?}"
+    );
+    assert_eq!(copied, indexes(fresh_schema.clone()).await);
 
     // A second run refuses a target that already holds data.
     let again = migrate_data(&app.state.db, &target, None)
@@ -107,6 +145,14 @@ async fn sqlite_data_migrates_to_postgres_verified_and_keeps_working() {
         .unwrap();
     assert_eq!(id, max + 1);
 
+    // And back from PostgreSQL into a new SQLite file, the same.
+    let dir = tempfile::tempdir().unwrap();
+    let back = Db::open(&format!("sqlite:{}", dir.path().join("back.db").display()))
+        .await
+        .unwrap();
+    migrate_data(&target, &back, None).await.unwrap();
+    assert_eq!(sums(&back).await, sums(&target).await);
+
     // pg_dump backup of the schema.
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("backup.pgdump");
@@ -114,8 +160,10 @@ async fn sqlite_data_migrates_to_postgres_verified_and_keeps_working() {
     assert!(std::fs::metadata(&dump).unwrap().len() > 10_000);
 
     let pool = sqlx::AnyPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    for schema in [schema, fresh_schema] {
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
 }

@@ -147,6 +147,78 @@ async fn counts(
         .collect())
 }
 
+/// What an assessment reads from the registry and credit tables, per area
+/// (4-digit city or 6-digit county codes).
+pub struct Inputs {
+    /// (active, established by the baseline date) entities.
+    entities: HashMap<String, (i64, i64)>,
+    /// (active entities with a public penalty, 0).
+    penalised: HashMap<String, (i64, i64)>,
+    /// Counties with an open 养老机构 (0301).
+    elderly: Vec<String>,
+}
+
+/// Assessment inputs per level, kept while the change feed stands still on
+/// the same day: every registry and credit write appends to the feed, and a
+/// penalty leaves public view by date. At province scale the three scans
+/// take seconds, and the plan pages read them on every view.
+#[derive(Default)]
+pub struct InputsCache(tokio::sync::Mutex<HashMap<usize, ((i64, String), std::sync::Arc<Inputs>)>>);
+
+impl InputsCache {
+    async fn get(&self, state: &AppState, digits: usize) -> AppResult<std::sync::Arc<Inputs>> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(state.db.pool())
+            .await?;
+        let key = (seq, crate::time::today().to_string());
+        // Held while computing: concurrent views wait for one scan.
+        let mut cache = self.0.lock().await;
+        if let Some((at, inputs)) = cache.get(&digits)
+            && *at == key
+        {
+            return Ok(inputs.clone());
+        }
+        let inputs = std::sync::Arc::new(Inputs::read(state, digits, &key.1).await?);
+        cache.insert(digits, (key, inputs.clone()));
+        Ok(inputs)
+    }
+}
+
+impl Inputs {
+    async fn read(state: &AppState, digits: usize, today: &str) -> AppResult<Inputs> {
+        let entities = counts(
+            state,
+            &format!(
+                "SELECT substr(division_code, 1, {digits}) AS area, \
+                 SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN established <= $1 THEN 1 ELSE 0 END) \
+                 FROM entities GROUP BY substr(division_code, 1, {digits})"
+            ),
+            None,
+        )
+        .await?;
+        let penalised = counts(
+            state,
+            &format!(
+                "SELECT substr(e.division_code, 1, {digits}) AS area, COUNT(*), 0 FROM entities e \
+                 WHERE e.status = 'active' AND EXISTS (SELECT 1 FROM credit_records r WHERE r.entity_id = e.id \
+                 AND r.kind = 'penalty' AND r.state = 'active' AND r.publish_until >= $1) GROUP BY substr(e.division_code, 1, {digits})"
+            ),
+            Some(today),
+        )
+        .await?;
+        let elderly = sqlx::query_scalar(
+            "SELECT DISTINCT county_code FROM outlets WHERE service_type = '0301' AND status = 'open'",
+        )
+        .fetch_all(state.db.pool())
+        .await?;
+        Ok(Inputs {
+            entities,
+            penalised,
+            elderly,
+        })
+    }
+}
+
 pub async fn assess(
     state: &AppState,
     level: Level,
@@ -163,34 +235,8 @@ pub async fn assess(
             .filter(|d| d.level() == Level::County)
             .collect(),
     };
-    // (active, baseline) entities per area.
-    let entities = counts(
-        state,
-        &format!(
-            "SELECT substr(division_code, 1, {digits}) AS area, \
-             SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN established <= $1 THEN 1 ELSE 0 END) \
-             FROM entities GROUP BY substr(division_code, 1, {digits})"
-        ),
-        None,
-    )
-    .await?;
-    let today = crate::time::today().to_string();
-    // (entities with a public penalty, 0) per area.
-    let penalised = counts(
-        state,
-        &format!(
-            "SELECT substr(e.division_code, 1, {digits}) AS area, COUNT(*), 0 FROM entities e \
-             WHERE e.status = 'active' AND EXISTS (SELECT 1 FROM credit_records r WHERE r.entity_id = e.id \
-             AND r.kind = 'penalty' AND r.state = 'active' AND r.publish_until >= $1) GROUP BY substr(e.division_code, 1, {digits})"
-        ),
-        Some(&today),
-    )
-    .await?;
-    let elderly: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT county_code FROM outlets WHERE service_type = '0301' AND status = 'open'",
-    )
-    .fetch_all(state.db.pool())
-    .await?;
+    let inputs = state.assessment_inputs.get(state, digits).await?;
+    let (entities, penalised, elderly) = (&inputs.entities, &inputs.penalised, &inputs.elderly);
     let reported = super::reports::area_values(&state.db).await?;
     let circles = state.circles.read().await;
 
