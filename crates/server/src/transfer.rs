@@ -499,7 +499,7 @@ mod tests {
 
     #[test]
     fn copy_floats_read_back_to_the_same_value() {
-        for v in [112.123456789012345, 1e-300, 5e300, -0.0, 1.0 / 3.0] {
+        for v in [112.123_456_789_012_35, 1e-300, 5e300, -0.0, 1.0 / 3.0] {
             let text = csv(&[Value::Float(Some(v))]);
             assert_eq!(
                 text.trim_end().parse::<f64>().unwrap().to_bits(),

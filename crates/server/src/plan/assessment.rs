@@ -163,7 +163,10 @@ pub struct Inputs {
 /// penalty leaves public view by date. At province scale the three scans
 /// take seconds, and the plan pages read them on every view.
 #[derive(Default)]
-pub struct InputsCache(tokio::sync::Mutex<HashMap<usize, ((i64, String), std::sync::Arc<Inputs>)>>);
+pub struct InputsCache(tokio::sync::Mutex<HashMap<usize, Fresh>>);
+
+/// Inputs with the (change-feed sequence, date) they were read at.
+type Fresh = ((i64, String), std::sync::Arc<Inputs>);
 
 impl InputsCache {
     async fn get(&self, state: &AppState, digits: usize) -> AppResult<std::sync::Arc<Inputs>> {
