@@ -6,7 +6,8 @@
 //! `BENCH_RECORDS=1000000 cargo bench -p lifeservice --bench credit`
 //! (default 1,000,000; the registry holds the demo's entities for
 //! `BENCH_OUTLETS` outlets, default one per 20 records, so ~30 records each). Needs `sqlite3` and `wrk` on the PATH for the floor and the
-//! page figures; prints a Markdown table for docs/benchmarks.md.
+//! page figures; prints a Markdown table for docs/benchmarks.md. `BENCH_DB=URL`
+//! runs on that empty database instead of a new SQLite file.
 
 use lifeservice::credit::import::{CreditImportOptions, import_credit};
 use lifeservice::registry::import::Table;
@@ -63,7 +64,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let db_path = dir.path().join("bench.db");
-        let db = Db::open(&format!("sqlite:{}", db_path.display())).await?;
+        // BENCH_DB=URL runs on that (empty) database instead, e.g. PostgreSQL.
+        let url = std::env::var("BENCH_DB").unwrap_or_else(|_| format!("sqlite:{}", db_path.display()));
+        let db = Db::open(&url).await?;
+        println!("database: {:?}", db.backend());
         lifeservice::demo::generate(&db, outlets, 7, None).await?;
         let subjects = lifeservice::credit::demo::credit_subjects(&db).await?;
         let [(_, agency), ..] = lifeservice::credit::demo::demo_agencies();

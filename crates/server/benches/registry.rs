@@ -4,6 +4,7 @@
 //! `BENCH_OUTLETS=1000000 cargo bench -p lifeservice --bench registry`
 //! (default 1,000,000). Prints a Markdown table for docs/benchmarks.md.
 //!
+//! `BENCH_DB=URL` imports into that empty database instead of a new SQLite file.
 //! `BENCH_ONLY_IMPORT=1` stops after the import (generate + import only, for
 //! iterating on the import path); `BENCH_REIMPORT=1` then imports the same file
 //! a second time, which must change nothing. Both check that the change feed
@@ -59,7 +60,11 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let db = Db::open(&format!("sqlite:{}", dir.path().join("bench.db").display())).await?;
+        // BENCH_DB=URL imports into that (empty) database instead, e.g. PostgreSQL.
+        let url = std::env::var("BENCH_DB")
+            .unwrap_or_else(|_| format!("sqlite:{}", dir.path().join("bench.db").display()));
+        let db = Db::open(&url).await?;
+        println!("database: {:?}", db.backend());
         let bytes = std::fs::read(&csv)?;
         let options = ImportOptions {
             datum: Default::default(),
