@@ -118,20 +118,6 @@ impl Value {
         })
     }
 
-    /// The canonical text the checksum is taken over; equal on both backends.
-    fn canonical(&self, out: &mut Vec<u8>) {
-        match self {
-            Value::Int(Some(v)) => out.extend_from_slice(v.to_string().as_bytes()),
-            Value::Float(Some(v)) => out.extend_from_slice(format!("{v:?}").as_bytes()),
-            Value::Text(Some(v)) => out.extend_from_slice(v.as_bytes()),
-            Value::Blob(Some(v)) => {
-                out.extend_from_slice(format!("{:x}", Sha256::digest(v)).as_bytes())
-            }
-            _ => out.push(0),
-        }
-        out.push(0x1f);
-    }
-
     fn bind<'q>(
         self,
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
@@ -183,28 +169,56 @@ fn has_files(cols: &[(String, Ty)]) -> bool {
     cols.iter().any(|(_, ty)| *ty == Ty::Blob)
 }
 
-/// Row count and SHA-256 over every value of a table in key order.
+/// Row count and SHA-256 over every value of a table in key order, read
+/// straight from each row (no copy of its values).
 pub async fn table_sum(db: &Db, table: &str, key: &str) -> anyhow::Result<TableSum> {
+    use futures_util::TryStreamExt;
     let cols = columns(db, table).await?;
+    let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+    let sql = format!("SELECT {} FROM {table} ORDER BY {key}", names.join(", "));
+    let mut stream = sqlx::query(&sql).fetch(db.pool());
     let mut hasher = Sha256::new();
     let mut rows = 0u64;
     let mut buffer = Vec::new();
-    scan(db, table, key, &cols, async |page| {
-        for row in page {
-            buffer.clear();
-            row.iter().for_each(|v| v.canonical(&mut buffer));
-            buffer.push(0x1e);
-            hasher.update(&buffer);
-            rows += 1;
+    while let Some(row) = stream.try_next().await? {
+        buffer.clear();
+        for (i, (_, ty)) in cols.iter().enumerate() {
+            canonical(&row, i, *ty, &mut buffer)?;
         }
-        Ok(())
-    })
-    .await?;
+        buffer.push(0x1e);
+        hasher.update(&buffer);
+        rows += 1;
+    }
     Ok(TableSum {
         table: table.to_string(),
         rows,
         sha256: format!("{:x}", hasher.finalize()),
     })
+}
+
+/// The canonical text of one value that the checksum is taken over; equal on
+/// both backends (floats in Rust's shortest exact form, files by SHA-256).
+fn canonical(row: &AnyRow, i: usize, ty: Ty, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
+    use std::io::Write;
+    let written = match ty {
+        Ty::Int => row
+            .try_get::<Option<i64>, _>(i)?
+            .map(|v| write!(out, "{v}")),
+        Ty::Float => row
+            .try_get::<Option<f64>, _>(i)?
+            .map(|v| write!(out, "{v:?}")),
+        Ty::Text => row
+            .try_get::<Option<&str>, _>(i)?
+            .map(|v| out.write_all(v.as_bytes())),
+        Ty::Blob => row
+            .try_get::<Option<&[u8]>, _>(i)?
+            .map(|v| write!(out, "{:x}", Sha256::digest(v))),
+    };
+    if written.is_none() {
+        out.push(0);
+    }
+    out.push(0x1f);
+    Ok(())
 }
 
 /// One table's copy: rows written and the time it took.
@@ -266,7 +280,13 @@ pub async fn migrate_data(
     }
     let mut verified = Vec::new();
     for (table, key) in TABLES {
-        let (a, b) = tokio::try_join!(table_sum(from, table, key), table_sum(to, table, key))?;
+        // Each side on its own task, so the two read on both cores.
+        let side = |db: &Db| {
+            let db = db.clone();
+            tokio::spawn(async move { table_sum(&db, table, key).await })
+        };
+        let (a, b) = tokio::try_join!(side(from), side(to))?;
+        let (a, b) = (a?, b?);
         anyhow::ensure!(
             a == b,
             "校验失败：{table} 源 {} 行 {}，目标 {} 行 {}",
