@@ -304,7 +304,7 @@ pub async fn migrate_data(
 /// transaction, its secondary indexes dropped, the rows sent by one `COPY …
 /// FROM STDIN (FORMAT csv)` in buffers of about 1 MB, the indexes built again
 /// at the end (one sort each instead of a B-tree insert per row and index).
-/// Keys and unique constraints stay, so bad data still fails the copy. SQLite
+/// Primary keys stay, so bad data still fails the copy. SQLite
 /// writes each CSV line itself ([`csv_line`]): one value per row crosses
 /// sqlx's worker thread instead of one per column.
 async fn copy_into_postgres(
@@ -328,8 +328,22 @@ async fn copy_into_postgres(
     .bind(table)
     .fetch_all(&mut conn)
     .await?;
+    // Unique constraints no foreign key rests on go the same way: checked
+    // once, by sorting, when added back (a duplicate still fails the copy).
+    let uniques: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c \
+         WHERE c.conrelid = to_regclass($1) AND c.contype = 'u' \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid) ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut conn)
+    .await?;
     for (name, _) in &indexes {
         conn.execute(format!("DROP INDEX {name}").as_str()).await?;
+    }
+    for (name, _) in &uniques {
+        conn.execute(format!("ALTER TABLE {table} DROP CONSTRAINT {name}").as_str())
+            .await?;
     }
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
     let mut copy = conn
@@ -359,6 +373,10 @@ async fn copy_into_postgres(
     let rows = copy.finish().await?;
     for (_, definition) in &indexes {
         conn.execute(definition.as_str()).await?;
+    }
+    for (name, definition) in &uniques {
+        conn.execute(format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}").as_str())
+            .await?;
     }
     conn.execute("COMMIT").await?;
     Ok(rows)
