@@ -144,9 +144,11 @@ pub async fn run_due(db: &Db) -> anyhow::Result<Vec<(Job, Outcome)>> {
     Ok(ran)
 }
 
-/// Checks every minute for due jobs.
+/// Checks every minute for due jobs; refreshes planner statistics hourly.
 pub fn spawn_scheduler(state: crate::app::AppState) {
     tokio::spawn(async move {
+        // `Db::open` has just analyzed.
+        let mut analyzed = std::time::Instant::now();
         loop {
             match crate::stats::releases::publish_due(&state).await {
                 Ok(published) => {
@@ -164,6 +166,12 @@ pub fn spawn_scheduler(state: crate::app::AppState) {
                     state.index_wakeup.notify_one();
                 }
                 Err(e) => tracing::warn!(error = %e, "scheduled jobs failed"),
+            }
+            if analyzed.elapsed() >= Duration::from_secs(3600) {
+                analyzed = std::time::Instant::now();
+                if let Err(e) = state.db.analyze().await {
+                    tracing::warn!(error = %e, "planner statistics not refreshed");
+                }
             }
             tokio::time::sleep(Duration::from_secs(60)).await;
         }

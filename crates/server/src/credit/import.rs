@@ -82,6 +82,9 @@ pub async fn import_credit(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))??;
     write_batch(db, kind, batch, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
+    if report.inserted > 0 {
+        db.analyze().await?;
+    }
     Ok(report)
 }
 

@@ -238,6 +238,9 @@ pub async fn import_table(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))?;
     batch.flush(db, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
+    if report.inserted > 0 {
+        db.analyze().await?;
+    }
     Ok(report)
 }
 
