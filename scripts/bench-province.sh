@@ -74,13 +74,18 @@ serve() {
   fi
   for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$3/healthz" >/dev/null && { started=1; break; }; sleep 0.5; done
   [ "$started" = 1 ] || { echo "server on $3 did not start" >&2; exit 1; }
-  # The day's scheduled jobs run at the first start on a database: wait until
-  # the process is idle (under 0.1 s of CPU in 2 s) before measuring.
-  local before after
+  settle
+}
+
+# Waits until the machine is idle (under 10% busy over 2 s): the day's
+# scheduled jobs run at the first start on a database, largely inside
+# PostgreSQL, and autovacuum follows them.
+settle() {
+  local a b
   for _ in $(seq 1 300); do
-    before=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 2
-    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    [ $(( after - before )) -lt 10 ] && break
+    a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 2
+    b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); exit !((y[1]-x[1]) < 0.1 * (y[2]-x[2]))}' && return
   done
 }
 rss() { awk '/VmRSS/ {r=$2} /VmHWM/ {h=$2} END {printf "RSS %.0f MB (peak %.0f MB)", r/1024, h/1024}' "/proc/$1/status"; }

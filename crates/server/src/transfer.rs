@@ -304,9 +304,8 @@ pub async fn migrate_data(
 /// transaction, its secondary indexes dropped, the rows sent by one `COPY …
 /// FROM STDIN (FORMAT csv)` in buffers of about 1 MB, the indexes built again
 /// at the end (one sort each instead of a B-tree insert per row and index).
-/// Primary keys stay, so bad data still fails the copy. SQLite
-/// writes each CSV line itself ([`csv_line`]): one value per row crosses
-/// sqlx's worker thread instead of one per column.
+/// Primary keys stay, so bad data still fails the copy. SQLite writes the
+/// CSV itself ([`csv_line`]), thousands of lines per value read.
 async fn copy_into_postgres(
     from: &Db,
     to: &Db,
@@ -352,24 +351,51 @@ async fn copy_into_postgres(
             names.join(", ")
         ))
         .await?;
-    let select = format!("SELECT {} FROM {table} ORDER BY {key}", csv_line(cols));
-    let mut lines = sqlx::query_scalar::<_, String>(&select).fetch(from.pool());
     let mut buffer = Vec::with_capacity(BUFFER + 4096);
     let mut sent = 0u64;
-    while let Some(line) = lines.try_next().await? {
-        buffer.extend_from_slice(line.as_bytes());
-        sent += 1;
-        if buffer.len() >= BUFFER {
-            // The buffer is reused: a fresh megabyte per send is an mmap and
-            // page faults each time.
-            copy.send(buffer.as_slice()).await?;
-            buffer.clear();
+    let line = csv_line(cols);
+    // One snapshot of the table, however many statements read it.
+    let mut read = from.pool().begin().await?;
+    let has_rowid: Option<i64> =
+        sqlx::query_scalar("SELECT 1 - wr FROM pragma_table_list WHERE name = $1")
+            .bind(table)
+            .fetch_optional(&mut *read)
+            .await?;
+    if has_rowid == Some(1) {
+        // Thousands of lines per value: sqlx hands SQLite's rows over one
+        // by one through a channel, which costs more than the COPY itself.
+        let (first, last): (Option<i64>, Option<i64>) =
+            sqlx::query_as(&format!("SELECT MIN(rowid), MAX(rowid) FROM {table}"))
+                .fetch_one(&mut *read)
+                .await?;
+        let span = if has_files(cols) { 8 } else { 2000 };
+        let chunk = format!(
+            "SELECT group_concat(line, ''), COUNT(*) FROM (SELECT {line} AS line FROM {table} WHERE rowid BETWEEN $1 AND $2)"
+        );
+        let (mut start, last) = (first.unwrap_or(1), last.unwrap_or(0));
+        while start <= last {
+            let (text, n): (Option<String>, i64) = sqlx::query_as(&chunk)
+                .bind(start)
+                .bind(start + span - 1)
+                .fetch_one(&mut *read)
+                .await?;
+            buffer.extend_from_slice(text.unwrap_or_default().as_bytes());
+            (sent, start) = (sent + n as u64, start + span);
+            send_full(&mut copy, &mut buffer, BUFFER).await?;
             if let Some(bar) = progress {
                 bar.set_position(sent);
             }
         }
+    } else {
+        let select = format!("SELECT {line} FROM {table} ORDER BY {key}");
+        let mut lines = sqlx::query_scalar::<_, String>(&select).fetch(&mut *read);
+        while let Some(line) = lines.try_next().await? {
+            buffer.extend_from_slice(line.as_bytes());
+            sent += 1;
+            send_full(&mut copy, &mut buffer, BUFFER).await?;
+        }
     }
-    copy.send(buffer.as_slice()).await?;
+    send_full(&mut copy, &mut buffer, 0).await?;
     let rows = copy.finish().await?;
     for (_, definition) in &indexes {
         conn.execute(definition.as_str()).await?;
@@ -380,6 +406,20 @@ async fn copy_into_postgres(
     }
     conn.execute("COMMIT").await?;
     Ok(rows)
+}
+
+/// Sends the buffer once it holds `at_least` bytes. The buffer is reused: a
+/// fresh megabyte per send is an mmap and page faults each time.
+async fn send_full(
+    copy: &mut sqlx::postgres::PgCopyIn<&mut sqlx::PgConnection>,
+    buffer: &mut Vec<u8>,
+    at_least: usize,
+) -> Result<(), sqlx::Error> {
+    if !buffer.is_empty() && buffer.len() >= at_least {
+        copy.send(buffer.as_slice()).await?;
+        buffer.clear();
+    }
+    Ok(())
 }
 
 /// A SQLite expression for one row as a line of PostgreSQL's CSV format:

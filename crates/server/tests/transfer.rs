@@ -23,6 +23,14 @@ async fn populated(app: &common::TestApp) {
     .execute(app.state.db.pool())
     .await
     .unwrap();
+    // A table without rowids (SQLite) is copied line by line.
+    sqlx::query(
+        "INSERT INTO stat_cells (measure, division_code, category, period, value) \
+         VALUES ('outlets_opened', '140105', '01', '2026-10', 7), ('outlets_opened', '1401', '01', '2026-10', 9)",
+    )
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
     // Plan reports mix empty and given values (a float column with NULLs),
     // and an attachment is a binary column.
     lifeservice::plan::demo::generate(&app.state.db, 1)
