@@ -391,8 +391,10 @@ async fn copy_into_postgres(
         let mut lines = sqlx::query_scalar::<_, String>(&select).fetch(&mut *read);
         while let Some(line) = lines.try_next().await? {
             buffer.extend_from_slice(line.as_bytes());
-            sent += 1;
             send_full(&mut copy, &mut buffer, BUFFER).await?;
+            if let Some(bar) = progress {
+                bar.inc(1);
+            }
         }
     }
     send_full(&mut copy, &mut buffer, 0).await?;
