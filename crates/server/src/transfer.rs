@@ -352,7 +352,6 @@ async fn copy_into_postgres(
         ))
         .await?;
     let mut buffer = Vec::with_capacity(BUFFER + 4096);
-    let mut sent = 0u64;
     let line = csv_line(cols);
     // One snapshot of the table, however many statements read it.
     let mut read = from.pool().begin().await?;
@@ -380,10 +379,10 @@ async fn copy_into_postgres(
                 .fetch_one(&mut *read)
                 .await?;
             buffer.extend_from_slice(text.unwrap_or_default().as_bytes());
-            (sent, start) = (sent + n as u64, start + span);
+            start += span;
             send_full(&mut copy, &mut buffer, BUFFER).await?;
             if let Some(bar) = progress {
-                bar.set_position(sent);
+                bar.inc(n as u64);
             }
         }
     } else {
