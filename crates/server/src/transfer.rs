@@ -301,9 +301,10 @@ pub async fn migrate_data(
 }
 
 /// Loads a table from SQLite into PostgreSQL as `pg_restore` does: in one
-/// transaction, its secondary indexes dropped, the rows sent by one `COPY …
-/// FROM STDIN (FORMAT csv)` in buffers of about 1 MB, the indexes built again
-/// at the end (one sort each instead of a B-tree insert per row and index).
+/// transaction, its secondary indexes, unique constraints and foreign keys
+/// dropped, the rows sent by one `COPY … FROM STDIN (FORMAT csv)` in buffers
+/// of about 1 MB, and all of them added again at the end (one sort or join
+/// each instead of an index insert and a key lookup per row).
 /// Primary keys stay, so bad data still fails the copy. SQLite writes the
 /// CSV itself ([`csv_line`]), thousands of lines per value read.
 async fn copy_into_postgres(
@@ -327,12 +328,13 @@ async fn copy_into_postgres(
     .bind(table)
     .fetch_all(&mut conn)
     .await?;
-    // Unique constraints no foreign key rests on go the same way: checked
-    // once, by sorting, when added back (a duplicate still fails the copy).
-    let uniques: Vec<(String, String)> = sqlx::query_as(
+    // Foreign keys, and unique constraints no foreign key rests on, go the
+    // same way: checked once, by a join or a sort, when added back (a
+    // duplicate or an orphan still fails the copy) instead of row by row.
+    let constraints: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c \
-         WHERE c.conrelid = to_regclass($1) AND c.contype = 'u' \
-         AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid) ORDER BY 1",
+         WHERE c.conrelid = to_regclass($1) AND (c.contype = 'f' OR (c.contype = 'u' \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid))) ORDER BY 1",
     )
     .bind(table)
     .fetch_all(&mut conn)
@@ -340,7 +342,7 @@ async fn copy_into_postgres(
     for (name, _) in &indexes {
         conn.execute(format!("DROP INDEX {name}").as_str()).await?;
     }
-    for (name, _) in &uniques {
+    for (name, _) in &constraints {
         conn.execute(format!("ALTER TABLE {table} DROP CONSTRAINT {name}").as_str())
             .await?;
     }
@@ -401,7 +403,7 @@ async fn copy_into_postgres(
     for (_, definition) in &indexes {
         conn.execute(definition.as_str()).await?;
     }
-    for (name, definition) in &uniques {
+    for (name, definition) in &constraints {
         conn.execute(format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}").as_str())
             .await?;
     }

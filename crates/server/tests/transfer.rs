@@ -114,25 +114,42 @@ async fn sqlite_data_migrates_to_postgres_verified_and_keeps_working() {
     Db::open(&format!("{base}?schema={fresh_schema}"))
         .await
         .unwrap();
-    let indexes = |schema: String| {
+    let catalogue = |sql: &'static str, schema: String| {
         let base = base.clone();
         async move {
             let pool = sqlx::AnyPool::connect(&base).await.unwrap();
-            sqlx::query_scalar::<_, String>(
-                "SELECT tablename || '.' || indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
-            )
-            .bind(schema)
-            .fetch_all(&pool)
-            .await
-            .unwrap()
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(schema)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
         }
     };
-    let copied = indexes(schema.clone()).await;
+    let indexes =
+        "SELECT tablename || '.' || indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1";
+    let copied = catalogue(indexes, schema.clone()).await;
     assert!(
         copied.contains(&"reviews.reviews_outlet_time".to_string()),
         "{copied:?}"
     );
-    assert_eq!(copied, indexes(fresh_schema.clone()).await);
+    assert_eq!(copied, catalogue(indexes, fresh_schema.clone()).await);
+    // And every key, unique constraint and foreign key, as defined.
+    let constraints = "SELECT c.conname || ' ' || pg_get_constraintdef(c.oid) \
+        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $1 ORDER BY 1";
+    let copied = catalogue(constraints, schema.clone()).await;
+    assert!(
+        copied.iter().any(|c| c.contains("FOREIGN KEY (outlet_id)")),
+        "{copied:?}"
+    );
+    let fresh = catalogue(constraints, fresh_schema.clone()).await;
+    let unqualified = |list: Vec<String>, schema: &str| -> Vec<String> {
+        let prefix = format!("{schema}.");
+        list.into_iter().map(|c| c.replace(&prefix, "")).collect()
+    };
+    assert_eq!(
+        unqualified(copied, &schema),
+        unqualified(fresh, &fresh_schema)
+    );
 
     // A second run refuses a target that already holds data.
     let again = migrate_data(&app.state.db, &target, None)
