@@ -305,8 +305,9 @@ pub async fn migrate_data(
 /// dropped, the rows sent by one `COPY … FROM STDIN (FORMAT csv)` in buffers
 /// of about 1 MB, and all of them added again at the end (one sort or join
 /// each instead of an index insert and a key lookup per row).
-/// Primary keys stay, so bad data still fails the copy. SQLite writes the
-/// CSV itself ([`csv_line`]), thousands of lines per value read.
+/// Primary keys stay; a duplicate or an orphan fails the copy when its
+/// constraint is added back. SQLite writes the CSV itself ([`csv_line`]),
+/// thousands of lines per value read.
 async fn copy_into_postgres(
     from: &Db,
     to: &Db,
