@@ -459,7 +459,7 @@ async fn write(
     let now = crate::time::now_text();
     let mut ids = Vec::with_capacity(entities.len());
     for chunk in entities.chunks(500) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let touched = store::upsert_entities(&mut tx, chunk, &now, true).await?;
         store::record_changes(
             &mut tx,
@@ -473,7 +473,7 @@ async fn write(
         tx.commit().await?;
     }
     for chunk in rows.chunks(500) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let batch: Vec<(i64, &OutletInput)> = chunk.iter().map(|(e, o)| (ids[*e], o)).collect();
         store::write_outlets(&mut tx, &batch, &now, true).await?;
         close_outlets_of_closed(&mut tx, entities, chunk, &ids).await?;

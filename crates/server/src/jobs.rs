@@ -65,7 +65,7 @@ pub async fn run_once(
     period: &str,
     now: DateTime<FixedOffset>,
 ) -> anyhow::Result<Option<Outcome>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     if !claim(&mut tx, db.backend(), job.name(), period).await? {
         // Roll back now: a dropped transaction's ROLLBACK waits for the pooled
         // connection's next use, holding the advisory lock until then.

@@ -6,8 +6,10 @@
 //! one folder per backend with matching numbers, applied at start.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -19,6 +21,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: whose turn it is to write (see [`Db::begin_write`]).
+    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
     /// PostgreSQL: the server URL without our `schema=` parameter, and the
     /// schema, for connections outside the pool (LISTEN, COPY).
     postgres: Option<(String, Option<String>)>,
@@ -93,6 +97,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// How long a SQLite writer waits for the write lock: its turn in this
+/// process, or another process's transaction (`busy_timeout`).
+const WRITE_TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Rows an import must add before it refreshes the planner's statistics.
+pub const ANALYZE_AFTER_ROWS: usize = 10_000;
+
 /// Sampled statistics for SQLite's query planner (see [`Db::analyze`]).
 const ANALYZE_SQLITE: &str = "PRAGMA analysis_limit=1000; ANALYZE;";
 
@@ -123,13 +134,25 @@ impl Db {
     /// `ANALYZE`, and without them it would, for one, read every penalty by
     /// the (kind, 文书号) key to find one entity's few records instead of
     /// using the entity index. Sampled (`analysis_limit`): about 1.5 s on a
-    /// province-sized file. Run when a SQLite file is opened, after imports
-    /// that added rows, and hourly by the scheduler; a pooled connection sees
+    /// province-sized file. Run when a SQLite file is opened, after large
+    /// imports (see [`Db::analyze_after_import`]), and hourly by the
+    /// scheduler; a pooled connection sees
     /// new statistics once renewed (within five minutes). PostgreSQL's
     /// autovacuum does this itself.
     pub async fn analyze(&self) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Sqlite {
             self.pool.execute(ANALYZE_SQLITE).await?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes statistics after an import that added at least
+    /// [`ANALYZE_AFTER_ROWS`] rows. Smaller imports (a web upload of a few
+    /// rows) do not move the statistics much and would pay seconds for the
+    /// sampled `ANALYZE` of a province-sized file; the hourly refresh covers them.
+    pub async fn analyze_after_import(&self, inserted: usize) -> Result<(), sqlx::Error> {
+        if inserted >= ANALYZE_AFTER_ROWS {
+            self.analyze().await?;
         }
         Ok(())
     }
@@ -195,8 +218,12 @@ impl Db {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy timeout lets a CLI
                     // import and the server share the file.
-                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;")
-                        .await?;
+                    let pragmas = format!(
+                        "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={}; PRAGMA synchronous=NORMAL; \
+                         PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+                        WRITE_TURN_TIMEOUT.as_millis()
+                    );
+                    conn.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             })
@@ -205,6 +232,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
+            write_turn: Some(Arc::default()),
             postgres: None,
         })
     }
@@ -245,6 +273,7 @@ impl Db {
         Ok(Db {
             pool,
             backend: Backend::Postgres,
+            write_turn: None,
             postgres,
         })
     }
@@ -267,6 +296,39 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Begins a transaction that writes.
+    ///
+    /// SQLite has one writer at a time. Left to themselves, connections that
+    /// find the write lock taken poll for it in SQLite's busy handler, which
+    /// sleeps 1, 2, 5, 10… ms between tries, so under concurrent writes the
+    /// lock mostly sits free while waiters sleep (submissions at 32 concurrent
+    /// clients spent most of their time so). This process's writers therefore
+    /// queue for their turn here, first come first served, and the one whose
+    /// turn it is takes the write lock at once (`BEGIN IMMEDIATE`), so a read
+    /// cannot later fail to become a write; the busy timeout is left for other
+    /// processes (a CLI import beside the server). PostgreSQL writers run in
+    /// parallel under row locks.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match &self.write_turn {
+            Some(turn) => {
+                // As long as SQLite's own busy timeout: a writer that waits
+                // longer fails rather than hangs.
+                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, Arc::clone(turn).lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _turn: Some(turn),
+                })
+            }
+            None => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -327,6 +389,38 @@ impl Db {
             tracing::info!(version, "applied migration");
         }
         Ok(())
+    }
+}
+
+/// A write transaction from [`Db::begin_write`]; holds this process's write
+/// turn on SQLite until committed or dropped (dropping rolls back).
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back now rather than at the pooled connection's next use.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 

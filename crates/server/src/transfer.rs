@@ -459,7 +459,7 @@ async fn insert_rows(
     let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
     let mut rows = 0;
     scan(from, table, key, cols, async |page| {
-        let mut tx = to.pool().begin().await?;
+        let mut tx = to.begin_write().await?;
         // One file per statement keeps each statement small.
         let chunk_len = if has_files(cols) { 1 } else { INSERT_ROWS };
         for chunk in page.chunks(chunk_len) {

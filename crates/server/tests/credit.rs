@@ -559,3 +559,27 @@ async fn sqlite_finds_an_entitys_records_by_the_entity_index() {
         );
     }
 }
+
+async fn has_planner_statistics(db: &lifeservice::storage::Db) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        > 0
+}
+
+/// A web upload of a few rows must not pay for a sampled ANALYZE of the
+/// whole file (seconds at province scale); a large import refreshes them.
+#[tokio::test]
+async fn only_large_imports_refresh_planner_statistics() {
+    let app = spawn_app(common::Backend::Sqlite).await;
+    let report = app.seed_outlets().await;
+    assert!(report.inserted > 0);
+    assert!(!has_planner_statistics(&app.state.db).await);
+    app.state
+        .db
+        .analyze_after_import(lifeservice::storage::ANALYZE_AFTER_ROWS)
+        .await
+        .unwrap();
+    assert!(has_planner_statistics(&app.state.db).await);
+}

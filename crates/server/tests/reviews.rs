@@ -1285,3 +1285,61 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
         app.cleanup().await;
     }
 }
+
+/// Submissions check outside the write transaction and race each other there:
+/// each reviewer sends the same occasion twice at once. One of each pair
+/// lands, the other is refused by the one-per-occasion constraint, and the
+/// running sums and cases match a recount.
+#[tokio::test]
+async fn concurrent_submissions_land_once_with_exact_totals() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        app.state.reviews.set_config(ReviewConfig {
+            per_account: u32::MAX,
+            per_ip: u32::MAX,
+            per_outlet: u32::MAX,
+            duplicate_window: 0,
+            burst: lifeservice_domain::review::BurstRule {
+                min_count: u32::MAX,
+                ..Default::default()
+            },
+            ..ReviewConfig::default()
+        });
+        let mut tokens = Vec::new();
+        for i in 0..12 {
+            tokens.push(sign_in(&app, &sender, &format!("1390000{i:04}")).await);
+        }
+        let outlet = ids[0];
+        let path = format!("/api/v1/outlets/{outlet}/reviews");
+        let posts = tokens.iter().enumerate().flat_map(|(r, token)| {
+            let body = json!({"rating": r % 5 + 1, "text": format!("第{r}位居民的评价")});
+            [(token, body.clone()), (token, body)]
+        });
+        let statuses = futures_util::future::join_all(
+            posts.map(|(token, body)| post(&app, &path, Some(token), body)),
+        )
+        .await;
+        let landed = statuses.iter().filter(|(s, _)| *s == 200).count();
+        let refused: Vec<&Value> = statuses
+            .iter()
+            .filter(|(s, _)| *s != 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(landed, 12, "{backend:?}: {refused:?}");
+        assert!(
+            refused.iter().all(|b| field(b) == Some("occasion")),
+            "{backend:?}: {refused:?}"
+        );
+        // Ratings 1..=5 over twelve reviewers: six are 1 or 2 (差评).
+        let (_, body) = get(&app, &format!("/api/v1/outlets/{outlet}"), None).await;
+        assert_eq!(body["quality"]["count"], 12, "{backend:?}: {body}");
+        assert_eq!(body["quality"]["bad_share"], 0.5, "{backend:?}: {body}");
+        let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_cases")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(cases, 6, "{backend:?}");
+        app.cleanup().await;
+    }
+}

@@ -228,7 +228,7 @@ pub async fn add_user(
         return Err(AppError::field("password", "密码至少10位"));
     }
     let hash = hash_password(password)?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, display_name, password_hash, role, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -338,7 +338,7 @@ async fn update_user(
         sets.join(", "),
         columns.len() + 1
     );
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut query = sqlx::query(&sql);
     for (_, value) in columns {
         query = query.bind(value.to_string());
@@ -413,7 +413,7 @@ async fn session_principal(db: &Db, token: &str) -> AppResult<Option<Principal>>
 /// Creates an API token for a user; the token is shown once and stored hashed.
 pub async fn create_api_token(db: &Db, user_id: i64, label: &str) -> AppResult<String> {
     let token = format!("ls_{}", new_token());
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
     )

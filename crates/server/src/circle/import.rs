@@ -76,7 +76,7 @@ pub async fn write_locations(
     locations: &[Location],
     source: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for l in locations {
         sqlx::query("UPDATE divisions SET lon = $1, lat = $2, population = COALESCE($3, population), location_source = $4 WHERE code = $5")
             .bind(l.point.lon())

@@ -82,9 +82,7 @@ pub async fn import_credit(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))??;
     write_batch(db, kind, batch, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
-    if report.inserted > 0 {
-        db.analyze().await?;
-    }
+    db.analyze_after_import(report.inserted).await?;
     Ok(report)
 }
 
@@ -182,7 +180,7 @@ async fn write_batch(
         return Ok(());
     }
     let now = crate::time::now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let codes: Vec<&str> = batch
         .iter()
         .filter_map(|(_, r)| r.credit_code.as_ref().map(CreditCode::as_str))

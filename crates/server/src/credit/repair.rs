@@ -89,7 +89,7 @@ async fn change_state(
     reason: &str,
 ) -> AppResult<()> {
     let now = crate::time::now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     store::set_state(&mut tx, existing, state, &principal.actor(), reason, &now).await?;
     crate::audit::record(
         &mut tx,
@@ -150,7 +150,7 @@ pub async fn apply(
         }
         Some(_) => {}
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let pending: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM credit_repairs WHERE record_id = $1 AND state = 'pending'",
     )
@@ -211,7 +211,7 @@ pub async fn decide(
     require_source(principal, &record)?;
     let state = if approve { "approved" } else { "rejected" };
     let now = crate::time::now_text();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE credit_repairs SET state = $1, decided_at = $2, decided_by = $3, decision_reason = $4 WHERE id = $5 AND state = 'pending'",
     )

@@ -124,7 +124,7 @@ pub async fn attach(
     bytes: &[u8],
 ) -> AppResult<Attachment> {
     let file_name = clean_name(file_name);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     // On PostgreSQL the report row is locked so that concurrent uploads
     // cannot pass the per-report limit together (SQLite has one writer).
     let lock = match db.backend() {

@@ -43,7 +43,7 @@ pub async fn set(db: &Db, principal: &Principal, task: u8, cadence: Cadence) -> 
         )));
     }
     let before = load(db).await?.of(task);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM plan_cadences WHERE task = $1")
         .bind(i64::from(task))
         .execute(&mut *tx)

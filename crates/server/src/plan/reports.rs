@@ -353,7 +353,7 @@ pub async fn submit(db: &Db, principal: &Principal, body: &ReportBody) -> AppRes
         .division
         .as_ref()
         .map_or(String::new(), ToString::to_string);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let existing = sqlx::query(
         "SELECT id, value, narrative, evidence, reported_by, reported_at, version FROM plan_reports \
          WHERE task = $1 AND indicator = $2 AND unit = $3 AND period = $4 AND division = $5 AND consolidated = $6",

@@ -432,7 +432,7 @@ async fn upsert_entity(
     let input = parse_entity(&raw, Reference::shipped()).map_err(first_error)?;
     user.may_write_entity(&input.division)
         .map_err(AppError::Forbidden)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let before = store::entity_by_code(&mut tx, input.credit_code.as_str()).await?;
     let now = crate::time::now_text();
     let touched =
@@ -522,7 +522,7 @@ async fn upsert_outlet(
     let input = parse_outlet(&raw, datum, Reference::shipped()).map_err(first_error)?;
     user.may_write_outlet(input.service_type, &input.division)
         .map_err(AppError::Forbidden)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let entity = store::entity_by_code(&mut tx, input.entity.as_str()).await?;
     let entity_id = match (entity, &input.entity_name) {
         (Some(e), _) => e.id,
@@ -581,7 +581,7 @@ async fn close_outlet(
     let division = parse_division(&outlet.division_code, "division_code")?;
     user.may_write_outlet(stype, &division)
         .map_err(AppError::Forbidden)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if store::close_outlet(&mut tx, id, &crate::time::now_text()).await? {
         store::record_changes(&mut tx, "outlet", &[id]).await?;
         crate::audit::record(

@@ -238,9 +238,7 @@ pub async fn import_table(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))?;
     batch.flush(db, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
-    if report.inserted > 0 {
-        db.analyze().await?;
-    }
+    db.analyze_after_import(report.inserted).await?;
     Ok(report)
 }
 
@@ -377,7 +375,7 @@ impl Batch {
         let items = std::mem::take(&mut self.items);
         self.keys.clear();
         let now = crate::time::now_text();
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         match self.kind {
             RecordKind::Entities => {
                 let entities: Vec<EntityInput> = items
@@ -533,7 +531,7 @@ pub async fn record_run(
     report: &ImportReport,
     actor: &str,
 ) -> Result<i64, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = crate::time::now_text();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO imports (at, actor, kind, file_name, rows_read, inserted, updated, unchanged, rejected, rejects_csv) \

@@ -192,7 +192,7 @@ pub async fn request_code(state: &AppState, phone: &str, ip: &str) -> AppResult<
     .await?;
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     let expires = (crate::time::now() + chrono::Duration::minutes(CODE_MINUTES)).to_rfc3339();
-    let mut tx = super::begin_write(&state.db).await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query("INSERT INTO reviewer_codes (phone_key, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4)")
         .bind(pk.clone())
         .bind(sha256_hex(&format!("{pk}:{code}")))
@@ -243,7 +243,7 @@ pub async fn verify_code(
     let mobile = normalize_mobile(phone).map_err(|e| AppError::field("phone", e))?;
     let key = state.reviews.key(&state.db).await?;
     let pk = phone_key(&key, &mobile);
-    let mut tx = super::begin_write(&state.db).await?;
+    let mut tx = state.db.begin_write().await?;
     let row = sqlx::query("SELECT id, code_hash, expires_at, attempts FROM reviewer_codes WHERE phone_key = $1 AND used = 0 ORDER BY id DESC LIMIT 1")
         .bind(pk.clone())
         .fetch_optional(&mut *tx)
@@ -365,8 +365,12 @@ pub async fn submit_review(
     ip: &str,
 ) -> AppResult<ReviewView> {
     let config = state.reviews.config();
-    let mut tx = super::begin_write(&state.db).await?;
-    let outlet = store::outlet_ref(&mut tx, outlet_id).await?;
+    // The checks read on a pooled connection, outside the write transaction,
+    // so that SQLite's one writer holds the lock only for the writes; what
+    // must hold under concurrency (one review per occasion, a receipt used
+    // once) the writes enforce again themselves.
+    let mut conn = state.db.pool().acquire().await?;
+    let outlet = store::outlet_ref(&mut conn, outlet_id).await?;
     if !outlet.open {
         return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
     }
@@ -426,7 +430,7 @@ pub async fn submit_review(
             let row =
                 sqlx::query("SELECT outlet_id, review_id FROM review_receipts WHERE code = $1")
                     .bind(code.clone())
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?
                     .ok_or_else(|| AppError::field("receipt", format!("服务凭证“{code}”无效")))?;
             if row.try_get::<i64, _>("outlet_id")? != outlet.id {
@@ -479,15 +483,17 @@ pub async fn submit_review(
     .bind(reviewer.id)
     .bind(outlet.id)
     .bind(occasion.clone())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     if existing.is_some() {
         return Err(one_per_occasion());
     }
+    let hold = moderation_hold(&mut conn, &config, &outlet, reviewer.id, &text).await?;
+    drop(conn);
 
-    let hold = moderation_hold(&mut tx, &config, &outlet, reviewer.id, &text).await?;
     let status = if hold.is_some() { "held" } else { "published" };
     let now = crate::time::now_text();
+    let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO reviews (outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, hold_reason, service_type, county_code, ip, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -713,7 +719,7 @@ async fn issue_receipts(
     if !(1..=500).contains(&count) {
         return Err(AppError::field("count", "一次可生成1至500个服务凭证"));
     }
-    let mut tx = super::begin_write(&state.db).await?;
+    let mut tx = state.db.begin_write().await?;
     let outlet = store::outlet_ref(&mut tx, id).await?;
     actor.may_act_for(&outlet)?;
     let now = crate::time::now_text();
@@ -872,7 +878,7 @@ async fn reveal_reviewer(
             "查看评价人身份须说明理由（至少4个字），该操作将被记录",
         ));
     }
-    let mut tx = super::begin_write(&state.db).await?;
+    let mut tx = state.db.begin_write().await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let officer = actor.department_for(&facts.service_type)?.clone();
     let row = sqlx::query("SELECT pseudonym, contact_sealed FROM reviewers WHERE id = $1")
@@ -1036,7 +1042,7 @@ async fn issue_entity_token(
     }
     let code = lifeservice_domain::CreditCode::parse(&code)
         .map_err(|e| AppError::field("credit_code", e.to_string()))?;
-    let mut tx = super::begin_write(&state.db).await?;
+    let mut tx = state.db.begin_write().await?;
     let entity = crate::registry::store::entity_by_code(&mut tx, code.as_str())
         .await?
         .ok_or_else(|| AppError::not_found(format!("统一社会信用代码为{code}的市场主体未登记")))?;

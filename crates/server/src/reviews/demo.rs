@@ -258,7 +258,7 @@ pub async fn generate(
                 case_rows.push(c);
             }
         }
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let sql = format!(
             "INSERT INTO reviews (id, outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, service_type, county_code, created_at, reply, reply_by, reply_at) VALUES {}",
             placeholders(backend, review_rows.len(), 16)
@@ -350,7 +350,7 @@ pub async fn generate(
     let mut rows: Vec<(&str, String, Delta)> =
         rows.into_iter().map(|((s, k), d)| (s, k, d)).collect();
     rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     add_totals(&mut tx, &rows).await?;
     crate::audit::record(
         &mut tx,

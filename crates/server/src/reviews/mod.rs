@@ -239,16 +239,6 @@ impl ReviewService {
     }
 }
 
-/// Begins a write transaction. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so that concurrent writers wait for each other under
-/// the busy timeout instead of failing when a read turns into a write.
-pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-    match db.backend() {
-        crate::storage::Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await,
-        crate::storage::Backend::Postgres => db.pool().begin().await,
-    }
-}
-
 pub(crate) fn sha256_hex(s: &str) -> String {
     format!("{:x}", Sha256::digest(s.as_bytes()))
 }

@@ -144,7 +144,7 @@ pub fn officer_in_scope(p: &Principal, service_type: &str, division: &str) -> Ap
 pub async fn reply(db: &Db, actor: &Actor, review_id: i64, text: &str) -> AppResult<ReviewView> {
     let text = rules::validate_text(text)
         .map_err(|e| AppError::field("text", e.replace("评价", "回复")))?;
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let facts = store::review_facts(&mut tx, review_id).await?;
     let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -235,7 +235,7 @@ pub async fn appeal(
 ) -> AppResult<i64> {
     let reason = rules::validate_text(reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "申诉理由")))?;
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let facts = store::review_facts(&mut tx, review_id).await?;
     let outlet = store::outlet_ref(&mut tx, facts.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -352,7 +352,7 @@ pub async fn decide_appeal(
 ) -> AppResult<i64> {
     let reason = rules::validate_text(reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "决定理由")))?;
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query("SELECT review_id, decision FROM review_appeals WHERE id = $1")
         .bind(appeal_id)
         .fetch_optional(&mut *tx)
@@ -441,7 +441,7 @@ pub async fn moderate(
 ) -> AppResult<ReviewView> {
     let reason = rules::validate_text(reason)
         .map_err(|e| AppError::field("reason", e.replace("评价内容", "审核理由")))?;
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let facts = store::review_facts(&mut tx, review_id).await?;
     let officer = actor.department_for(&facts.service_type)?.clone();
     if facts.status != "held" {
@@ -523,7 +523,7 @@ pub async fn case_step(
     let note = rules::validate_text(note)
         .map_err(|e| AppError::field("note", e.replace("评价内容", "处理说明")))?;
     let today = crate::time::today();
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let case = store::case_by_id(&mut tx, case_id, today).await?;
     let outlet = store::outlet_ref(&mut tx, case.outlet_id).await?;
     actor.may_act_for(&outlet)?;
@@ -593,7 +593,7 @@ pub async fn follow_up(
         None => None,
     };
     let today = crate::time::today();
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let case = store::case_by_id(&mut tx, case_id, today).await?;
     let facts = store::review_facts(&mut tx, case.review_id).await?;
     if facts.reviewer_id != reviewer_id {

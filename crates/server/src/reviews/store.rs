@@ -1055,7 +1055,7 @@ pub async fn escalate_overdue(db: &Db, today: NaiveDate) -> AppResult<usize> {
     if due.is_empty() {
         return Ok(0);
     }
-    let mut tx = super::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let escalated = escalate_overdue_on(&mut tx, today).await?;
     tx.commit().await?;
     Ok(escalated)

@@ -270,7 +270,7 @@ async fn swap(
     cells: &HashMap<Key, i64>,
     millis: i64,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let period = format!("{}:{fingerprint}", source.name());
     if !crate::jobs::claim(&mut tx, db.backend(), "stats_cube", &period).await? {
         tx.rollback().await?;

@@ -414,7 +414,7 @@ pub async fn publish(
     };
     let published_at = crate::time::now_text();
     let html = body(&data, version, &published_at, &note).into_string();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let claim = format!("{}:{period}:v{version}", kind.code());
     if !crate::jobs::claim(&mut tx, state.db.backend(), "stats_release", &claim).await? {
         tx.rollback().await?;
