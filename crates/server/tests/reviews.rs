@@ -1343,3 +1343,62 @@ async fn concurrent_submissions_land_once_with_exact_totals() {
         app.cleanup().await;
     }
 }
+
+/// Moderation sees submissions that race each other as if they came one
+/// after another: of six reviews sent to an outlet at once, with a burst rule
+/// of more than two, two are published and four held, and of near-identical
+/// texts sent at once by different reviewers only one is published.
+#[tokio::test]
+async fn concurrent_submissions_are_moderated_in_turn() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        app.state.reviews.set_config(ReviewConfig {
+            per_account: u32::MAX,
+            per_ip: u32::MAX,
+            per_outlet: u32::MAX,
+            burst: lifeservice_domain::review::BurstRule {
+                min_count: 2,
+                ..Default::default()
+            },
+            ..ReviewConfig::default()
+        });
+        let mut tokens = Vec::new();
+        for i in 0..12 {
+            tokens.push(sign_in(&app, &sender, &format!("1380000{i:04}")).await);
+        }
+        let texts = [
+            "服务热情周到",
+            "价格公道实惠",
+            "环境干净整洁",
+            "师傅手艺很好",
+            "下次还会再来",
+            "排队时间太长",
+        ];
+        let burst = format!("/api/v1/outlets/{}/reviews", ids[0]);
+        let same = format!("/api/v1/outlets/{}/reviews", ids[1]);
+        let sent = tokens.iter().enumerate().map(|(i, token)| {
+            let (path, text) = if i < 6 {
+                (&burst, texts[i].to_string())
+            } else {
+                (
+                    &same,
+                    "这家店的服务非常好，员工态度热情，价格也很公道".to_string(),
+                )
+            };
+            post(&app, path, Some(token), json!({"rating": 4, "text": text}))
+        });
+        let answers = futures_util::future::join_all(sent).await;
+        let status = |range: std::ops::Range<usize>| {
+            let mut published = 0;
+            for (s, b) in &answers[range] {
+                assert_eq!(*s, 200, "{backend:?}: {b}");
+                published += usize::from(b["status"] == "published");
+            }
+            published
+        };
+        assert_eq!(status(0..6), 2, "{backend:?}: {answers:?}");
+        assert_eq!(status(6..12), 1, "{backend:?}: {answers:?}");
+        app.cleanup().await;
+    }
+}

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{AppError, AppResult};
 use crate::registry::api::ApiJson;
+use crate::storage::Backend;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
@@ -365,12 +366,13 @@ pub async fn submit_review(
     ip: &str,
 ) -> AppResult<ReviewView> {
     let config = state.reviews.config();
-    // The checks read on a pooled connection, outside the write transaction,
-    // so that SQLite's one writer holds the lock only for the writes; what
-    // must hold under concurrency (one review per occasion, a receipt used
-    // once) the writes enforce again themselves.
-    let mut conn = state.db.pool().acquire().await?;
-    let outlet = store::outlet_ref(&mut conn, outlet_id).await?;
+    // The checks read outside the write transaction, so that SQLite's one
+    // writer holds the lock only for the writes. Inside it, the writes enforce
+    // one review per occasion and a receipt used once themselves, and the
+    // outlet's state and the moderation checks are looked at again for what
+    // changed in between. No connection is held across the rate-limit check,
+    // which takes one of its own.
+    let outlet = store::outlet_ref(&mut *state.db.pool().acquire().await?, outlet_id).await?;
     if !outlet.open {
         return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
     }
@@ -430,7 +432,7 @@ pub async fn submit_review(
             let row =
                 sqlx::query("SELECT outlet_id, review_id FROM review_receipts WHERE code = $1")
                     .bind(code.clone())
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(state.db.pool())
                     .await?
                     .ok_or_else(|| AppError::field("receipt", format!("服务凭证“{code}”无效")))?;
             if row.try_get::<i64, _>("outlet_id")? != outlet.id {
@@ -477,6 +479,7 @@ pub async fn submit_review(
     )
     .await?;
 
+    let mut conn = state.db.pool().acquire().await?;
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
     )
@@ -488,12 +491,16 @@ pub async fn submit_review(
     if existing.is_some() {
         return Err(one_per_occasion());
     }
-    let hold = moderation_hold(&mut conn, &config, &outlet, reviewer.id, &text).await?;
+    let screening = screen(&mut conn, &config, &outlet, reviewer.id, &text).await?;
     drop(conn);
 
+    let mut tx = state.db.begin_write().await?;
+    if !store::outlet_ref(&mut tx, outlet.id).await?.open {
+        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
+    }
+    let hold = rescreen(&mut tx, &config, &outlet, reviewer.id, &text, screening).await?;
     let status = if hold.is_some() { "held" } else { "published" };
     let now = crate::time::now_text();
-    let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO reviews (outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, hold_reason, service_type, county_code, ip, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -559,15 +566,32 @@ fn one_per_occasion() -> AppError {
     }
 }
 
+/// What the moderation checks found before the write transaction, and up to
+/// which review they looked.
+struct Screening {
+    seen_up_to: i64,
+    hold: Option<String>,
+    /// Reviews of the outlet in the burst window and in the baseline before it.
+    recent: i64,
+    baseline: i64,
+}
+
+const DUPLICATE_HOLD: &str = "疑似重复内容";
+const BURST_HOLD: &str = "评价量突增，待人工审核";
+
 /// Why a new review must wait for a moderator: a near-duplicate of a recent
 /// text (same outlet or same reviewer), or a burst of reviews at the outlet.
-async fn moderation_hold(
+/// Read before the write transaction; [`rescreen`] completes it inside.
+async fn screen(
     conn: &mut sqlx::AnyConnection,
     config: &ReviewConfig,
     outlet: &OutletRef,
     reviewer_id: i64,
     text: &str,
-) -> AppResult<Option<String>> {
+) -> AppResult<Screening> {
+    let seen_up_to: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM reviews")
+        .fetch_one(&mut *conn)
+        .await?;
     let recent: Vec<String> = sqlx::query_scalar(
         "SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2",
     )
@@ -582,9 +606,7 @@ async fn moderation_hold(
     .bind(config.duplicate_window)
     .fetch_all(&mut *conn)
     .await?;
-    if recent.iter().chain(&mine).any(|b| near_duplicate(b, text)) {
-        return Ok(Some("疑似重复内容".into()));
-    }
+    let duplicate = recent.iter().chain(&mine).any(|b| near_duplicate(b, text));
     let now = crate::time::now();
     let fmt =
         |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
@@ -601,10 +623,67 @@ async fn moderation_hold(
     .bind(fmt(baseline_start))
     .fetch_one(&mut *conn)
     .await?;
-    let recent: i64 = row.try_get("recent")?;
-    let baseline: i64 = row.try_get("baseline")?;
-    if config.burst.is_burst(recent as u64 + 1, baseline as u64) {
-        return Ok(Some("评价量突增，待人工审核".into()));
+    Ok(Screening {
+        seen_up_to,
+        hold: duplicate.then(|| DUPLICATE_HOLD.to_string()),
+        recent: row.try_get("recent")?,
+        baseline: row.try_get("baseline")?,
+    })
+}
+
+/// Completes [`screen`] inside the write transaction with the reviews that
+/// arrived since (a few at most, read by primary key), so that concurrent
+/// submissions are moderated as if they had come one after another. (On
+/// PostgreSQL one gap remains: a review of the same outlet or reviewer whose
+/// number was drawn before the screening but committed after another,
+/// higher-numbered review, is seen by neither step.)
+async fn rescreen(
+    conn: &mut sqlx::AnyConnection,
+    config: &ReviewConfig,
+    outlet: &OutletRef,
+    reviewer_id: i64,
+    text: &str,
+    screening: Screening,
+) -> AppResult<Option<String>> {
+    if screening.hold.is_some() {
+        return Ok(screening.hold);
+    }
+    // SQLite's write lock already orders writers; PostgreSQL's run side by
+    // side, so the outlet's and the reviewer's submissions take turns here
+    // (outlet first, always, so two turns never wait on each other).
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1)), \
+             pg_advisory_xact_lock(hashtext(current_schema()), hashtext($2))",
+        )
+        .bind(format!("review-outlet:{}", outlet.id))
+        .bind(format!("reviewer:{reviewer_id}"))
+        .execute(&mut *conn)
+        .await?;
+    }
+    // Filtered here rather than in SQL, so that the plan is surely the
+    // primary-key range and never a walk of a busy outlet's reviews.
+    let arrived = sqlx::query("SELECT outlet_id, reviewer_id, body FROM reviews WHERE id > $1")
+        .bind(screening.seen_up_to)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut at_outlet = 0;
+    for row in &arrived {
+        let same_outlet = row.try_get::<i64, _>("outlet_id")? == outlet.id;
+        if !same_outlet && row.try_get::<i64, _>("reviewer_id")? != reviewer_id {
+            continue;
+        }
+        if config.duplicate_window > 0 && near_duplicate(&row.try_get::<String, _>("body")?, text) {
+            return Ok(Some(DUPLICATE_HOLD.into()));
+        }
+        at_outlet += i64::from(same_outlet);
+    }
+    let recent = screening.recent + at_outlet + 1;
+    if config
+        .burst
+        .is_burst(recent as u64, screening.baseline as u64)
+    {
+        return Ok(Some(BURST_HOLD.into()));
     }
     Ok(None)
 }
@@ -878,6 +957,9 @@ async fn reveal_reviewer(
             "查看评价人身份须说明理由（至少4个字），该操作将被记录",
         ));
     }
+    // Before the transaction: the first use of the key may store it, a write
+    // of its own that would wait for this transaction's lock on SQLite.
+    let key = state.reviews.key(&state.db).await?;
     let mut tx = state.db.begin_write().await?;
     let facts = store::review_facts(&mut tx, id).await?;
     let officer = actor.department_for(&facts.service_type)?.clone();
@@ -885,7 +967,6 @@ async fn reveal_reviewer(
         .bind(facts.reviewer_id)
         .fetch_one(&mut *tx)
         .await?;
-    let key = state.reviews.key(&state.db).await?;
     let phone = super::open_contact(&key, &row.try_get::<String, _>("contact_sealed")?)
         .ok_or_else(|| anyhow::anyhow!("contact cannot be opened with the current key"))?;
     crate::audit::record(
