@@ -479,20 +479,21 @@ pub async fn submit_review(
     )
     .await?;
 
-    let mut conn = state.db.pool().acquire().await?;
+    // One snapshot, so that the screening's reads agree with its `seen_up_to`.
+    let mut snapshot = state.db.pool().begin().await?;
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
     )
     .bind(reviewer.id)
     .bind(outlet.id)
     .bind(occasion.clone())
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut *snapshot)
     .await?;
     if existing.is_some() {
         return Err(one_per_occasion());
     }
-    let screening = screen(&mut conn, &config, &outlet, reviewer.id, &text).await?;
-    drop(conn);
+    let screening = screen(&mut snapshot, &config, &outlet, reviewer.id, &text).await?;
+    snapshot.rollback().await?;
 
     let mut tx = state.db.begin_write().await?;
     if !store::outlet_ref(&mut tx, outlet.id).await?.open {
