@@ -366,12 +366,10 @@ pub async fn submit_review(
     ip: &str,
 ) -> AppResult<ReviewView> {
     let config = state.reviews.config();
-    // The checks read outside the write transaction, so that SQLite's one
-    // writer holds the lock only for the writes. Inside it, the writes enforce
-    // one review per occasion and a receipt used once themselves, and the
-    // outlet's state and the moderation checks are looked at again for what
-    // changed in between. No connection is held across the rate-limit check,
-    // which takes one of its own.
+    // The request is validated before the write transaction, and no
+    // connection is held across the rate-limit check, which takes one of its
+    // own on PostgreSQL: concurrent submissions holding every pooled
+    // connection would otherwise wait on each other.
     let outlet = store::outlet_ref(&mut *state.db.pool().acquire().await?, outlet_id).await?;
     if !outlet.open {
         return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
@@ -479,27 +477,23 @@ pub async fn submit_review(
     )
     .await?;
 
-    // One snapshot, so that the screening's reads agree with its `seen_up_to`.
-    let mut snapshot = state.db.pool().begin().await?;
+    // The write below claims the receipt; the outlet may have closed meanwhile.
+    let mut tx = state.db.begin_write().await?;
+    if !store::outlet_ref(&mut tx, outlet.id).await?.open {
+        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
+    }
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
     )
     .bind(reviewer.id)
     .bind(outlet.id)
     .bind(occasion.clone())
-    .fetch_optional(&mut *snapshot)
+    .fetch_optional(&mut *tx)
     .await?;
     if existing.is_some() {
         return Err(one_per_occasion());
     }
-    let screening = screen(&mut snapshot, &config, &outlet, reviewer.id, &text).await?;
-    snapshot.rollback().await?;
-
-    let mut tx = state.db.begin_write().await?;
-    if !store::outlet_ref(&mut tx, outlet.id).await?.open {
-        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
-    }
-    let hold = rescreen(&mut tx, &config, &outlet, reviewer.id, &text, screening).await?;
+    let hold = moderation_hold(&mut tx, &config, &outlet, reviewer.id, &text).await?;
     let status = if hold.is_some() { "held" } else { "published" };
     let now = crate::time::now_text();
     let id: i64 = sqlx::query_scalar(
@@ -567,32 +561,31 @@ fn one_per_occasion() -> AppError {
     }
 }
 
-/// What the moderation checks found before the write transaction, and up to
-/// which review they looked.
-struct Screening {
-    seen_up_to: i64,
-    hold: Option<String>,
-    /// Reviews of the outlet in the burst window and in the baseline before it.
-    recent: i64,
-    baseline: i64,
-}
-
-const DUPLICATE_HOLD: &str = "疑似重复内容";
-const BURST_HOLD: &str = "评价量突增，待人工审核";
-
 /// Why a new review must wait for a moderator: a near-duplicate of a recent
 /// text (same outlet or same reviewer), or a burst of reviews at the outlet.
-/// Read before the write transaction; [`rescreen`] completes it inside.
-async fn screen(
+///
+/// Runs in the write transaction, so that submissions racing each other are
+/// moderated as if they came one after another: SQLite's write lock orders
+/// them, and on PostgreSQL, whose writers run side by side, the outlet's and
+/// the reviewer's submissions take turns here (outlet first, always, so two
+/// turns never wait on each other).
+async fn moderation_hold(
     conn: &mut sqlx::AnyConnection,
     config: &ReviewConfig,
     outlet: &OutletRef,
     reviewer_id: i64,
     text: &str,
-) -> AppResult<Screening> {
-    let seen_up_to: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM reviews")
-        .fetch_one(&mut *conn)
+) -> AppResult<Option<String>> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1)), \
+             pg_advisory_xact_lock(hashtext(current_schema()), hashtext($2))",
+        )
+        .bind(format!("review-outlet:{}", outlet.id))
+        .bind(format!("reviewer:{reviewer_id}"))
+        .execute(&mut *conn)
         .await?;
+    }
     let recent: Vec<String> = sqlx::query_scalar(
         "SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2",
     )
@@ -607,7 +600,9 @@ async fn screen(
     .bind(config.duplicate_window)
     .fetch_all(&mut *conn)
     .await?;
-    let duplicate = recent.iter().chain(&mine).any(|b| near_duplicate(b, text));
+    if recent.iter().chain(&mine).any(|b| near_duplicate(b, text)) {
+        return Ok(Some("疑似重复内容".into()));
+    }
     let now = crate::time::now();
     let fmt =
         |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
@@ -624,67 +619,10 @@ async fn screen(
     .bind(fmt(baseline_start))
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Screening {
-        seen_up_to,
-        hold: duplicate.then(|| DUPLICATE_HOLD.to_string()),
-        recent: row.try_get("recent")?,
-        baseline: row.try_get("baseline")?,
-    })
-}
-
-/// Completes [`screen`] inside the write transaction with the reviews that
-/// arrived since (a few at most, read by primary key), so that concurrent
-/// submissions are moderated as if they had come one after another. (On
-/// PostgreSQL one gap remains: a review of the same outlet or reviewer whose
-/// number was drawn before the screening but committed after another,
-/// higher-numbered review, is seen by neither step.)
-async fn rescreen(
-    conn: &mut sqlx::AnyConnection,
-    config: &ReviewConfig,
-    outlet: &OutletRef,
-    reviewer_id: i64,
-    text: &str,
-    screening: Screening,
-) -> AppResult<Option<String>> {
-    if screening.hold.is_some() {
-        return Ok(screening.hold);
-    }
-    // SQLite's write lock already orders writers; PostgreSQL's run side by
-    // side, so the outlet's and the reviewer's submissions take turns here
-    // (outlet first, always, so two turns never wait on each other).
-    if Backend::of(conn) == Backend::Postgres {
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1)), \
-             pg_advisory_xact_lock(hashtext(current_schema()), hashtext($2))",
-        )
-        .bind(format!("review-outlet:{}", outlet.id))
-        .bind(format!("reviewer:{reviewer_id}"))
-        .execute(&mut *conn)
-        .await?;
-    }
-    // Filtered here rather than in SQL, so that the plan is surely the
-    // primary-key range and never a walk of a busy outlet's reviews.
-    let arrived = sqlx::query("SELECT outlet_id, reviewer_id, body FROM reviews WHERE id > $1")
-        .bind(screening.seen_up_to)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut at_outlet = 0;
-    for row in &arrived {
-        let same_outlet = row.try_get::<i64, _>("outlet_id")? == outlet.id;
-        if !same_outlet && row.try_get::<i64, _>("reviewer_id")? != reviewer_id {
-            continue;
-        }
-        if config.duplicate_window > 0 && near_duplicate(&row.try_get::<String, _>("body")?, text) {
-            return Ok(Some(DUPLICATE_HOLD.into()));
-        }
-        at_outlet += i64::from(same_outlet);
-    }
-    let recent = screening.recent + at_outlet + 1;
-    if config
-        .burst
-        .is_burst(recent as u64, screening.baseline as u64)
-    {
-        return Ok(Some(BURST_HOLD.into()));
+    let recent: i64 = row.try_get("recent")?;
+    let baseline: i64 = row.try_get("baseline")?;
+    if config.burst.is_burst(recent as u64 + 1, baseline as u64) {
+        return Ok(Some("评价量突增，待人工审核".into()));
     }
     Ok(None)
 }
