@@ -157,6 +157,19 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of a few tables, on both backends.
+    async fn analyze_tables(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "PRAGMA analysis_limit=1000; ANALYZE {};",
+                tables.join("; ANALYZE ")
+            ),
+            Backend::Postgres => format!("ANALYZE {}", tables.join(", ")),
+        };
+        self.pool.execute(sql.as_str()).await?;
+        Ok(())
+    }
+
     /// Loads the shipped divisions into an empty `divisions` table, so that SQL
     /// can join on names and levels; located communities and population are
     /// added to it later by imports.
@@ -387,6 +400,38 @@ impl Db {
                 .await?;
             tx.commit().await?;
             tracing::info!(version, "applied migration");
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the planner's statistics of the tables an import fills in step with
+/// their growth: refreshed once [`ANALYZE_AFTER_ROWS`] rows are in, then each
+/// time the rows inserted double, a handful of times even for millions.
+///
+/// A plan made while a table was nearly empty scans it whole; PostgreSQL keeps
+/// such a plan for a prepared statement until the table's statistics change,
+/// and autovacuum may be off or behind a bulk load. Importing a million
+/// penalties into an empty PostgreSQL database ran at 250 rows/s for that
+/// reason, and at 17,000 rows/s once the table was analyzed.
+pub struct StatsRefresh {
+    tables: &'static [&'static str],
+    next: usize,
+}
+
+impl StatsRefresh {
+    pub fn new(tables: &'static [&'static str]) -> Self {
+        StatsRefresh {
+            tables,
+            next: ANALYZE_AFTER_ROWS,
+        }
+    }
+
+    /// Called after each committed batch with the rows inserted so far.
+    pub async fn after(&mut self, db: &Db, inserted: usize) -> Result<(), sqlx::Error> {
+        if inserted >= self.next {
+            db.analyze_tables(self.tables).await?;
+            self.next = inserted * 2;
         }
         Ok(())
     }

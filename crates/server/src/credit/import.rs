@@ -8,7 +8,7 @@ use super::fields::{
 };
 use super::store::{self, Existing, NewRecord};
 use crate::registry::import::{ImportError, ImportReport, Table};
-use crate::storage::Db;
+use crate::storage::{Db, StatsRefresh};
 use lifeservice_domain::CreditCode;
 use lifeservice_domain::credit::{DisclosureRules, RecordKind};
 use std::collections::{HashMap, HashSet};
@@ -55,6 +55,7 @@ pub async fn import_credit(
         };
         parse_lines(&table, kind, &cols, &positions, &ctx, &sender)
     });
+    let mut stats = StatsRefresh::new(&["credit_records"]);
     let mut batch: Vec<(usize, CreditRow)> = Vec::with_capacity(BATCH);
     let mut docs_in_batch: HashSet<String> = HashSet::new();
     while let Some(lines) = receiver.recv().await {
@@ -66,6 +67,7 @@ pub async fn import_credit(
                     if docs_in_batch.contains(&record.doc_no) || batch.len() >= BATCH {
                         write_batch(db, kind, std::mem::take(&mut batch), options, &mut report)
                             .await?;
+                        stats.after(db, report.inserted).await?;
                         docs_in_batch.clear();
                     }
                     docs_in_batch.insert(record.doc_no.clone());

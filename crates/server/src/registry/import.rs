@@ -7,7 +7,7 @@ use super::fields::{Field, FieldError, RawRow, RecordKind, parse_entity, parse_o
 use super::store::{self, Touched};
 use super::{EntityInput, OutletInput};
 use crate::reference::Reference;
-use crate::storage::Db;
+use crate::storage::{Db, StatsRefresh};
 use lifeservice_domain::geo::Datum;
 use lifeservice_domain::{DivisionCode, EntityKind};
 use sha2::{Digest, Sha256};
@@ -338,6 +338,7 @@ struct Batch {
     keys: HashSet<String>,
     /// Credit codes of entities known to be registered (earlier batches).
     registered: HashSet<String>,
+    stats: StatsRefresh,
 }
 
 impl Batch {
@@ -347,6 +348,10 @@ impl Batch {
             items: Vec::new(),
             keys: HashSet::new(),
             registered: HashSet::new(),
+            stats: StatsRefresh::new(match kind {
+                RecordKind::Entities => &["entities"],
+                RecordKind::Outlets => &["entities", "outlets"],
+            }),
         }
     }
 
@@ -404,6 +409,7 @@ impl Batch {
             }
         }
         tx.commit().await?;
+        self.stats.after(db, report.inserted).await?;
         Ok(())
     }
 
