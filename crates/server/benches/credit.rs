@@ -128,7 +128,8 @@ fn main() -> anyhow::Result<()> {
         })
         .await?;
 
-        let db_mb = std::fs::metadata(&db_path)?.len() / 1_000_000;
+        let db_size = std::fs::metadata(&db_path)
+            .map_or_else(|_| "— (not a SQLite file)".to_string(), |m| format!("{} MB", m.len() / 1_000_000));
         println!("\n| measure | value | target |\n|---|---|---|");
         println!(
             "| import {records} penalties, full validation | {import_s:.1} s, **{:.0} records/s** | ≥ 100,000/s |",
@@ -141,7 +142,7 @@ fn main() -> anyhow::Result<()> {
             ),
             None => println!("| sqlite3 `.import` floor | sqlite3 not found | — |"),
         }
-        println!("| database size | {db_mb} MB | — |");
+        println!("| database size | {db_size} | — |");
         for (what, result) in [("provider page `/entities/{code}`", page), ("credit API `/api/v1/entities/{code}/credit`", api)] {
             match result {
                 Some((rate, p99)) => println!("| {what} | **{rate:.0} req/s**, p99 {p99} | ≥ 2,000 req/s |"),
