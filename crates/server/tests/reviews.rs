@@ -1286,8 +1286,31 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
     }
 }
 
-/// Submissions check outside the write transaction and race each other there:
-/// each reviewer sends the same occasion twice at once. One of each pair
+/// Limits lifted so that concurrent submissions reach the write, with a
+/// burst rule of more than `burst_min` reviews in the window.
+fn racing_config(burst_min: u32) -> ReviewConfig {
+    ReviewConfig {
+        per_account: u32::MAX,
+        per_ip: u32::MAX,
+        per_outlet: u32::MAX,
+        burst: lifeservice_domain::review::BurstRule {
+            min_count: burst_min,
+            ..Default::default()
+        },
+        ..ReviewConfig::default()
+    }
+}
+
+async fn twelve_reviewers(app: &TestApp, sender: &MemorySender) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        tokens.push(sign_in(app, sender, &format!("1390000{i:04}")).await);
+    }
+    tokens
+}
+
+/// Submissions are validated before their write transaction and race each
+/// other there: each reviewer sends the same occasion twice at once. One of each pair
 /// lands, the other is refused by the one-per-occasion constraint, and the
 /// running sums and cases match a recount.
 #[tokio::test]
@@ -1296,20 +1319,10 @@ async fn concurrent_submissions_land_once_with_exact_totals() {
         let app = spawn_app(backend).await;
         let (sender, ids) = setup(&app).await;
         app.state.reviews.set_config(ReviewConfig {
-            per_account: u32::MAX,
-            per_ip: u32::MAX,
-            per_outlet: u32::MAX,
             duplicate_window: 0,
-            burst: lifeservice_domain::review::BurstRule {
-                min_count: u32::MAX,
-                ..Default::default()
-            },
-            ..ReviewConfig::default()
+            ..racing_config(u32::MAX)
         });
-        let mut tokens = Vec::new();
-        for i in 0..12 {
-            tokens.push(sign_in(&app, &sender, &format!("1390000{i:04}")).await);
-        }
+        let tokens = twelve_reviewers(&app, &sender).await;
         let outlet = ids[0];
         let path = format!("/api/v1/outlets/{outlet}/reviews");
         let posts = tokens.iter().enumerate().flat_map(|(r, token)| {
@@ -1353,20 +1366,8 @@ async fn concurrent_submissions_are_moderated_in_turn() {
     for backend in backends().await {
         let app = spawn_app(backend).await;
         let (sender, ids) = setup(&app).await;
-        app.state.reviews.set_config(ReviewConfig {
-            per_account: u32::MAX,
-            per_ip: u32::MAX,
-            per_outlet: u32::MAX,
-            burst: lifeservice_domain::review::BurstRule {
-                min_count: 2,
-                ..Default::default()
-            },
-            ..ReviewConfig::default()
-        });
-        let mut tokens = Vec::new();
-        for i in 0..12 {
-            tokens.push(sign_in(&app, &sender, &format!("1380000{i:04}")).await);
-        }
+        app.state.reviews.set_config(racing_config(2));
+        let tokens = twelve_reviewers(&app, &sender).await;
         let texts = [
             "服务热情周到",
             "价格公道实惠",
