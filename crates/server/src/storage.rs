@@ -134,25 +134,13 @@ impl Db {
     /// `ANALYZE`, and without them it would, for one, read every penalty by
     /// the (kind, 文书号) key to find one entity's few records instead of
     /// using the entity index. Sampled (`analysis_limit`): about 1.5 s on a
-    /// province-sized file. Run when a SQLite file is opened, after large
-    /// imports (see [`Db::analyze_after_import`]), and hourly by the
-    /// scheduler; a pooled connection sees
-    /// new statistics once renewed (within five minutes). PostgreSQL's
-    /// autovacuum does this itself.
+    /// province-sized file. Run when a SQLite file is opened and hourly by the
+    /// scheduler (imports refresh the tables they fill, [`StatsRefresh`]); a
+    /// pooled connection sees new statistics once renewed (within five
+    /// minutes). PostgreSQL's autovacuum does this itself.
     pub async fn analyze(&self) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Sqlite {
             self.pool.execute(ANALYZE_SQLITE).await?;
-        }
-        Ok(())
-    }
-
-    /// Refreshes statistics after an import that added at least
-    /// [`ANALYZE_AFTER_ROWS`] rows. Smaller imports (a web upload of a few
-    /// rows) do not move the statistics much and would pay seconds for the
-    /// sampled `ANALYZE` of a province-sized file; the hourly refresh covers them.
-    pub async fn analyze_after_import(&self, inserted: usize) -> Result<(), sqlx::Error> {
-        if inserted >= ANALYZE_AFTER_ROWS {
-            self.analyze().await?;
         }
         Ok(())
     }
@@ -407,7 +395,9 @@ impl Db {
 
 /// Keeps the planner's statistics of the tables an import fills in step with
 /// their growth: refreshed once [`ANALYZE_AFTER_ROWS`] rows are in, then each
-/// time the rows inserted double, a handful of times even for millions.
+/// time the rows inserted double, a handful of times even for millions, and
+/// at the end if enough rows came in since. Smaller imports (a web upload of
+/// a few rows) leave them to the hourly refresh.
 ///
 /// A plan made while a table was nearly empty scans it whole; PostgreSQL keeps
 /// such a plan for a prepared statement until the table's statistics change,
@@ -417,6 +407,8 @@ impl Db {
 pub struct StatsRefresh {
     tables: &'static [&'static str],
     next: usize,
+    /// Rows inserted when the statistics were last refreshed.
+    refreshed_at: usize,
 }
 
 impl StatsRefresh {
@@ -424,15 +416,30 @@ impl StatsRefresh {
         StatsRefresh {
             tables,
             next: ANALYZE_AFTER_ROWS,
+            refreshed_at: 0,
         }
     }
 
     /// Called after each committed batch with the rows inserted so far.
     pub async fn after(&mut self, db: &Db, inserted: usize) -> Result<(), sqlx::Error> {
         if inserted >= self.next {
-            db.analyze_tables(self.tables).await?;
+            self.refresh(db, inserted).await?;
             self.next = inserted * 2;
         }
+        Ok(())
+    }
+
+    /// Called when the import is done, with the rows it inserted.
+    pub async fn finish(mut self, db: &Db, inserted: usize) -> Result<(), sqlx::Error> {
+        if inserted - self.refreshed_at >= ANALYZE_AFTER_ROWS {
+            self.refresh(db, inserted).await?;
+        }
+        Ok(())
+    }
+
+    async fn refresh(&mut self, db: &Db, inserted: usize) -> Result<(), sqlx::Error> {
+        db.analyze_tables(self.tables).await?;
+        self.refreshed_at = inserted;
         Ok(())
     }
 }

@@ -576,9 +576,8 @@ async fn only_large_imports_refresh_planner_statistics() {
     let report = app.seed_outlets().await;
     assert!(report.inserted > 0);
     assert!(!has_planner_statistics(&app.state.db).await);
-    app.state
-        .db
-        .analyze_after_import(lifeservice::storage::ANALYZE_AFTER_ROWS)
+    lifeservice::storage::StatsRefresh::new(&["outlets"])
+        .finish(&app.state.db, lifeservice::storage::ANALYZE_AFTER_ROWS)
         .await
         .unwrap();
     assert!(has_planner_statistics(&app.state.db).await);

@@ -84,7 +84,7 @@ pub async fn import_credit(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))??;
     write_batch(db, kind, batch, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
-    db.analyze_after_import(report.inserted).await?;
+    stats.finish(db, report.inserted).await?;
     Ok(report)
 }
 

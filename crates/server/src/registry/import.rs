@@ -238,7 +238,7 @@ pub async fn import_table(
         .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))?;
     batch.flush(db, options, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
-    db.analyze_after_import(report.inserted).await?;
+    batch.stats.finish(db, report.inserted).await?;
     Ok(report)
 }
 
