@@ -372,7 +372,7 @@ pub async fn submit_review(
     // connection would otherwise wait on each other.
     let outlet = store::outlet_ref(&mut *state.db.pool().acquire().await?, outlet_id).await?;
     if !outlet.open {
-        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
+        return Err(outlet_closed());
     }
     let rating = Rating::from_value(body.rating).ok_or_else(|| {
         AppError::field(
@@ -480,7 +480,7 @@ pub async fn submit_review(
     // The write below claims the receipt; the outlet may have closed meanwhile.
     let mut tx = state.db.begin_write().await?;
     if !store::outlet_ref(&mut tx, outlet.id).await?.open {
-        return Err(AppError::invalid("该服务网点已关闭，不能再评价"));
+        return Err(outlet_closed());
     }
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
@@ -552,6 +552,10 @@ pub async fn submit_review(
     .await?;
     tx.commit().await?;
     Ok(view)
+}
+
+fn outlet_closed() -> AppError {
+    AppError::invalid("该服务网点已关闭，不能再评价")
 }
 
 fn one_per_occasion() -> AppError {
