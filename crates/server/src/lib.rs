@@ -22,6 +22,11 @@
 //! through), [`error`] (one error type, mapped once to HTTP), [`app`] (state
 //! and router), [`cli`].
 
+/// Every binary and bench linking this crate allocates with mimalloc (see
+/// the dependency's note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod audit;
 pub mod auth;
