@@ -535,7 +535,17 @@ pub async fn submit_review(
             });
         }
     }
-    let facts = store::review_facts(&mut tx, id).await?;
+    // What was just inserted, as `store::review_facts` would read it back.
+    let facts = store::ReviewFacts {
+        id,
+        outlet_id: outlet.id,
+        reviewer_id: reviewer.id,
+        rating: i64::from(rating.value()),
+        status: status.to_string(),
+        service_type: outlet.service_type.clone(),
+        county_code: outlet.county_code.clone(),
+        has_reply: false,
+    };
     if hold.is_none() {
         store::publish(&mut tx, &config, &facts, outlet.entity_id, today).await?;
     }
@@ -590,41 +600,40 @@ async fn moderation_hold(
         .execute(&mut *conn)
         .await?;
     }
-    let recent: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2",
-    )
-    .bind(outlet.id)
-    .bind(config.duplicate_window)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mine: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM reviews WHERE reviewer_id = $1 ORDER BY id DESC LIMIT $2",
-    )
-    .bind(reviewer_id)
-    .bind(config.duplicate_window)
-    .fetch_all(&mut *conn)
-    .await?;
-    if recent.iter().chain(&mine).any(|b| near_duplicate(b, text)) {
-        return Ok(Some("疑似重复内容".into()));
-    }
     let now = crate::time::now();
     let fmt =
         |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
     let window_start = now - chrono::Duration::hours(i64::from(config.burst.window_hours));
     let baseline_start =
         window_start - chrono::Duration::days(i64::from(config.burst.baseline_days));
-    let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS recent, \
-         COALESCE(SUM(CASE WHEN created_at < $2 THEN 1 ELSE 0 END), 0) AS baseline \
-         FROM reviews WHERE outlet_id = $1 AND created_at >= $3",
+    // One round trip inside the write turn: the outlet's and the reviewer's
+    // latest texts, and the outlet's reviews in the burst window and before it.
+    let rows = sqlx::query(
+        "SELECT 'text' AS part, body, CAST(0 AS BIGINT) AS n FROM (SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2) latest \
+         UNION ALL SELECT 'text', body, CAST(0 AS BIGINT) FROM (SELECT body FROM reviews WHERE reviewer_id = $3 ORDER BY id DESC LIMIT $2) mine \
+         UNION ALL SELECT 'recent', NULL, COUNT(*) FROM reviews WHERE outlet_id = $1 AND created_at >= $4 \
+         UNION ALL SELECT 'baseline', NULL, COUNT(*) FROM reviews WHERE outlet_id = $1 AND created_at >= $5 AND created_at < $4",
     )
     .bind(outlet.id)
+    .bind(config.duplicate_window)
+    .bind(reviewer_id)
     .bind(fmt(window_start))
     .bind(fmt(baseline_start))
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    let recent: i64 = row.try_get("recent")?;
-    let baseline: i64 = row.try_get("baseline")?;
+    let (mut recent, mut baseline) = (0_i64, 0_i64);
+    for row in &rows {
+        match row.try_get::<String, _>("part")?.as_str() {
+            "recent" => recent = row.try_get("n")?,
+            "baseline" => baseline = row.try_get("n")?,
+            _ => {
+                let body: String = row.try_get("body")?;
+                if near_duplicate(&body, text) {
+                    return Ok(Some("疑似重复内容".into()));
+                }
+            }
+        }
+    }
     if config.burst.is_burst(recent as u64 + 1, baseline as u64) {
         return Ok(Some("评价量突增，待人工审核".into()));
     }
