@@ -2,7 +2,7 @@
 //! The tables' triggers refuse UPDATE and DELETE on both backends.
 
 use crate::error::AppResult;
-use crate::storage::Db;
+use crate::storage::{Backend, Db, placeholders};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -15,18 +15,55 @@ pub async fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, object_type, object_id, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    record_all(
+        conn,
+        &[Record {
+            actor: actor.to_string(),
+            action,
+            object_type,
+            object_id: object_id.to_string(),
+            before,
+            after,
+        }],
     )
-    .bind(crate::time::now_text())
-    .bind(actor.to_string())
-    .bind(action.to_string())
-    .bind(object_type.to_string())
-    .bind(object_id.to_string())
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
-    .execute(conn)
-    .await?;
+    .await
+}
+
+/// One entry to append, for [`record_all`].
+pub struct Record<'a> {
+    pub actor: String,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// Appends entries in as few statements as the database allows.
+pub async fn record_all(
+    conn: &mut AnyConnection,
+    records: &[Record<'_>],
+) -> Result<(), sqlx::Error> {
+    let at = crate::time::now_text();
+    let backend = Backend::of(conn);
+    for chunk in records.chunks(500) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor, action, object_type, object_id, before_json, after_json) VALUES {}",
+            placeholders(backend, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(at.clone())
+                .bind(r.actor.clone())
+                .bind(r.action.to_string())
+                .bind(r.object_type.to_string())
+                .bind(r.object_id.clone())
+                .bind(r.before.as_ref().map(|v| v.to_string()))
+                .bind(r.after.as_ref().map(|v| v.to_string()));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -1403,3 +1403,63 @@ async fn concurrent_submissions_are_moderated_in_turn() {
         app.cleanup().await;
     }
 }
+
+/// Submissions are written in batches (group commit); a batch that fails as a
+/// whole is written again review by review. Here the database itself refuses
+/// one review (a trigger stands in for any failing statement): that review
+/// fails alone, and the reviews sent beside it land with exact totals.
+#[tokio::test]
+async fn a_review_the_database_refuses_fails_alone() {
+    const POISON: &str = "这条评价会被数据库拒绝";
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        app.state.reviews.set_config(ReviewConfig {
+            duplicate_window: 0,
+            ..racing_config(u32::MAX)
+        });
+        let tokens = twelve_reviewers(&app, &sender).await;
+        let trigger: &[&str] = match backend {
+            Backend::Sqlite => &[
+                "CREATE TRIGGER poison BEFORE INSERT ON reviews WHEN NEW.body = '这条评价会被数据库拒绝' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned review'); END",
+            ],
+            Backend::Postgres => &[
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.body = '这条评价会被数据库拒绝' THEN RAISE EXCEPTION 'poisoned review'; END IF; \
+                 RETURN NEW; END $$",
+                "CREATE TRIGGER poison BEFORE INSERT ON reviews FOR EACH ROW EXECUTE FUNCTION poison()",
+            ],
+        };
+        for sql in trigger {
+            sqlx::query(sql).execute(app.state.db.pool()).await.unwrap();
+        }
+        let path = format!("/api/v1/outlets/{}/reviews", ids[0]);
+        let answers =
+            futures_util::future::join_all(tokens.iter().enumerate().map(|(i, token)| {
+                let text = if i == 5 {
+                    POISON.to_string()
+                } else {
+                    format!("第{i}位居民：服务很好")
+                };
+                post(
+                    &app,
+                    &path,
+                    Some(token),
+                    json!({"rating": 1 + i % 5, "text": text}),
+                )
+            }))
+            .await;
+        for (i, (status, body)) in answers.iter().enumerate() {
+            assert_eq!(*status == 200, i != 5, "{backend:?} #{i}: {status} {body}");
+        }
+        let (_, body) = get(&app, &format!("/api/v1/outlets/{}", ids[0]), None).await;
+        assert_eq!(body["quality"]["count"], 11, "{backend:?}: {body}");
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, 11, "{backend:?}");
+        app.cleanup().await;
+    }
+}

@@ -3,13 +3,13 @@
 //! reviewer view and rankings.
 
 use super::service::{self, Actor, AppealDecision, AppealKind, CaseStep, Moderation};
-use super::store::{self, CaseFilter, CaseView, OutletRef, Quality, ReviewView};
-use super::{ReviewConfig, sha256_hex};
+use super::sha256_hex;
+use super::store::{self, CaseFilter, CaseView, Quality, ReviewView};
+use super::writer::Draft;
 use crate::app::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{AppError, AppResult};
 use crate::registry::api::ApiJson;
-use crate::storage::Backend;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use lifeservice_domain::review::{
-    self as rules, Rating, aspects_for, near_duplicate, normalize_mobile, phone_key, pseudonym,
+    self as rules, Rating, aspects_for, normalize_mobile, phone_key, pseudonym,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -356,8 +356,10 @@ pub struct ReviewBody {
     pub channel: Option<String>,
 }
 
-/// Validates, moderates and stores a review; updates the index and opens a
-/// case for a published bad review, all in one transaction.
+/// Validates a review and hands it to the process's review writer, which
+/// moderates and stores it, updates the index and opens a case for a
+/// published bad review, in one transaction with the submissions waiting
+/// beside it (group commit, see [`super::writer`]).
 pub async fn submit_review(
     state: &AppState,
     reviewer: &Reviewer,
@@ -365,7 +367,6 @@ pub async fn submit_review(
     body: ReviewBody,
     ip: &str,
 ) -> AppResult<ReviewView> {
-    let config = state.reviews.config();
     // The request is validated before the write transaction, and no
     // connection is held across the rate-limit check, which takes one of its
     // own on PostgreSQL: concurrent submissions holding every pooled
@@ -437,10 +438,7 @@ pub async fn submit_review(
                 return Err(AppError::field("receipt", "该服务凭证不属于此服务网点"));
             }
             if row.try_get::<Option<i64>, _>("review_id")?.is_some() {
-                return Err(AppError::Conflict {
-                    field: Some("receipt".into()),
-                    message: "该服务凭证已被使用，不能重复评价".into(),
-                });
+                return Err(receipt_used());
             }
             (format!("receipt:{code}"), Some(code))
         }
@@ -477,165 +475,42 @@ pub async fn submit_review(
     )
     .await?;
 
-    // The write below claims the receipt; the outlet may have closed meanwhile.
-    let mut tx = state.db.begin_write().await?;
-    if !store::outlet_ref(&mut tx, outlet.id).await?.open {
-        return Err(outlet_closed());
-    }
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM reviews WHERE reviewer_id = $1 AND outlet_id = $2 AND occasion = $3",
-    )
-    .bind(reviewer.id)
-    .bind(outlet.id)
-    .bind(occasion.clone())
-    .fetch_optional(&mut *tx)
-    .await?;
-    if existing.is_some() {
-        return Err(one_per_occasion());
-    }
-    let hold = moderation_hold(&mut tx, &config, &outlet, reviewer.id, &text).await?;
-    let status = if hold.is_some() { "held" } else { "published" };
-    let now = crate::time::now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO reviews (outlet_id, reviewer_id, occasion, rating, aspects_json, body, verified, channel, status, hold_reason, service_type, county_code, ip, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(outlet.id)
-    .bind(reviewer.id)
-    .bind(occasion)
-    .bind(i64::from(rating.value()))
-    .bind(serde_json::to_string(&aspects).unwrap_or_else(|_| "{}".into()))
-    .bind(text)
-    .bind(i64::from(receipt.is_some()))
-    .bind(channel)
-    .bind(status)
-    .bind(hold.clone())
-    .bind(outlet.service_type.clone())
-    .bind(outlet.county_code.clone())
-    .bind(ip.to_string())
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict { .. } => one_per_occasion(),
-        other => other,
-    })?;
-    if let Some(code) = &receipt {
-        let used = sqlx::query(
-            "UPDATE review_receipts SET review_id = $1 WHERE code = $2 AND review_id IS NULL",
+    state
+        .reviews
+        .write(
+            &state.db,
+            Draft {
+                outlet,
+                reviewer_id: reviewer.id,
+                pseudonym: reviewer.pseudonym.clone(),
+                occasion,
+                rating,
+                aspects: serde_json::to_value(&aspects).unwrap_or_else(|_| json!({})),
+                text,
+                receipt,
+                channel,
+                ip: ip.to_string(),
+            },
         )
-        .bind(id)
-        .bind(code.clone())
-        .execute(&mut *tx)
-        .await?;
-        if used.rows_affected() != 1 {
-            return Err(AppError::Conflict {
-                field: Some("receipt".into()),
-                message: "该服务凭证已被使用，不能重复评价".into(),
-            });
-        }
-    }
-    // What was just inserted, as `store::review_facts` would read it back.
-    let facts = store::ReviewFacts {
-        id,
-        outlet_id: outlet.id,
-        reviewer_id: reviewer.id,
-        rating: i64::from(rating.value()),
-        status: status.to_string(),
-        service_type: outlet.service_type.clone(),
-        county_code: outlet.county_code.clone(),
-        has_reply: false,
-    };
-    if hold.is_none() {
-        store::publish(&mut tx, &config, &facts, outlet.entity_id, today).await?;
-    }
-    let view = store::review_by_id(&mut tx, id).await?;
-    crate::audit::record(
-        &mut tx,
-        &format!("reviewer:{}", reviewer.id),
-        "create",
-        "review",
-        &id.to_string(),
-        None,
-        Some(serde_json::to_value(&view).unwrap_or(Value::Null)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(view)
+        .await
 }
 
-fn outlet_closed() -> AppError {
+pub(super) fn outlet_closed() -> AppError {
     AppError::invalid("该服务网点已关闭，不能再评价")
 }
 
-fn one_per_occasion() -> AppError {
+pub(super) fn one_per_occasion() -> AppError {
     AppError::Conflict {
         field: Some("occasion".into()),
         message: "您已评价过该网点的本次服务（一次一评）".into(),
     }
 }
 
-/// Why a new review must wait for a moderator: a near-duplicate of a recent
-/// text (same outlet or same reviewer), or a burst of reviews at the outlet.
-///
-/// Runs in the write transaction, so that submissions racing each other are
-/// moderated as if they came one after another: SQLite's write lock orders
-/// them, and on PostgreSQL, whose writers run side by side, the outlet's and
-/// the reviewer's submissions take turns here (outlet first, always, so two
-/// turns never wait on each other).
-async fn moderation_hold(
-    conn: &mut sqlx::AnyConnection,
-    config: &ReviewConfig,
-    outlet: &OutletRef,
-    reviewer_id: i64,
-    text: &str,
-) -> AppResult<Option<String>> {
-    if Backend::of(conn) == Backend::Postgres {
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1)), \
-             pg_advisory_xact_lock(hashtext(current_schema()), hashtext($2))",
-        )
-        .bind(format!("review-outlet:{}", outlet.id))
-        .bind(format!("reviewer:{reviewer_id}"))
-        .execute(&mut *conn)
-        .await?;
+pub(super) fn receipt_used() -> AppError {
+    AppError::Conflict {
+        field: Some("receipt".into()),
+        message: "该服务凭证已被使用，不能重复评价".into(),
     }
-    let now = crate::time::now();
-    let fmt =
-        |t: chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
-    let window_start = now - chrono::Duration::hours(i64::from(config.burst.window_hours));
-    let baseline_start =
-        window_start - chrono::Duration::days(i64::from(config.burst.baseline_days));
-    // One round trip inside the write turn: the outlet's and the reviewer's
-    // latest texts, then one row counting the outlet's reviews in the burst
-    // window and in the baseline before it (one scan of its recent reviews).
-    let rows = sqlx::query(
-        "SELECT body, CAST(0 AS BIGINT) AS recent, CAST(0 AS BIGINT) AS baseline FROM (SELECT body FROM reviews WHERE outlet_id = $1 ORDER BY id DESC LIMIT $2) latest \
-         UNION ALL SELECT body, 0, 0 FROM (SELECT body FROM reviews WHERE reviewer_id = $3 ORDER BY id DESC LIMIT $2) mine \
-         UNION ALL SELECT NULL, COALESCE(SUM(CASE WHEN created_at >= $4 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN created_at < $4 THEN 1 ELSE 0 END), 0) FROM reviews WHERE outlet_id = $1 AND created_at >= $5",
-    )
-    .bind(outlet.id)
-    .bind(config.duplicate_window)
-    .bind(reviewer_id)
-    .bind(fmt(window_start))
-    .bind(fmt(baseline_start))
-    .fetch_all(&mut *conn)
-    .await?;
-    let (mut recent, mut baseline) = (0_i64, 0_i64);
-    for row in &rows {
-        match row.try_get::<Option<String>, _>("body")? {
-            Some(body) if near_duplicate(&body, text) => {
-                return Ok(Some("疑似重复内容".into()));
-            }
-            Some(_) => {}
-            None => (recent, baseline) = (row.try_get("recent")?, row.try_get("baseline")?),
-        }
-    }
-    if config.burst.is_burst(recent as u64 + 1, baseline as u64) {
-        return Ok(Some("评价量突增，待人工审核".into()));
-    }
-    Ok(None)
 }
 
 #[utoipa::path(post, path = "/api/v1/outlets/{id}/reviews", request_body = ReviewBody, tag = "reviews", security(("bearer" = [])), responses((status = 200, body = ReviewView), (status = 400, description = "等级、内容、分项、凭证或日期无效"), (status = 401, description = "未登录评价人"), (status = 404, description = "网点不存在"), (status = 409, description = "一次一评 / 凭证已使用"), (status = 429, description = "频率限制")))]

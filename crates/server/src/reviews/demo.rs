@@ -7,7 +7,7 @@
 //! generated rows; from then on every write updates them incrementally.
 
 use super::ReviewService;
-use super::store::{Delta, add_totals, departments_for};
+use super::store::{Delta, Departments, add_totals};
 use crate::storage::{Backend, Db, placeholders};
 use chrono::{Days, NaiveDate};
 use lifeservice_domain::ServiceType;
@@ -90,17 +90,9 @@ pub async fn generate(
     let key = service.key(db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let config = service.config();
     let backend = db.backend();
-    let mut conn = db.pool().acquire().await?;
-    let mut departments: HashMap<String, String> = HashMap::new();
-    for t in &targets {
-        if !departments.contains_key(&t.service_type) {
-            let d = departments_for(&mut conn, &t.service_type)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            departments.insert(t.service_type.clone(), d);
-        }
-    }
-    drop(conn);
+    let departments = Departments::read(&mut *db.pool().acquire().await?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let first_review: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM reviews")
         .fetch_one(db.pool())
@@ -302,12 +294,7 @@ pub async fn generate(
                     .bind(t.entity_id)
                     .bind(t.service_type.clone())
                     .bind(t.county.clone())
-                    .bind(
-                        departments
-                            .get(&t.service_type)
-                            .cloned()
-                            .unwrap_or_default(),
-                    )
+                    .bind(departments.responsible_for(&t.service_type))
                     .bind(c.status)
                     .bind(c.opened_on.to_string())
                     .bind(c.contact_due.to_string())

@@ -36,6 +36,7 @@ pub mod oversight;
 pub mod pages;
 pub mod service;
 pub mod store;
+pub mod writer;
 
 use crate::app::AppState;
 use crate::auth::RateLimiter;
@@ -172,6 +173,7 @@ pub struct ReviewService {
     limiters: Arc<RwLock<Arc<Limiters>>>,
     sender: Arc<RwLock<Arc<dyn CodeSender>>>,
     key: Arc<OnceCell<Vec<u8>>>,
+    writer: writer::Queue,
 }
 
 impl Default for ReviewService {
@@ -182,6 +184,7 @@ impl Default for ReviewService {
             config: Arc::new(RwLock::new(Arc::new(config))),
             sender: Arc::new(RwLock::new(Arc::new(LogSender))),
             key: Arc::default(),
+            writer: writer::Queue::default(),
         }
     }
 }
@@ -204,6 +207,12 @@ impl ReviewService {
 
     fn sender(&self) -> Arc<dyn CodeSender> {
         self.sender.read().expect("sender lock").clone()
+    }
+
+    /// Stores a validated submission through the process's review writer
+    /// (group commit, see [`writer`]).
+    pub async fn write(&self, db: &Db, draft: writer::Draft) -> AppResult<store::ReviewView> {
+        self.writer.submit(db, &self.config, draft).await
     }
 
     fn limiters(&self) -> Arc<Limiters> {

@@ -14,7 +14,7 @@ use lifeservice_domain::review::{NEUTRAL_PRIOR, QualityFormula, is_overdue};
 use lifeservice_domain::{MajorCategory, ServiceType};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 
 /// A change to the running totals.
@@ -73,11 +73,20 @@ impl std::ops::AddAssign for Delta {
 }
 
 /// Adds deltas to `(scope, key)` rows of the running totals, creating them as needed.
+///
+/// Deltas to the same row are summed first (one statement may not touch a row
+/// twice), and rows are written in key order, so that on PostgreSQL two
+/// transactions updating the same rows lock them in the same order.
 pub async fn add_totals(
     conn: &mut AnyConnection,
     rows: &[(&str, String, Delta)],
 ) -> Result<(), sqlx::Error> {
     let backend = Backend::of(conn);
+    let mut merged: BTreeMap<(&str, &str), Delta> = BTreeMap::new();
+    for (scope, key, delta) in rows {
+        *merged.entry((scope, key.as_str())).or_default() += *delta;
+    }
+    let rows: Vec<_> = merged.into_iter().collect();
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO quality_totals (scope, key, n, rating_sum, bad, cases, rectified, on_time, followed) VALUES {} \
@@ -87,10 +96,10 @@ pub async fn add_totals(
             placeholders(backend, chunk.len(), 9)
         );
         let mut q = sqlx::query(&sql);
-        for (scope, key, d) in chunk {
+        for ((scope, key), d) in chunk {
             q = q
                 .bind(scope.to_string())
-                .bind(key.clone())
+                .bind(key.to_string())
                 .bind(d.n)
                 .bind(d.rating_sum)
                 .bind(d.bad)
@@ -539,64 +548,44 @@ pub async fn review_facts(conn: &mut AnyConnection, id: i64) -> AppResult<Review
     })
 }
 
-/// Department accounts responsible for a service type, by display name.
-pub async fn departments_for(conn: &mut AnyConnection, service_type: &str) -> AppResult<String> {
-    let rows =
-        sqlx::query("SELECT display_name, scope FROM users WHERE role = 'department' ORDER BY id")
-            .fetch_all(conn)
-            .await?;
-    let major = service_type.get(..2).unwrap_or_default();
-    let names: Vec<String> = rows
-        .iter()
-        .filter_map(|r| {
-            let scope: String = r.try_get("scope").ok()?;
-            scope
-                .split(',')
-                .any(|c| c.trim() == service_type || c.trim() == major)
-                .then(|| r.try_get("display_name").ok())
-                .flatten()
-        })
-        .collect();
-    Ok(names.join("、"))
+/// The department accounts and the service types in their scope, read once
+/// for however many reviews need them.
+pub struct Departments(Vec<(String, String)>);
+
+impl Departments {
+    pub async fn read(conn: &mut AnyConnection) -> AppResult<Departments> {
+        let rows = sqlx::query(
+            "SELECT display_name, scope FROM users WHERE role = 'department' ORDER BY id",
+        )
+        .fetch_all(conn)
+        .await?;
+        let accounts = rows
+            .iter()
+            .map(|r| Ok((r.try_get("display_name")?, r.try_get("scope")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Departments(accounts))
+    }
+
+    /// Display names of the departments responsible for a service type.
+    pub fn responsible_for(&self, service_type: &str) -> String {
+        let major = service_type.get(..2).unwrap_or_default();
+        let names: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(_, scope)| {
+                scope
+                    .split(',')
+                    .any(|c| c.trim() == service_type || c.trim() == major)
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        names.join("、")
+    }
 }
 
-/// Opens the rectification case of a bad review and counts it.
-pub async fn open_case(
-    conn: &mut AnyConnection,
-    config: &ReviewConfig,
-    review: &ReviewFacts,
-    entity_id: i64,
-    today: NaiveDate,
-) -> AppResult<i64> {
-    let (contact_due, rectify_due) = config.deadlines.due(&config.calendar, today);
-    let departments = departments_for(conn, &review.service_type).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO review_cases (review_id, outlet_id, entity_id, service_type, county_code, departments, status, opened_on, contact_due, rectify_due) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id",
-    )
-    .bind(review.id)
-    .bind(review.outlet_id)
-    .bind(entity_id)
-    .bind(review.service_type.clone())
-    .bind(review.county_code.clone())
-    .bind(departments)
-    .bind(today.to_string())
-    .bind(contact_due.to_string())
-    .bind(rectify_due.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    bump(
-        conn,
-        review.outlet_id,
-        &review.service_type,
-        &review.county_code,
-        Delta {
-            cases: 1,
-            ..Delta::default()
-        },
-    )
-    .await?;
-    Ok(id)
+/// Department accounts responsible for a service type, by display name.
+pub async fn departments_for(conn: &mut AnyConnection, service_type: &str) -> AppResult<String> {
+    Ok(Departments::read(conn).await?.responsible_for(service_type))
 }
 
 /// Moves a review into the published set: totals, and a case if it is bad.
@@ -607,20 +596,83 @@ pub async fn publish(
     entity_id: i64,
     today: NaiveDate,
 ) -> AppResult<Option<i64>> {
-    bump(
-        conn,
-        review.outlet_id,
-        &review.service_type,
-        &review.county_code,
-        Delta::review(review.rating, 1),
-    )
-    .await?;
-    if review.rating <= 2 {
-        return Ok(Some(
-            open_case(conn, config, review, entity_id, today).await?,
-        ));
+    let cases = publish_all(conn, config, &[(review, entity_id)], today).await?;
+    Ok(cases.into_iter().next().flatten())
+}
+
+/// Moves reviews (each with its outlet's entity) into the published set: one
+/// totals upsert for all of them, and a rectification case for each bad one,
+/// counted in the totals too. Returns each review's case id, in order.
+pub async fn publish_all(
+    conn: &mut AnyConnection,
+    config: &ReviewConfig,
+    reviews: &[(&ReviewFacts, i64)],
+    today: NaiveDate,
+) -> AppResult<Vec<Option<i64>>> {
+    let mut deltas = Vec::with_capacity(reviews.len() * 6);
+    let mut add = |r: &ReviewFacts, delta: Delta| {
+        deltas.push(("outlet", r.outlet_id.to_string(), delta));
+        deltas.push(("type", r.service_type.clone(), delta));
+        deltas.push(("county", r.county_code.clone(), delta));
+    };
+    let bad: Vec<&(&ReviewFacts, i64)> = reviews.iter().filter(|(r, _)| r.rating <= 2).collect();
+    for (r, _) in reviews {
+        add(r, Delta::review(r.rating, 1));
     }
-    Ok(None)
+    for (r, _) in &bad {
+        add(
+            r,
+            Delta {
+                cases: 1,
+                ..Delta::default()
+            },
+        );
+    }
+    let cases = open_cases(conn, config, &bad, today).await?;
+    add_totals(conn, &deltas).await?;
+    Ok(reviews
+        .iter()
+        .map(|(r, _)| cases.get(&r.id).copied())
+        .collect())
+}
+
+/// Opens the rectification cases of bad reviews; returns case ids by review id.
+async fn open_cases(
+    conn: &mut AnyConnection,
+    config: &ReviewConfig,
+    bad: &[&(&ReviewFacts, i64)],
+    today: NaiveDate,
+) -> AppResult<HashMap<i64, i64>> {
+    if bad.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (contact_due, rectify_due) = config.deadlines.due(&config.calendar, today);
+    let departments = Departments::read(conn).await?;
+    let sql = format!(
+        "INSERT INTO review_cases (review_id, outlet_id, entity_id, service_type, county_code, departments, status, opened_on, contact_due, rectify_due) \
+         VALUES {} RETURNING id, review_id",
+        placeholders(Backend::of(conn), bad.len(), 10)
+    );
+    let mut q = sqlx::query(&sql);
+    for (r, entity_id) in bad {
+        q = q
+            .bind(r.id)
+            .bind(r.outlet_id)
+            .bind(*entity_id)
+            .bind(r.service_type.clone())
+            .bind(r.county_code.clone())
+            .bind(departments.responsible_for(&r.service_type))
+            .bind("open")
+            .bind(today.to_string())
+            .bind(contact_due.to_string())
+            .bind(rectify_due.to_string());
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("review_id")?, row.try_get("id")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
 }
 
 // ---------------------------------------------------------------------------
