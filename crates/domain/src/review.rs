@@ -326,9 +326,12 @@ fn normalise(text: &str) -> Vec<char> {
         .collect()
 }
 
+/// A text's hashed shingles.
+pub type Shingles = HashSet<u64>;
+
 /// The set of `k`-character shingles (hashed) of the normalised text; a text
 /// shorter than `k` is its own single shingle.
-pub fn shingles(text: &str, k: usize) -> HashSet<u64> {
+pub fn shingles(text: &str, k: usize) -> Shingles {
     let chars = normalise(text);
     let k = k.max(1);
     let hash = |w: &[char]| {
@@ -367,7 +370,13 @@ pub const DUPLICATE_THRESHOLD: f64 = 0.8;
 
 /// Whether two texts are near-duplicates (3-character shingles, Jaccard ≥ 0.8).
 pub fn near_duplicate(a: &str, b: &str) -> bool {
-    jaccard(&shingles(a, SHINGLE_K), &shingles(b, SHINGLE_K)) >= DUPLICATE_THRESHOLD
+    similar_shingles(&shingles(a, SHINGLE_K), &shingles(b, SHINGLE_K))
+}
+
+/// The near-duplicate rule on texts already shingled with [`SHINGLE_K`], for
+/// comparing one text with many without shingling it again.
+pub fn similar_shingles(a: &Shingles, b: &Shingles) -> bool {
+    jaccard(a, b) >= DUPLICATE_THRESHOLD
 }
 
 // ---------------------------------------------------------------------------

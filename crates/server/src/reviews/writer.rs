@@ -21,7 +21,7 @@ use super::store::{self, OutletRef, ReviewFacts, ReviewView};
 use crate::error::{AppError, AppResult};
 use crate::storage::{Backend, Db, placeholders};
 use futures_util::FutureExt;
-use lifeservice_domain::review::{Rating, near_duplicate};
+use lifeservice_domain::review::{Rating, SHINGLE_K, Shingles, shingles, similar_shingles};
 use sqlx::{AnyConnection, Row};
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -31,6 +31,10 @@ use tokio::sync::{mpsc, oneshot};
 /// The most submissions written in one transaction (the insert binds 14
 /// values a review, well inside either database's parameter limit).
 pub const MAX_BATCH: usize = 64;
+
+/// Joins texts read back in one column; review text never holds control
+/// characters (`validate_text`), so it cannot hold this one.
+const TEXT_SEPARATOR: char = '\u{1f}';
 
 /// A validated submission, ready to be written.
 pub struct Draft {
@@ -353,8 +357,9 @@ fn numbered(from: usize, count: usize) -> String {
 /// baseline before it. Reviews accepted earlier in the batch join it.
 struct History {
     window: usize,
-    outlet_texts: HashMap<i64, Vec<String>>,
-    reviewer_texts: HashMap<i64, Vec<String>>,
+    /// Newest first, as shingle sets.
+    outlet_texts: HashMap<i64, Vec<Shingles>>,
+    reviewer_texts: HashMap<i64, Vec<Shingles>>,
     /// Outlet → (reviews in the burst window, reviews in the baseline).
     counts: HashMap<i64, (i64, i64)>,
 }
@@ -386,62 +391,61 @@ impl History {
         if outlets.is_empty() {
             return Ok(history);
         }
-        // $1 the window, $2 the burst window's start, $3 the baseline's start.
+        // One row per outlet and per reviewer, the texts joined newest first
+        // (rows, not statements, are what cost here: each crosses from the
+        // database by itself). $1 the window, $2 the separator, $3 the burst
+        // window's start, $4 the baseline's start.
+        let latest = |column: &str, p: usize| {
+            format!(
+                "(SELECT string_agg(body, $2 ORDER BY id DESC) AS texts FROM \
+                 (SELECT id, body FROM reviews WHERE {column} = ${p} ORDER BY id DESC LIMIT $1) l) t"
+            )
+        };
         let mut members = Vec::new();
-        for (k, _) in outlets.iter().enumerate() {
-            let p = k + 4;
+        for k in 0..outlets.len() {
+            let p = k + 5;
             members.push(format!(
-                "SELECT 'o' AS kind, outlet_id AS owner, id, body, CAST(0 AS BIGINT) AS recent, CAST(0 AS BIGINT) AS baseline \
-                 FROM (SELECT outlet_id, id, body FROM reviews WHERE outlet_id = ${p} ORDER BY id DESC LIMIT $1) o{k}"
-            ));
-            members.push(format!(
-                "SELECT 'c', CAST(${p} AS BIGINT), NULL, NULL, COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0), \
-                 COALESCE(SUM(CASE WHEN created_at < $2 THEN 1 ELSE 0 END), 0) FROM reviews WHERE outlet_id = ${p} AND created_at >= $3"
+                "SELECT 'o' AS kind, CAST(${p} AS BIGINT) AS owner, t.texts, c.recent, c.baseline FROM {}, \
+                 (SELECT COALESCE(SUM(CASE WHEN created_at >= $3 THEN 1 ELSE 0 END), 0) AS recent, \
+                 COALESCE(SUM(CASE WHEN created_at < $3 THEN 1 ELSE 0 END), 0) AS baseline \
+                 FROM reviews WHERE outlet_id = ${p} AND created_at >= $4) c",
+                latest("outlet_id", p)
             ));
         }
-        for (k, _) in reviewers.iter().enumerate() {
-            let p = k + 4 + outlets.len();
+        for k in 0..reviewers.len() {
+            let p = k + 5 + outlets.len();
             members.push(format!(
-                "SELECT 'r', reviewer_id, id, body, 0, 0 \
-                 FROM (SELECT reviewer_id, id, body FROM reviews WHERE reviewer_id = ${p} ORDER BY id DESC LIMIT $1) r{k}"
+                "SELECT 'r', CAST(${p} AS BIGINT), t.texts, 0, 0 FROM {}",
+                latest("reviewer_id", p)
             ));
         }
         let (window_start, baseline_start) = burst_window_starts(config);
         let sql = members.join(" UNION ALL ");
         let mut q = sqlx::query(&sql)
             .bind(config.duplicate_window)
+            .bind(TEXT_SEPARATOR.to_string())
             .bind(window_start)
             .bind(baseline_start);
         for key in outlets.iter().chain(&reviewers) {
             q = q.bind(*key);
         }
-        let mut texts: Vec<(char, i64, i64, String)> = Vec::new();
         for row in q.fetch_all(conn).await? {
-            let kind: String = row.try_get("kind")?;
             let owner: i64 = row.try_get("owner")?;
-            match row.try_get::<Option<String>, _>("body")? {
-                Some(body) => texts.push((
-                    if kind == "o" { 'o' } else { 'r' },
-                    owner,
-                    row.try_get("id")?,
-                    body,
-                )),
-                None => {
-                    history
-                        .counts
-                        .insert(owner, (row.try_get("recent")?, row.try_get("baseline")?));
-                }
-            }
-        }
-        // Newest first, as the window is kept.
-        texts.sort_unstable_by_key(|t| std::cmp::Reverse(t.2));
-        for (kind, owner, _, body) in texts {
-            let by = if kind == 'o' {
-                &mut history.outlet_texts
+            let texts: Vec<Shingles> = row
+                .try_get::<Option<String>, _>("texts")?
+                .unwrap_or_default()
+                .split(TEXT_SEPARATOR)
+                .filter(|t| !t.is_empty())
+                .map(|t| shingles(t, SHINGLE_K))
+                .collect();
+            if row.try_get::<String, _>("kind")? == "o" {
+                history
+                    .counts
+                    .insert(owner, (row.try_get("recent")?, row.try_get("baseline")?));
+                history.outlet_texts.insert(owner, texts);
             } else {
-                &mut history.reviewer_texts
-            };
-            by.entry(owner).or_default().push(body);
+                history.reviewer_texts.insert(owner, texts);
+            }
         }
         Ok(history)
     }
@@ -452,10 +456,11 @@ impl History {
         let outlet_texts = self.outlet_texts.entry(d.outlet.id).or_default();
         let own_texts = self.reviewer_texts.entry(d.reviewer_id).or_default();
         let (recent, baseline) = self.counts.entry(d.outlet.id).or_default();
+        let text = shingles(&d.text, SHINGLE_K);
         let hold = if outlet_texts
             .iter()
             .chain(own_texts.iter())
-            .any(|t| near_duplicate(t, &d.text))
+            .any(|t| similar_shingles(t, &text))
         {
             Some("疑似重复内容".to_string())
         } else if config.burst.is_burst(*recent as u64 + 1, *baseline as u64) {
@@ -464,7 +469,7 @@ impl History {
             None
         };
         for texts in [outlet_texts, own_texts] {
-            texts.insert(0, d.text.clone());
+            texts.insert(0, text.clone());
             texts.truncate(self.window);
         }
         *recent += 1;
