@@ -215,6 +215,9 @@ impl Db {
             .max_connections(8)
             // Renewed connections load statistics refreshed since they opened.
             .max_lifetime(std::time::Duration::from_secs(300))
+            // An in-process connection cannot drop, and the ping would be one
+            // more round trip to its worker thread on every acquire.
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy timeout lets a CLI
