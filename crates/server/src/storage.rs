@@ -95,11 +95,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_plan_attachments.sql"),
         include_str!("../migrations/postgres/0013_plan_attachments.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_reviews_reviewer_id.sql"),
+        include_str!("../migrations/postgres/0014_reviews_reviewer_id.sql"),
+    ),
 ];
 
 /// How long a SQLite writer waits for the write lock: its turn in this
 /// process, or another process's transaction (`busy_timeout`).
 const WRITE_TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a SQLite connection serves before it is renewed.
+const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Rows an import must add before it refreshes the planner's statistics.
 pub const ANALYZE_AFTER_ROWS: usize = 10_000;
@@ -214,7 +222,7 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             // Renewed connections load statistics refreshed since they opened.
-            .max_lifetime(std::time::Duration::from_secs(300))
+            .max_lifetime(CONNECTION_LIFETIME)
             // An in-process connection cannot drop, and the ping would be one
             // more round trip to its worker thread on every acquire.
             .test_before_acquire(false)
@@ -314,25 +322,52 @@ impl Db {
     /// cannot later fail to become a write; the busy timeout is left for other
     /// processes (a CLI import beside the server). PostgreSQL writers run in
     /// parallel under row locks.
-    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        match &self.write_turn {
-            Some(turn) => {
-                // As long as SQLite's own busy timeout: a writer that waits
-                // longer fails rather than hangs.
-                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, Arc::clone(turn).lock_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
-                    tx,
-                    _turn: Some(turn),
-                })
-            }
-            None => Ok(WriteTx {
-                tx: self.pool.begin().await?,
-                _turn: None,
-            }),
-        }
+    pub async fn begin_write(&self) -> Result<WriteTx<'static>, sqlx::Error> {
+        let turn = self.write_turn().await?;
+        let tx = match turn {
+            Some(_) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// [`Db::begin_write`] on a connection a long-lived writer keeps.
+    pub async fn begin_write_on<'c>(
+        &self,
+        writer: &'c mut WriterConnection,
+    ) -> Result<WriteTx<'c>, sqlx::Error> {
+        use sqlx::Connection;
+        let turn = self.write_turn().await?;
+        let tx = match turn {
+            Some(_) => writer.conn.begin_with("BEGIN IMMEDIATE").await?,
+            None => writer.conn.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// This process's turn to write on SQLite (none to wait for on PostgreSQL).
+    async fn write_turn(&self) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, sqlx::Error> {
+        let Some(turn) = &self.write_turn else {
+            return Ok(None);
+        };
+        // As long as SQLite's own busy timeout: a writer that waits longer
+        // fails rather than hangs.
+        tokio::time::timeout(WRITE_TURN_TIMEOUT, Arc::clone(turn).lock_owned())
+            .await
+            .map(Some)
+            .map_err(|_| sqlx::Error::PoolTimedOut)
+    }
+
+    /// A pooled connection for one long-lived writer (the review writer). On
+    /// SQLite a connection empties its page cache whenever another connection
+    /// has committed, so a writer that takes any pooled connection reads the
+    /// pages of its indexes afresh each time; on its own connection they stay
+    /// cached between its transactions.
+    pub async fn writer_connection(&self) -> Result<WriterConnection, sqlx::Error> {
+        Ok(WriterConnection {
+            conn: self.pool.acquire().await?,
+            since: std::time::Instant::now(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -449,12 +484,26 @@ impl StatsRefresh {
 
 /// A write transaction from [`Db::begin_write`]; holds this process's write
 /// turn on SQLite until committed or dropped (dropping rolls back).
-pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+pub struct WriteTx<'c> {
+    tx: sqlx::Transaction<'c, sqlx::Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl WriteTx {
+/// See [`Db::writer_connection`].
+pub struct WriterConnection {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    since: std::time::Instant,
+}
+
+impl WriterConnection {
+    /// Time to hand the connection back and take another, as the pool renews
+    /// its own: a new connection loads planner statistics refreshed since.
+    pub fn is_stale(&self) -> bool {
+        self.since.elapsed() > CONNECTION_LIFETIME
+    }
+}
+
+impl WriteTx<'_> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
@@ -465,7 +514,7 @@ impl WriteTx {
     }
 }
 
-impl Deref for WriteTx {
+impl Deref for WriteTx<'_> {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
@@ -473,7 +522,7 @@ impl Deref for WriteTx {
     }
 }
 
-impl DerefMut for WriteTx {
+impl DerefMut for WriteTx<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }

@@ -8,6 +8,8 @@
 //! entries. Each statement is a round trip (on SQLite to sqlx's worker thread,
 //! every wake-up queued behind a busy runtime), so paying them once per batch
 //! instead of once per review is what lets submissions keep pace with load.
+//! The writer keeps one connection (`Db::writer_connection`), so the pages of
+//! the indexes it reads stay in that connection's cache between batches.
 //!
 //! Moderation still judges the batch's reviews one after another, in arrival
 //! order, against the stored history plus the batch's earlier reviews: the
@@ -19,7 +21,7 @@ use super::ReviewConfig;
 use super::api::{one_per_occasion, outlet_closed, receipt_used};
 use super::store::{self, OutletRef, ReviewFacts, ReviewView};
 use crate::error::{AppError, AppResult};
-use crate::storage::{Backend, Db, placeholders};
+use crate::storage::{Backend, Db, WriterConnection, placeholders};
 use futures_util::FutureExt;
 use lifeservice_domain::review::{Rating, SHINGLE_K, Shingles, shingles, similar_shingles};
 use sqlx::{AnyConnection, Row};
@@ -87,47 +89,73 @@ fn spawn_writer(db: Db, config: Arc<RwLock<Arc<ReviewConfig>>>) -> mpsc::Sender<
     let (sender, mut waiting) = mpsc::channel::<Pending>(MAX_BATCH * 16);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut conn: Option<WriterConnection> = None;
         while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let batch = std::mem::take(&mut batch);
+            if conn.as_ref().is_none_or(WriterConnection::is_stale) {
+                conn = None;
+                match db.writer_connection().await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        for p in batch {
+                            let _ = p.done.send(Err(AppError::Internal(anyhow::anyhow!("{e}"))));
+                        }
+                        continue;
+                    }
+                }
+            }
             let config = config.read().expect("config lock").clone();
-            write(&db, &config, std::mem::take(&mut batch)).await;
+            let writer = conn.as_mut().expect("a writer connection");
+            if !write(&db, writer, &config, batch).await {
+                // The failure may have been the connection's own: take another.
+                conn = None;
+            }
         }
     });
     sender
 }
 
-async fn write(db: &Db, config: &ReviewConfig, batch: Vec<Pending>) {
+/// Writes a batch and answers each submission; false if the batch as a whole failed.
+async fn write(
+    db: &Db,
+    conn: &mut WriterConnection,
+    config: &ReviewConfig,
+    batch: Vec<Pending>,
+) -> bool {
     let (drafts, dones): (Vec<Draft>, Vec<_>) =
         batch.into_iter().map(|p| (p.draft, p.done)).unzip();
-    let results = match attempt(db, config, &drafts).await {
-        Ok(results) => results,
-        Err(e) if drafts.len() == 1 => vec![Err(e)],
+    let (results, whole) = match attempt(db, conn, config, &drafts).await {
+        Ok(results) => (results, true),
+        Err(e) if drafts.len() == 1 => (vec![Err(e)], false),
         Err(e) => {
             tracing::warn!(error = %e, reviews = drafts.len(), "review batch failed; writing its reviews one by one");
             let mut results = Vec::with_capacity(drafts.len());
             for draft in &drafts {
                 results.push(
-                    match attempt(db, config, std::slice::from_ref(draft)).await {
+                    match attempt(db, conn, config, std::slice::from_ref(draft)).await {
                         Ok(mut one) => one.pop().expect("one result per draft"),
                         Err(e) => Err(e),
                     },
                 );
             }
-            results
+            (results, false)
         }
     };
     for (done, result) in dones.into_iter().zip(results) {
         // The request may have gone away; its review is stored all the same.
         let _ = done.send(result);
     }
+    whole
 }
 
 /// One transaction for `drafts`; a panic rolls it back like an error.
 async fn attempt(
     db: &Db,
+    conn: &mut WriterConnection,
     config: &ReviewConfig,
     drafts: &[Draft],
 ) -> AppResult<Vec<AppResult<ReviewView>>> {
-    AssertUnwindSafe(write_batch(db, config, drafts))
+    AssertUnwindSafe(write_batch(db, conn, config, drafts))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
@@ -139,10 +167,11 @@ async fn attempt(
 
 async fn write_batch(
     db: &Db,
+    conn: &mut WriterConnection,
     config: &ReviewConfig,
     drafts: &[Draft],
 ) -> AppResult<Vec<AppResult<ReviewView>>> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin_write_on(conn).await?;
     if db.backend() == Backend::Postgres {
         take_turns(&mut tx, drafts).await?;
     }
