@@ -14,6 +14,8 @@
 //!   decisions and moderation of held reviews
 //! - [`mine`]: 我的评价, where a reviewer follows their cases and rates the
 //!   rectification (回访)
+//! - [`writer`]: the process's review writer, which moderates and stores the
+//!   submissions waiting, many in one transaction (group commit)
 //!
 //! The rules themselves (levels, aspects, calendar, Bayesian score, duplicate
 //! and burst rules, pseudonyms) are in `lifeservice_domain::review`.
