@@ -1301,6 +1301,19 @@ fn racing_config(burst_min: u32) -> ReviewConfig {
     }
 }
 
+/// An app with the sample outlets, limits lifted, no duplicate or burst
+/// holds, and twelve signed-in reviewers (their tokens).
+async fn racing_app(backend: Backend) -> (TestApp, Vec<i64>, Vec<String>) {
+    let app = spawn_app(backend).await;
+    let (sender, ids) = setup(&app).await;
+    app.state.reviews.set_config(ReviewConfig {
+        duplicate_window: 0,
+        ..racing_config(u32::MAX)
+    });
+    let tokens = twelve_reviewers(&app, &sender).await;
+    (app, ids, tokens)
+}
+
 async fn twelve_reviewers(app: &TestApp, sender: &MemorySender) -> Vec<String> {
     let mut tokens = Vec::new();
     for i in 0..12 {
@@ -1316,13 +1329,7 @@ async fn twelve_reviewers(app: &TestApp, sender: &MemorySender) -> Vec<String> {
 #[tokio::test]
 async fn concurrent_submissions_land_once_with_exact_totals() {
     for backend in backends().await {
-        let app = spawn_app(backend).await;
-        let (sender, ids) = setup(&app).await;
-        app.state.reviews.set_config(ReviewConfig {
-            duplicate_window: 0,
-            ..racing_config(u32::MAX)
-        });
-        let tokens = twelve_reviewers(&app, &sender).await;
+        let (app, ids, tokens) = racing_app(backend).await;
         let outlet = ids[0];
         let path = format!("/api/v1/outlets/{outlet}/reviews");
         let posts = tokens.iter().enumerate().flat_map(|(r, token)| {
@@ -1412,13 +1419,7 @@ async fn concurrent_submissions_are_moderated_in_turn() {
 async fn a_review_the_database_refuses_fails_alone() {
     const POISON: &str = "这条评价会被数据库拒绝";
     for backend in backends().await {
-        let app = spawn_app(backend).await;
-        let (sender, ids) = setup(&app).await;
-        app.state.reviews.set_config(ReviewConfig {
-            duplicate_window: 0,
-            ..racing_config(u32::MAX)
-        });
-        let tokens = twelve_reviewers(&app, &sender).await;
+        let (app, ids, tokens) = racing_app(backend).await;
         let trigger: &[&str] = match backend {
             Backend::Sqlite => &[
                 "CREATE TRIGGER poison BEFORE INSERT ON reviews WHEN NEW.body = '这条评价会被数据库拒绝' \
