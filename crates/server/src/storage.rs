@@ -482,8 +482,9 @@ impl StatsRefresh {
     }
 }
 
-/// A write transaction from [`Db::begin_write`]; holds this process's write
-/// turn on SQLite until committed or dropped (dropping rolls back).
+/// A write transaction from [`Db::begin_write`] or [`Db::begin_write_on`];
+/// holds this process's write turn on SQLite until committed or dropped
+/// (dropping rolls back).
 pub struct WriteTx<'c> {
     tx: sqlx::Transaction<'c, sqlx::Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -566,6 +567,13 @@ impl Backend {
 /// Placeholders for a multi-row VALUES list of `rows` × `columns` values, the
 /// statement's only parameters. SQLite gets anonymous `?`: it resolves a named
 /// `$n` by a linear scan, which makes large batches quadratic.
+/// `($first, …)` placeholders for an IN list whose binds start at `first`;
+/// numbered parameters read the same on both backends.
+pub fn in_list(first: usize, len: usize) -> String {
+    let items: Vec<String> = (0..len).map(|i| format!("${}", first + i)).collect();
+    format!("({})", items.join(", "))
+}
+
 pub fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut out = String::with_capacity(rows * columns * 6);
     for r in 0..rows {

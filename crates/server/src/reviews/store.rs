@@ -49,15 +49,21 @@ pub async fn bump(
     county: &str,
     delta: Delta,
 ) -> Result<(), sqlx::Error> {
-    add_totals(
-        conn,
-        &[
-            ("outlet", outlet_id.to_string(), delta),
-            ("type", service_type.to_string(), delta),
-            ("county", county.to_string(), delta),
-        ],
-    )
-    .await
+    add_totals(conn, &scoped(outlet_id, service_type, county, delta)).await
+}
+
+/// `delta` as the rows of an outlet, its service type and its county.
+fn scoped(
+    outlet_id: i64,
+    service_type: &str,
+    county: &str,
+    delta: Delta,
+) -> [(&'static str, String, Delta); 3] {
+    [
+        ("outlet", outlet_id.to_string(), delta),
+        ("type", service_type.to_string(), delta),
+        ("county", county.to_string(), delta),
+    ]
 }
 
 impl std::ops::AddAssign for Delta {
@@ -611,9 +617,7 @@ pub async fn publish_all(
 ) -> AppResult<Vec<Option<i64>>> {
     let mut deltas = Vec::with_capacity(reviews.len() * 6);
     let mut add = |r: &ReviewFacts, delta: Delta| {
-        deltas.push(("outlet", r.outlet_id.to_string(), delta));
-        deltas.push(("type", r.service_type.clone(), delta));
-        deltas.push(("county", r.county_code.clone(), delta));
+        deltas.extend(scoped(r.outlet_id, &r.service_type, &r.county_code, delta));
     };
     let bad: Vec<&(&ReviewFacts, i64)> = reviews.iter().filter(|(r, _)| r.rating <= 2).collect();
     for (r, _) in reviews {

@@ -21,7 +21,7 @@ use super::ReviewConfig;
 use super::api::{one_per_occasion, outlet_closed, receipt_used};
 use super::store::{self, OutletRef, ReviewFacts, ReviewView};
 use crate::error::{AppError, AppResult};
-use crate::storage::{Backend, Db, WriterConnection, placeholders};
+use crate::storage::{Backend, Db, WriterConnection, in_list, placeholders};
 use futures_util::FutureExt;
 use lifeservice_domain::review::{Rating, SHINGLE_K, Shingles, shingles, similar_shingles};
 use sqlx::{AnyConnection, Row};
@@ -304,8 +304,8 @@ async fn refusals(conn: &mut AnyConnection, drafts: &[Draft]) -> AppResult<Vec<O
     outlets.sort_unstable();
     outlets.dedup();
     let sql = format!(
-        "SELECT id FROM outlets WHERE status = 'open' AND id IN ({})",
-        numbered(1, outlets.len())
+        "SELECT id FROM outlets WHERE status = 'open' AND id IN {}",
+        in_list(1, outlets.len())
     );
     let mut q = sqlx::query_scalar::<_, i64>(&sql);
     for id in &outlets {
@@ -347,8 +347,8 @@ async fn refusals(conn: &mut AnyConnection, drafts: &[Draft]) -> AppResult<Vec<O
     let mut used = HashSet::new();
     if !codes.is_empty() {
         let sql = format!(
-            "SELECT code FROM review_receipts WHERE review_id IS NOT NULL AND code IN ({})",
-            numbered(1, codes.len())
+            "SELECT code FROM review_receipts WHERE review_id IS NOT NULL AND code IN {}",
+            in_list(1, codes.len())
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for code in &codes {
@@ -371,14 +371,6 @@ async fn refusals(conn: &mut AnyConnection, drafts: &[Draft]) -> AppResult<Vec<O
             }
         })
         .collect())
-}
-
-/// `$from, …` for `count` parameters.
-fn numbered(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|p| format!("${p}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What moderation compares a new review with: the latest texts of its outlet
@@ -594,9 +586,9 @@ async fn claim_receipts(
         .map(|k| format!("WHEN ${} THEN CAST(${} AS BIGINT)", 2 * k + 1, 2 * k + 2))
         .collect();
     let sql = format!(
-        "UPDATE review_receipts SET review_id = CASE code {} END WHERE review_id IS NULL AND code IN ({})",
+        "UPDATE review_receipts SET review_id = CASE code {} END WHERE review_id IS NULL AND code IN {}",
         whens.join(" "),
-        numbered(2 * claims.len() + 1, claims.len())
+        in_list(2 * claims.len() + 1, claims.len())
     );
     let mut q = sqlx::query(&sql);
     for (code, id) in &claims {

@@ -10,7 +10,7 @@
 //! statistics, and on PostgreSQL a rebuild is claimed in `job_runs` so several
 //! app servers write each data state once.
 
-use crate::storage::{Db, placeholders};
+use crate::storage::{Db, in_list, placeholders};
 use lifeservice_domain::division_changes::current_county;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -511,11 +511,4 @@ fn prefix_end(prefix: &str) -> String {
         *last += 1;
     }
     String::from_utf8(bytes).expect("ASCII code")
-}
-
-/// `($first, …)` placeholders for an IN list whose binds start at `first`.
-fn in_list(first: usize, len: usize) -> String {
-    // Numbered parameters read the same on both backends.
-    let items: Vec<String> = (0..len).map(|i| format!("${}", first + i)).collect();
-    format!("({})", items.join(", "))
 }
