@@ -1411,6 +1411,36 @@ async fn concurrent_submissions_are_moderated_in_turn() {
     }
 }
 
+/// One service receipt sent by several reviewers at once (each its own
+/// occasion, so only the receipt ties them): one review lands, verified, and
+/// every other is refused on the receipt, whether the racing submissions meet
+/// in one batch or in successive ones.
+#[tokio::test]
+async fn a_receipt_sent_by_racing_reviewers_is_used_once() {
+    for backend in backends().await {
+        let (app, ids, tokens) = racing_app(backend).await;
+        let receipt = b_code(&app, ids[0]).await;
+        let path = format!("/api/v1/outlets/{}/reviews", ids[0]);
+        let answers = futures_util::future::join_all(tokens.iter().enumerate().map(|(i, token)| {
+            let body = json!({"rating": 5, "text": format!("第{i}位居民凭凭证评价"), "receipt": receipt});
+            post(&app, &path, Some(token), body)
+        }))
+        .await;
+        let landed: Vec<&Value> = answers
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(landed.len(), 1, "{backend:?}: {answers:?}");
+        assert_eq!(landed[0]["verified"], true, "{backend:?}");
+        for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+            assert_eq!(*status, 409, "{backend:?}: {body}");
+            assert_eq!(field(body), Some("receipt"), "{backend:?}: {body}");
+        }
+        app.cleanup().await;
+    }
+}
+
 /// Submissions are written in batches (group commit); a batch that fails as a
 /// whole is written again review by review. Here the database itself refuses
 /// one review (a trigger stands in for any failing statement): that review
