@@ -17,7 +17,7 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 zh_enum!(
     /// The five levels, best first (5 to 1).
@@ -326,8 +326,38 @@ fn normalise(text: &str) -> Vec<char> {
         .collect()
 }
 
-/// A text's hashed shingles.
-pub type Shingles = HashSet<u64>;
+/// A text's hashed shingles as a set: sorted, each once, so that two sets
+/// are compared in one merge, without hashing them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shingles(Vec<u64>);
+
+impl Shingles {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// |self ∩ other|.
+    fn common(&self, other: &Shingles) -> usize {
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    n += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        n
+    }
+}
 
 /// The set of `k`-character shingles (hashed) of the normalised text; a text
 /// shorter than `k` is its own single shingle.
@@ -345,21 +375,24 @@ pub fn shingles(text: &str, k: usize) -> Shingles {
         }
         h
     };
-    if chars.is_empty() {
-        return HashSet::new();
-    }
-    if chars.len() < k {
-        return std::iter::once(hash(&chars)).collect();
-    }
-    chars.windows(k).map(hash).collect()
+    let mut hashes: Vec<u64> = if chars.is_empty() {
+        Vec::new()
+    } else if chars.len() < k {
+        vec![hash(&chars)]
+    } else {
+        chars.windows(k).map(hash).collect()
+    };
+    hashes.sort_unstable();
+    hashes.dedup();
+    Shingles(hashes)
 }
 
 /// Jaccard similarity |A∩B| / |A∪B|; two empty sets are identical.
-pub fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
+pub fn jaccard(a: &Shingles, b: &Shingles) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
-    let inter = a.intersection(b).count();
+    let inter = a.common(b);
     let union = a.len() + b.len() - inter;
     inter as f64 / union as f64
 }
@@ -376,6 +409,12 @@ pub fn near_duplicate(a: &str, b: &str) -> bool {
 /// The near-duplicate rule on texts already shingled with [`SHINGLE_K`], for
 /// comparing one text with many without shingling it again.
 pub fn similar_shingles(a: &Shingles, b: &Shingles) -> bool {
+    // |A∩B| ≤ the smaller size and |A∪B| ≥ the larger, so sets whose sizes
+    // differ too much cannot reach the threshold: no need to compare them.
+    let (small, large) = (a.len().min(b.len()), a.len().max(b.len()));
+    if large > 0 && (small as f64 / large as f64) < DUPLICATE_THRESHOLD {
+        return false;
+    }
     jaccard(a, b) >= DUPLICATE_THRESHOLD
 }
 
@@ -481,6 +520,7 @@ pub fn masked_mobile(mobile: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashSet;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -640,6 +680,25 @@ mod tests {
         assert_eq!(masked_mobile("13812345678"), "138****5678");
     }
 
+    /// Jaccard and the near-duplicate rule as this module computes them.
+    fn judged(a: &str, b: &str) -> (f64, bool) {
+        let (sa, sb) = (shingles(a, SHINGLE_K), shingles(b, SHINGLE_K));
+        (jaccard(&sa, &sb), similar_shingles(&sa, &sb))
+    }
+
+    /// The same from the definition, on hash sets of the same shingles.
+    fn judged_as_sets(a: &str, b: &str) -> (f64, bool) {
+        let set = |t: &str| -> HashSet<u64> { shingles(t, SHINGLE_K).0.into_iter().collect() };
+        let (ha, hb) = (set(a), set(b));
+        let union = ha.union(&hb).count();
+        let j = if union == 0 {
+            1.0
+        } else {
+            ha.intersection(&hb).count() as f64 / union as f64
+        };
+        (j, j >= DUPLICATE_THRESHOLD)
+    }
+
     proptest! {
         #[test]
         fn bayes_lies_between_prior_and_mean(n in 1u32..1000, mean in 1.0f64..=5.0, prior in 1.0f64..=5.0, w in 0.0f64..50.0) {
@@ -664,6 +723,19 @@ mod tests {
             prop_assert!((jaccard(&sa, &sb) - jaccard(&sb, &sa)).abs() < 1e-12);
             prop_assert_eq!(jaccard(&sa, &sa), 1.0);
             prop_assert!(near_duplicate(&a, &a));
+        }
+
+        #[test]
+        fn jaccard_and_the_rule_match_the_set_definition(a in "[a-c甲乙]{0,30}", b in "[a-c甲乙]{0,30}") {
+            prop_assert_eq!(judged(&a, &b), judged_as_sets(&a, &b));
+        }
+
+        /// Near copies are where the rule says yes and the size bound matters.
+        #[test]
+        fn near_copies_are_judged_by_the_set_definition(a in "[a-z甲乙丙]{5,60}", at in 0usize..60, inserted in "[a-z]{0,8}") {
+            let at = a.char_indices().map(|(i, _)| i).nth(at).unwrap_or(a.len());
+            let b = format!("{}{inserted}{}", &a[..at], &a[at..]);
+            prop_assert_eq!(judged(&a, &b), judged_as_sets(&a, &b));
         }
 
         #[test]
