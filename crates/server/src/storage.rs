@@ -566,9 +566,6 @@ impl Backend {
     }
 }
 
-/// Placeholders for a multi-row VALUES list of `rows` × `columns` values, the
-/// statement's only parameters. SQLite gets anonymous `?`: it resolves a named
-/// `$n` by a linear scan, which makes large batches quadratic.
 /// `($first, …)` placeholders for an IN list whose binds start at `first`;
 /// numbered parameters read the same on both backends.
 pub fn in_list(first: usize, len: usize) -> String {
@@ -576,6 +573,9 @@ pub fn in_list(first: usize, len: usize) -> String {
     format!("({})", items.join(", "))
 }
 
+/// Placeholders for a multi-row VALUES list of `rows` × `columns` values, the
+/// statement's only parameters. SQLite gets anonymous `?`: it resolves a named
+/// `$n` by a linear scan, which makes large batches quadratic.
 pub fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut out = String::with_capacity(rows * columns * 6);
     for r in 0..rows {

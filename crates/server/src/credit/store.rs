@@ -420,7 +420,9 @@ fn first_placeholder(conn: &AnyConnection) -> &'static str {
     }
 }
 
-/// `n` placeholders for an IN list, after `before` earlier parameters.
+/// `n` placeholders for an IN list, after `before` earlier parameters. Unlike
+/// [`crate::storage::in_list`], SQLite gets anonymous `?`: these lists run to
+/// 500 values, and SQLite finds a numbered `$n` by a linear scan.
 fn in_list(conn: &AnyConnection, before: usize, n: usize) -> String {
     match Backend::of(conn) {
         Backend::Sqlite => vec!["?"; n].join(","),
