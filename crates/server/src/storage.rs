@@ -26,6 +26,43 @@ pub struct Db {
     /// PostgreSQL: the server URL without our `schema=` parameter, and the
     /// schema, for connections outside the pool (LISTEN, COPY).
     postgres: Option<(String, Option<String>)>,
+    /// SQLite: stops the WAL checkpointer when the last handle goes.
+    _checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// Dropped with the last [`Db`] handle of a SQLite database: the
+/// checkpointer then stops and lets go of its pool.
+struct Checkpointer {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Copies SQLite's write-ahead log back into the database file every
+/// [`CHECKPOINT_EVERY`], beside the writers. A PASSIVE checkpoint never
+/// blocks them; an automatic one runs inside the commit that crosses the
+/// log's threshold, so that writer (the review writer's batch, an import's)
+/// would wait for the copy and its two `fsync`s.
+fn spawn_checkpointer(pool: AnyPool) -> Checkpointer {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = every.tick() => {}
+            }
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
+    Checkpointer { _stop: stop }
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
@@ -105,6 +142,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// How long a SQLite writer waits for the write lock: its turn in this
 /// process, or another process's transaction (`busy_timeout`).
 const WRITE_TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often the write-ahead log is copied back into a SQLite database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a SQLite connection serves before it is renewed.
 const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
@@ -232,9 +272,10 @@ impl Db {
                     // import and the server share the file. The map covers the whole file
                     // (up to 64 GiB, the cap set in .cargo/config.toml): a page read past it
                     // costs a system call and a copy.
+                    // Commits do not checkpoint: [`spawn_checkpointer`] does, beside them.
                     let pragmas = format!(
                         "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={}; PRAGMA synchronous=NORMAL; \
-                         PRAGMA cache_size=-65536; PRAGMA mmap_size=68719476736;",
+                         PRAGMA cache_size=-65536; PRAGMA mmap_size=68719476736; PRAGMA wal_autocheckpoint=0;",
                         WRITE_TURN_TIMEOUT.as_millis()
                     );
                     conn.execute(pragmas.as_str()).await?;
@@ -243,11 +284,13 @@ impl Db {
             })
             .connect(&format!("sqlite:{path}?mode=rwc"))
             .await?;
+        let checkpointer = spawn_checkpointer(pool.clone());
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
             write_turn: Some(Arc::default()),
             postgres: None,
+            _checkpointer: Some(Arc::new(checkpointer)),
         })
     }
 
@@ -289,6 +332,7 @@ impl Db {
             backend: Backend::Postgres,
             write_turn: None,
             postgres,
+            _checkpointer: None,
         })
     }
 
@@ -614,6 +658,40 @@ mod tests {
             split_schema("postgres://u@h/db"),
             ("postgres://u@h/db".into(), None)
         );
+    }
+
+    /// Commits leave the log to the checkpointer; the log must still reach
+    /// the database file, or it would grow without end.
+    #[tokio::test]
+    async fn the_write_ahead_log_reaches_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.db");
+        let db = Db::open(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        sqlx::query("CREATE TABLE filler (x TEXT)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        // 20 commits of 100 rows of 4,000 characters: 8 MB through the log.
+        for _ in 0..20 {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+                 INSERT INTO filler (x) SELECT hex(randomblob(2000)) FROM n",
+            )
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::fs::metadata(&path).unwrap().len() < before + 8_000_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log was not copied into the database file"
+            );
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+        }
     }
 
     #[test]
