@@ -36,12 +36,25 @@ struct Checkpointer {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Frames (pages) in the write-ahead log past which writers wait for the
+/// checkpointer once, so that the log can start again from its beginning
+/// (64 MiB at 4 KiB pages).
+#[cfg(not(test))]
+const RESTART_LOG_AFTER: i64 = 16_384;
+#[cfg(test)]
+const RESTART_LOG_AFTER: i64 = 128;
+
+/// Before writers wait, checkpoints run beside them until fewer frames than
+/// this (2 MiB) were written during the last one, at most four more times.
+const CATCH_UP_FRAMES: i64 = 512;
+const CATCH_UP_PASSES: usize = 4;
+
 /// Copies SQLite's write-ahead log back into the database file every
-/// [`CHECKPOINT_EVERY`], beside the writers. A PASSIVE checkpoint never
-/// blocks them; an automatic one runs inside the commit that crosses the
-/// log's threshold, so that writer (the review writer's batch, an import's)
-/// would wait for the copy and its two `fsync`s.
-fn spawn_checkpointer(pool: AnyPool) -> Checkpointer {
+/// [`CHECKPOINT_EVERY`], beside the writers (see [`checkpoint`]). SQLite's
+/// automatic checkpoint runs inside the commit that crosses the log's
+/// threshold, so that writer (the review writer's batch, an import's) would
+/// wait for the whole copy and its two `fsync`s.
+fn spawn_checkpointer(pool: AnyPool, write_turn: Arc<tokio::sync::Mutex<()>>) -> Checkpointer {
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(CHECKPOINT_EVERY);
@@ -54,15 +67,54 @@ fn spawn_checkpointer(pool: AnyPool) -> Checkpointer {
             if pool.is_closed() {
                 break;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
+            if let Err(e) = checkpoint(&pool, &write_turn).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
     });
     Checkpointer { _stop: stop }
+}
+
+/// One checkpoint beside the writers; past [`RESTART_LOG_AFTER`] frames, a
+/// last one in this process's write turn, after catching up beside them so
+/// that writers wait only for the last frames. SQLite starts the log again only
+/// for a writer that begins once every frame is in the database file, which
+/// under steady writes never happens unless writers wait: without this the
+/// log, and the cost of each checkpoint, would grow without end. If readers
+/// still keep the log from starting again at four times the threshold, the
+/// last checkpoint waits for them (RESTART).
+async fn checkpoint(
+    pool: &AnyPool,
+    write_turn: &tokio::sync::Mutex<()>,
+) -> Result<(), sqlx::Error> {
+    let mut log = wal_checkpoint(pool, "PASSIVE").await?;
+    if log < RESTART_LOG_AFTER {
+        return Ok(());
+    }
+    for _ in 0..CATCH_UP_PASSES {
+        let before = log;
+        log = wal_checkpoint(pool, "PASSIVE").await?;
+        if log - before < CATCH_UP_FRAMES {
+            break;
+        }
+    }
+    let _turn = write_turn.lock().await;
+    let mode = if log < 4 * RESTART_LOG_AFTER {
+        "PASSIVE"
+    } else {
+        "RESTART"
+    };
+    wal_checkpoint(pool, mode).await?;
+    Ok(())
+}
+
+/// Runs a checkpoint; returns the frames in the log when it began.
+async fn wal_checkpoint(pool: &AnyPool, mode: &str) -> Result<i64, sqlx::Error> {
+    let (_busy, log, _copied): (i64, i64, i64) =
+        sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
+            .fetch_one(pool)
+            .await?;
+    Ok(log)
 }
 
 /// `(version, sqlite, postgres)`; never edit an applied migration, append.
@@ -284,11 +336,12 @@ impl Db {
             })
             .connect(&format!("sqlite:{path}?mode=rwc"))
             .await?;
-        let checkpointer = spawn_checkpointer(pool.clone());
+        let write_turn = Arc::default();
+        let checkpointer = spawn_checkpointer(pool.clone(), Arc::clone(&write_turn));
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
-            write_turn: Some(Arc::default()),
+            write_turn: Some(write_turn),
             postgres: None,
             _checkpointer: Some(Arc::new(checkpointer)),
         })
@@ -674,18 +727,25 @@ mod tests {
             .execute(db.pool())
             .await
             .unwrap();
-        // 20 commits of 100 rows of 4,000 characters: 8 MB through the log.
-        for _ in 0..20 {
+        // 12 commits of 100 rows of 4,000 characters, 4.8 MB, through a log
+        // that must start again from its beginning past 128 frames (512 KiB).
+        let wal = dir.path().join("checkpoint.db-wal");
+        for _ in 0..12 {
+            let mut tx = db.begin_write().await.unwrap();
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
                  INSERT INTO filler (x) SELECT hex(randomblob(2000)) FROM n",
             )
-            .execute(db.pool())
+            .execute(&mut *tx)
             .await
             .unwrap();
+            tx.commit().await.unwrap();
+            tokio::time::sleep(CHECKPOINT_EVERY * 2).await;
         }
+        let log_size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(log_size < 2_500_000, "the log grew to {log_size} bytes");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::fs::metadata(&path).unwrap().len() < before + 8_000_000 {
+        while std::fs::metadata(&path).unwrap().len() < before + 4_800_000 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the log was not copied into the database file"
