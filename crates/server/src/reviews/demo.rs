@@ -124,7 +124,11 @@ pub async fn generate(
                 .bind(super::seal_contact(&key, &mobile))
                 .bind(now_text.clone());
         }
-        q.execute(db.pool()).await?;
+        // In the write turn like every other batch, so that the checkpointer's
+        // last pass can start SQLite's log again between batches.
+        let mut tx = db.begin_write().await?;
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
     }
 
     let now = crate::time::now();
