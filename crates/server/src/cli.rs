@@ -3,7 +3,7 @@
 use crate::app::{AppState, default_index_dir};
 use crate::auth::Role;
 use crate::registry::fields::RecordKind;
-use crate::registry::import::{ImportOptions, Table, import_table, record_run};
+use crate::registry::import::{ImportOptions, Table, file_digest, import_table, record_run};
 use crate::search::SearchIndex;
 use crate::storage::{DEFAULT_DB, Db};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -523,7 +523,8 @@ async fn import_credit(
 ) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
-    let table = match Table::read(&bytes) {
+    let digest = file_digest(&bytes);
+    let table = match Table::read(bytes) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("错误：{}：{e}", file.display());
@@ -547,7 +548,7 @@ async fn import_credit(
         db,
         crate::credit::fields::plural(kind),
         file,
-        &bytes,
+        &digest,
         &report,
         &options.actor,
         started,
@@ -607,7 +608,8 @@ async fn import(
 ) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
-    let table = match Table::read(&bytes) {
+    let digest = file_digest(&bytes);
+    let table = match Table::read(bytes) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("错误：{}：{e}", file.display());
@@ -631,7 +633,7 @@ async fn import(
         }
     };
     progress.finish_and_clear();
-    finish_import(db, kind.as_str(), file, &bytes, &report, actor, started).await
+    finish_import(db, kind.as_str(), file, &digest, &report, actor, started).await
 }
 
 /// Records the run, prints its summary and writes the rejects beside the file.
@@ -639,7 +641,7 @@ async fn finish_import(
     db: &Db,
     kind: &str,
     file: &std::path::Path,
-    bytes: &[u8],
+    digest: &str,
     report: &crate::registry::import::ImportReport,
     actor: &str,
     started: std::time::Instant,
@@ -648,7 +650,7 @@ async fn finish_import(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    record_run(db, kind, &file_name, bytes, report, actor).await?;
+    record_run(db, kind, &file_name, digest, report, actor).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}（用时{seconds:.1}秒，{:.0}行/秒）",

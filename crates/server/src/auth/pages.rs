@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use crate::registry::fields::RecordKind;
 use crate::registry::import::{
-    ImportOptions, ImportReport, Table, import_table, record_run, template_csv,
+    ImportOptions, ImportReport, Table, file_digest, import_table, record_run, template_csv,
 };
 use axum::extract::{ConnectInfo, Multipart, Path, State};
 use axum::http::{HeaderMap, header};
@@ -329,7 +329,7 @@ async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multi
                     crate::registry::import::ImportError::Database(db) => AppError::from(db),
                     other => AppError::field("file", other.to_string()),
                 })?;
-                let run_id = record_run(&state.db, kind.as_str(), &upload.file_name, &upload.bytes, &report, &user.actor()).await?;
+                let run_id = record_run(&state.db, kind.as_str(), &upload.file_name, &file_digest(&upload.bytes), &report, &user.actor()).await?;
                 state.refresh_index().await;
                 (report, run_id)
             }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::{MaybeUser, Principal, Role, User};
 use crate::error::{AppError, AppResult};
 use crate::registry::api::ApiJson;
-use crate::registry::import::{ImportReport, Table, record_run};
+use crate::registry::import::{ImportReport, Table, file_digest, record_run};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -157,7 +157,7 @@ pub async fn run_import(
         &state.db,
         plural(kind),
         file_name,
-        bytes,
+        &file_digest(bytes),
         &report,
         &principal.actor(),
     )

@@ -11,6 +11,7 @@ use crate::storage::{Db, StatsRefresh};
 use lifeservice_domain::geo::Datum;
 use lifeservice_domain::{DivisionCode, EntityKind};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Rows per database transaction. An entity batch is one multi-row upsert
@@ -75,26 +76,33 @@ pub enum Table {
 
 impl Table {
     /// Reads CSV or Excel bytes; the format is told by content, not by name.
-    pub fn read(bytes: &[u8]) -> Result<Table, ImportError> {
+    /// Owned UTF-8 bytes become the text as they are: a province's file is
+    /// hundreds of megabytes, and copying it held up the start of an import.
+    pub fn read<'a>(bytes: impl Into<Cow<'a, [u8]>>) -> Result<Table, ImportError> {
+        let bytes = bytes.into();
         if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-            return read_workbook(bytes);
+            return read_workbook(&bytes);
         }
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        if bytes.iter().take(4096).any(|&b| b == 0) {
+        let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+        if body.iter().take(4096).any(|&b| b == 0) {
             return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
         }
-        let text = match std::str::from_utf8(bytes) {
-            Ok(s) => s.to_string(),
-            Err(_) => {
-                let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
-                if had_errors {
-                    return Err(ImportError::Unreadable(
-                        "文件编码无法识别（应为UTF-8或GB18030）".into(),
-                    ));
-                }
-                text.into_owned()
-            }
+        let utf8 = match bytes {
+            Cow::Owned(owned) => String::from_utf8(owned).map_err(|e| e.into_bytes()),
+            Cow::Borrowed(borrowed) => std::str::from_utf8(borrowed)
+                .map(str::to_string)
+                .map_err(|_| borrowed.to_vec()),
         };
+        let text = utf8.or_else(|bytes| {
+            let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+            let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(body);
+            if had_errors {
+                return Err(ImportError::Unreadable(
+                    "文件编码无法识别（应为UTF-8或GB18030）".into(),
+                ));
+            }
+            Ok(text.into_owned())
+        })?;
         Ok(Table::Csv(text))
     }
 
@@ -133,6 +141,9 @@ impl Table {
         }
     }
 }
+
+/// UTF-8's byte order mark, which Excel writes at the start of a CSV.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn bytecount_lines(text: &str) -> u64 {
     text.as_bytes().iter().filter(|&&b| b == b'\n').count() as u64
@@ -528,12 +539,18 @@ impl ImportReport {
     }
 }
 
-/// Records the run in the import history and the audit log.
+/// The SHA-256 of an imported file, as the audit log keeps it.
+pub fn file_digest(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Records the run in the import history and the audit log; `sha256` is the
+/// file's [`file_digest`].
 pub async fn record_run(
     db: &Db,
     kind: &str,
     file_name: &str,
-    bytes: &[u8],
+    sha256: &str,
     report: &ImportReport,
     actor: &str,
 ) -> Result<i64, sqlx::Error> {
@@ -555,8 +572,7 @@ pub async fn record_run(
     .bind(report.rejects_csv())
     .fetch_one(&mut *tx)
     .await?;
-    let sha = format!("{:x}", Sha256::digest(bytes));
-    let after = serde_json::json!({"file": file_name, "sha256": sha, "rows": report.rows, "inserted": report.inserted,
+    let after = serde_json::json!({"file": file_name, "sha256": sha256, "rows": report.rows, "inserted": report.inserted,
         "updated": report.updated, "unchanged": report.unchanged, "rejected": report.rejected_rows});
     crate::audit::record(
         &mut tx,
@@ -576,4 +592,42 @@ pub async fn record_run(
 pub fn template_csv(kind: RecordKind) -> String {
     let headers: Vec<&str> = kind.columns().iter().map(|(_, names)| names[0]).collect();
     format!("\u{feff}{}\n", headers.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(table: &Table) -> Vec<Vec<String>> {
+        table.cells().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn owned_and_borrowed_bytes_read_the_same_with_or_without_the_byte_order_mark() {
+        let plain = "名称,区划\n张记修理,140105\n".as_bytes();
+        let marked = [BOM, plain].concat();
+        let expected = vec![vec!["名称", "区划"], vec!["张记修理", "140105"]];
+        for table in [
+            Table::read(plain),
+            Table::read(plain.to_vec()),
+            Table::read(&marked),
+            Table::read(marked.clone()),
+        ] {
+            assert_eq!(rows(&table.unwrap()), expected);
+        }
+    }
+
+    #[test]
+    fn gb18030_bytes_are_decoded_whether_owned_or_borrowed() {
+        let (gbk, _, _) = encoding_rs::GB18030.encode("名称\n迎泽区家政服务站\n");
+        for table in [Table::read(&*gbk), Table::read(gbk.to_vec())] {
+            assert_eq!(rows(&table.unwrap())[1], vec!["迎泽区家政服务站"]);
+        }
+    }
+
+    #[test]
+    fn bytes_in_no_known_encoding_are_refused() {
+        let err = Table::read(vec![b'a', b',', 0xFF, 0xFF, 0xFF, b'\n']).err().unwrap();
+        assert!(err.to_string().contains("编码无法识别"), "{err}");
+    }
 }
