@@ -500,6 +500,63 @@ async fn unknown_entities_are_rejected_or_registered_as_placeholders() {
     );
 }
 
+/// Entity ids are kept from batch to batch of one import: a code that the
+/// first batch registers as a placeholder must be found, not registered
+/// again, by the next (which would break the code's uniqueness).
+#[tokio::test]
+async fn a_placeholder_registered_by_one_batch_is_found_by_the_next() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let db = &app.state.db;
+        let agency = code("11140105MB0000004");
+        let stranger = code("91140105MA0000077");
+        // More rows than one batch writes (5,000), all for the same unknown entity.
+        let rows: Vec<_> = (0..5_200)
+            .map(|i| {
+                penalty(
+                    &format!("晋罚〔2026〕{i}号"),
+                    &agency,
+                    &[("credit_code", stranger.clone())],
+                )
+            })
+            .collect();
+        let options = lifeservice::credit::import::CreditImportOptions {
+            actor: "test".into(),
+            submitter: Some(CreditCode::parse(&agency).unwrap()),
+            register_unknown: true,
+            rules: Default::default(),
+        };
+        let table = lifeservice::registry::import::Table::read(
+            csv(RecordKind::Penalty, &rows).into_bytes(),
+        )
+        .unwrap();
+        let report = lifeservice::credit::import::import_credit(
+            db,
+            RecordKind::Penalty,
+            table,
+            &options,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.inserted, report.rejected_rows),
+            (5_200, 0),
+            "{backend:?}: {:?}",
+            report.rejects.first()
+        );
+        let (entities, ids): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM entities WHERE credit_code = $1), COUNT(DISTINCT entity_id) FROM credit_records",
+        )
+        .bind(stranger)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!((entities, ids), (1, 1), "{backend:?}");
+        app.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn the_expiry_job_stamps_penalties_whose_window_ended() {
     let app = spawn_app(common::Backend::Sqlite).await;

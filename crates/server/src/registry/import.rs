@@ -627,7 +627,9 @@ mod tests {
 
     #[test]
     fn bytes_in_no_known_encoding_are_refused() {
-        let err = Table::read(vec![b'a', b',', 0xFF, 0xFF, 0xFF, b'\n']).err().unwrap();
+        let err = Table::read(vec![b'a', b',', 0xFF, 0xFF, 0xFF, b'\n'])
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("编码无法识别"), "{err}");
     }
 }
