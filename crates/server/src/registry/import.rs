@@ -87,22 +87,16 @@ impl Table {
         if body.iter().take(4096).any(|&b| b == 0) {
             return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
         }
-        let utf8 = match bytes {
-            Cow::Owned(owned) => String::from_utf8(owned).map_err(|e| e.into_bytes()),
-            Cow::Borrowed(borrowed) => std::str::from_utf8(borrowed)
-                .map(str::to_string)
-                .map_err(|_| borrowed.to_vec()),
+        let text = match bytes {
+            Cow::Owned(owned) => match String::from_utf8(owned) {
+                Ok(text) => text,
+                Err(e) => decode_gb18030(e.as_bytes())?,
+            },
+            Cow::Borrowed(borrowed) => match std::str::from_utf8(borrowed) {
+                Ok(text) => text.to_string(),
+                Err(_) => decode_gb18030(borrowed)?,
+            },
         };
-        let text = utf8.or_else(|bytes| {
-            let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
-            let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(body);
-            if had_errors {
-                return Err(ImportError::Unreadable(
-                    "文件编码无法识别（应为UTF-8或GB18030）".into(),
-                ));
-            }
-            Ok(text.into_owned())
-        })?;
         Ok(Table::Csv(text))
     }
 
@@ -144,6 +138,18 @@ impl Table {
 
 /// UTF-8's byte order mark, which Excel writes at the start of a CSV.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Text that is not UTF-8: GB18030 (older Excel versions), or refused.
+fn decode_gb18030(bytes: &[u8]) -> Result<String, ImportError> {
+    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(body);
+    if had_errors {
+        return Err(ImportError::Unreadable(
+            "文件编码无法识别（应为UTF-8或GB18030）".into(),
+        ));
+    }
+    Ok(text.into_owned())
+}
 
 fn bytecount_lines(text: &str) -> u64 {
     text.as_bytes().iter().filter(|&&b| b == b'\n').count() as u64
