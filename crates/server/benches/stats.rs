@@ -53,11 +53,11 @@ async fn bulk_credit(db: &Db, rows: usize) -> anyhow::Result<()> {
         .await?;
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
-         INSERT INTO credit_records (kind, doc_no, entity_id, subject_name, subject_category, source_code, source_name, submitted_by, \
-           decision_date, state, version, fields_json, content_hash, created_at, updated_at) \
-         SELECT CASE WHEN i % 3 = 0 THEN 'penalty' ELSE 'licence' END, 'BENCH-' || i, 1 + (i * 7919) % $2, '合成主体', 'legal_person', \
+         INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, \
+           decision_date, state, version, items, created_at, updated_at) \
+         SELECT CASE WHEN i % 3 = 0 THEN 'penalty' ELSE 'licence' END, 'BENCH-' || i, 1 + (i * 7919) % $2, \
            '11140000MB0000000X', '基准测试', 'bench (synthetic)', date('2012-01-01', '+' || ((i * 104729) % 5400) || ' days'), \
-           'active', 1, '{}', '', '2026-01-01', '2026-01-01' FROM n",
+           'active', 1, '[\"合成主体\",\"法人及非法人组织\"]', '2026-01-01', '2026-01-01' FROM n",
     )
     .bind(rows as i64)
     .bind(entities)

@@ -189,6 +189,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_reviews_reviewer_id.sql"),
         include_str!("../migrations/postgres/0014_reviews_reviewer_id.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_credit_items.sql"),
+        include_str!("../migrations/postgres/0015_credit_items.sql"),
+    ),
 ];
 
 /// How long a SQLite writer waits for the write lock: its turn in this
@@ -217,6 +222,22 @@ impl Db {
     /// Opens (creating if needed) the database at `url` and applies migrations.
     /// `sqlite:PATH` or `postgres://USER@HOST/DB[?schema=NAME]`.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
+        let db = Self::open_unmigrated(url).await?;
+        db.migrate(i64::MAX).await?;
+        db.seed_reference().await?;
+        Ok(db)
+    }
+
+    /// The database at `url` with the migrations before `version` applied
+    /// and no others: the schema an older release left, for testing that
+    /// migration `version` carries its data over.
+    pub async fn open_before(url: &str, version: i64) -> anyhow::Result<Db> {
+        let db = Self::open_unmigrated(url).await?;
+        db.migrate(version).await?;
+        Ok(db)
+    }
+
+    async fn open_unmigrated(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
         let db = if let Some(path) = url.strip_prefix("sqlite:") {
             Self::open_sqlite(path).await?
@@ -225,8 +246,6 @@ impl Db {
         } else {
             anyhow::bail!("不支持的数据库地址“{url}”：应以 sqlite: 或 postgres:// 开头");
         };
-        db.migrate().await?;
-        db.seed_reference().await?;
         Ok(db)
     }
 
@@ -499,11 +518,12 @@ impl Db {
         }
     }
 
-    async fn migrate(&self) -> anyhow::Result<()> {
+    /// Applies the migrations not yet applied, up to but not including `before`.
+    async fn migrate(&self, before: i64) -> anyhow::Result<()> {
         self.pool
             .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)")
             .await?;
-        for (version, sqlite, postgres) in MIGRATIONS {
+        for (version, sqlite, postgres) in MIGRATIONS.iter().take_while(|(v, ..)| *v < before) {
             let applied: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(*version)

@@ -691,3 +691,143 @@ async fn a_large_import_refreshes_statistics_on_the_way_on_postgresql() {
     );
     app.cleanup().await;
 }
+
+/// Migration 15 rewrote stored items from keyed objects to positional
+/// arrays and dropped the columns that repeated them: a record stored before
+/// it reads back the same, keeps its earlier version, and re-submitting it
+/// unchanged is still a no-op (PostgreSQL writes the arrays with other
+/// spacing than ours, so the comparison must be by value).
+#[tokio::test]
+async fn records_stored_before_the_items_migration_read_back_the_same() {
+    use lifeservice::credit::fields::{self, RowContext};
+    for backend in backends().await {
+        let (url, _dir, schema) = common::fresh_database(backend).await;
+        let agency = code("11140105MB0000004");
+        let row = penalty(
+            "晋罚〔2020〕7号",
+            &agency,
+            &[
+                ("subject_category", "自然人".into()),
+                ("credit_code", String::new()),
+                ("remarks", "迁移前".into()),
+            ],
+        );
+        let cols = columns(RecordKind::Penalty);
+        let cells: Vec<Option<&str>> = cols
+            .iter()
+            .map(|c| {
+                row.iter()
+                    .find(|(k, _)| *k == c.key)
+                    .map(|(_, v)| v.as_str())
+            })
+            .collect();
+        let submitter = CreditCode::parse(&agency).unwrap();
+        let rules = Default::default();
+        let ctx = RowContext {
+            today: lifeservice::time::today(),
+            rules: &rules,
+            submitter: Some(&submitter),
+        };
+        let parsed = fields::parse_row(RecordKind::Penalty, &cols, &cells, &ctx).unwrap();
+        let keyed: std::collections::BTreeMap<String, String> = parsed
+            .fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut earlier = keyed.clone();
+        earlier.insert("content".into(), "警告".into());
+
+        let old = lifeservice::storage::Db::open_before(&url, 15)
+            .await
+            .unwrap();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO credit_records (kind, doc_no, entity_id, subject_name, subject_category, credit_code, source_code, source_name, \
+             submitted_by, decision_date, valid_from, valid_until, publish_until, repairable_from, severity, state, version, fields_json, \
+             content_hash, created_at, updated_at) VALUES ('penalty', $1, NULL, $2, 'natural_person', NULL, $3, $4, 'old', $5, NULL, NULL, \
+             $6, NULL, 'general', 'active', 2, $7, 'x', '2020-01-01', '2020-01-01') RETURNING id",
+        )
+        .bind(parsed.doc_no.clone())
+        .bind(parsed.subject_name.clone())
+        .bind(agency.clone())
+        .bind(parsed.source_name.clone())
+        .bind(parsed.decision_date.to_string())
+        .bind(parsed.window.as_ref().and_then(|w| w.publish_until).map(|d| d.to_string()))
+        .bind(serde_json::to_string(&keyed).unwrap())
+        .fetch_one(old.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO credit_record_versions (record_id, version, state, fields_json, replaced_at, replaced_by, reason) \
+             VALUES ($1, 1, 'active', $2, '2020-01-02', 'old', '更正')",
+        )
+        .bind(id)
+        .bind(serde_json::to_string(&earlier).unwrap())
+        .execute(old.pool())
+        .await
+        .unwrap();
+        old.pool().close().await;
+
+        let db = lifeservice::storage::Db::open(&url).await.unwrap();
+        let select = format!(
+            "{} WHERE id = $1",
+            lifeservice::credit::store::RECORD_SELECT
+        );
+        let stored = sqlx::query(&select)
+            .bind(id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let record = lifeservice::credit::store::record_from_row(&stored).unwrap();
+        assert_eq!(record.fields, keyed, "{backend:?}");
+        assert_eq!(
+            (
+                record.subject_category.as_str(),
+                record.credit_code.as_deref(),
+                record.version
+            ),
+            ("natural_person", None, 2),
+            "{backend:?}"
+        );
+        let version: String =
+            sqlx::query_scalar("SELECT items FROM credit_record_versions WHERE record_id = $1")
+                .bind(id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            fields::items_by_key(RecordKind::Penalty, &version),
+            earlier,
+            "{backend:?}"
+        );
+
+        let options = lifeservice::credit::import::CreditImportOptions {
+            actor: "test".into(),
+            submitter: Some(submitter.clone()),
+            register_unknown: false,
+            rules: Default::default(),
+        };
+        let table = lifeservice::registry::import::Table::read(
+            csv(RecordKind::Penalty, &[row]).into_bytes(),
+        )
+        .unwrap();
+        let report = lifeservice::credit::import::import_credit(
+            &db,
+            RecordKind::Penalty,
+            table,
+            &options,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.unchanged, report.updated, report.inserted),
+            (1, 0, 0),
+            "{backend:?}: {:?}",
+            report.rejects
+        );
+        db.pool().close().await;
+        if let Some(schema) = schema {
+            common::drop_schema(&schema).await;
+        }
+    }
+}

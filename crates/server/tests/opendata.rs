@@ -535,7 +535,7 @@ async fn credit_records_are_public_view_only_and_no_export_carries_a_personal_nu
                 .await
                 .unwrap();
         let raw = format!("{raw:?}");
-        let credit: Vec<String> = sqlx::query_scalar("SELECT fields_json FROM credit_records")
+        let credit: Vec<String> = sqlx::query_scalar("SELECT items FROM credit_records")
             .fetch_all(app.state.db.pool())
             .await
             .unwrap();

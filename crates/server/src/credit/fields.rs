@@ -7,7 +7,7 @@ use lifeservice_domain::credit::{
     DisclosureRules, LicenceCategory, ListKind, PenaltyTerms, RecordKind, Severity,
     SubjectCategory, ValidUntil, Window, parse_template_date,
 };
-use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// How a column's text is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,21 +249,17 @@ pub struct CreditRow {
     pub kind: RecordKind,
     pub doc_no: String,
     pub subject_name: String,
-    pub subject_category: SubjectCategory,
     pub credit_code: Option<CreditCode>,
     pub source_code: CreditCode,
     pub source_name: String,
     pub decision_date: NaiveDate,
-    pub valid_from: Option<NaiveDate>,
     /// Licences: end of validity; listings: the day taken off the list.
     pub valid_until: Option<ValidUntil>,
     pub window: Option<Window>,
     /// Every non-empty item, normalised (dates ISO), in template order.
     pub fields: Vec<(&'static str, String)>,
-    /// The items as a JSON object: the stored and exported form.
-    pub fields_json: String,
-    /// SHA-256 of `fields_json`: re-submitting an unchanged record is a no-op.
-    pub content_hash: String,
+    /// The items in their stored form ([`items_json`]).
+    pub items: String,
 }
 
 impl CreditRow {
@@ -275,12 +271,49 @@ impl CreditRow {
     }
 }
 
-fn to_json(fields: &[(&'static str, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = fields
+/// The stored form of a record's items: a JSON array in the order of the
+/// kind's template columns, `null` for an empty cell, trailing nulls left
+/// out. Keys are not stored (they were half of every record's bytes), so a
+/// kind's columns may only ever be appended to: see
+/// `stored_items_follow_the_template_order_append_only`.
+pub fn items_json(cols: &[Column], fields: &[(&'static str, String)]) -> String {
+    let mut items: Vec<Option<&str>> = cols
         .iter()
-        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+        .map(|c| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == c.key)
+                .map(|(_, v)| v.as_str())
+        })
         .collect();
-    serde_json::Value::Object(map).to_string()
+    while items.last() == Some(&None) {
+        items.pop();
+    }
+    serde_json::to_string(&items).expect("strings serialise")
+}
+
+/// Stored items as positional values (what a re-submission is compared with).
+fn stored_values(text: &str) -> Vec<Option<String>> {
+    let mut values: Vec<Option<String>> = serde_json::from_str(text).unwrap_or_default();
+    while values.last() == Some(&None) {
+        values.pop();
+    }
+    values
+}
+
+/// The stored items of a record of `kind` under their snake_case keys.
+pub fn items_by_key(kind: RecordKind, text: &str) -> BTreeMap<String, String> {
+    columns(kind)
+        .iter()
+        .zip(stored_values(text))
+        .filter_map(|(c, v)| Some((c.key.to_string(), v?)))
+        .collect()
+}
+
+/// Do two stored item lists say the same? Compared by value, since the
+/// migration to this form wrote the JSON with other spacing than ours.
+pub fn same_items(a: &str, b: &str) -> bool {
+    stored_values(a) == stored_values(b)
 }
 
 /// What a row is checked against besides its own cells.
@@ -413,24 +446,20 @@ pub fn parse_row(
     };
 
     match (errors.is_empty(), category, source_code, decision_date) {
-        (true, Some(subject_category), Some(source_code), Some(decision_date)) => {
-            let fields_json = to_json(&fields);
-            let content_hash = format!("{:x}", Sha256::digest(fields_json.as_bytes()));
+        (true, Some(_), Some(source_code), Some(decision_date)) => {
+            let items = items_json(cols, &fields);
             Ok(CreditRow {
                 kind,
                 doc_no: get("decision_no").unwrap_or_default().to_string(),
                 subject_name: get("subject_name").unwrap_or_default().to_string(),
-                subject_category,
                 credit_code,
                 source_name: get("source_name").unwrap_or_default().to_string(),
                 source_code,
                 decision_date,
-                valid_from,
                 valid_until,
                 window,
                 fields,
-                fields_json,
-                content_hash,
+                items,
             })
         }
         _ => Err(errors),
@@ -635,7 +664,14 @@ mod tests {
         assert_eq!(row.get("decision_date"), Some("2025-03-01"));
         assert_eq!(row.valid_until, Some(ValidUntil::Indefinite));
         assert_eq!(row.get("valid_until"), Some("长期"));
-        assert!(row.fields_json.contains("\"licence_category\":\"普通\""));
+        let stored = items_by_key(RecordKind::Licence, &row.items);
+        assert_eq!(stored["licence_category"], "普通");
+        assert_eq!(stored["valid_until"], "长期");
+        assert_eq!(stored.len(), row.fields.len());
+        assert!(
+            !row.items.ends_with("null]"),
+            "trailing empty cells are left out"
+        );
     }
 
     #[test]
@@ -724,5 +760,89 @@ mod tests {
             .collect();
         assert!(headers.contains(&"没收违法所得、没收非法财物的金额（万元）"));
         assert_eq!(columns(RecordKind::Licence).len(), 6 + 12 + 3);
+    }
+
+    /// Stored items are positional: these are the orders records were
+    /// stored in. Appending a column is fine; changing this list is not.
+    #[test]
+    fn stored_items_follow_the_template_order_append_only() {
+        let stored: [(RecordKind, &str); 5] = [
+            (
+                RecordKind::Licence,
+                "decision_title decision_no licence_category certificate_name licence_no content decision_date valid_from valid_until authority authority_code current_status",
+            ),
+            (
+                RecordKind::Penalty,
+                "decision_no violation_type facts basis penalty_categories content fine_wan_yuan confiscated_wan_yuan suspended_licence decision_date penalty_valid_until disclosure_until authority authority_code severity",
+            ),
+            (
+                RecordKind::Inspection,
+                "decision_no inspection_type items decision_date result authority authority_code",
+            ),
+            (
+                RecordKind::Listing,
+                "list_kind decision_no reason decision_date authority authority_code removed_on removal_reason",
+            ),
+            (
+                RecordKind::Pledge,
+                "decision_no pledge_type content decision_date authority authority_code",
+            ),
+        ];
+        for (kind, own) in stored {
+            let expected: Vec<&str> =
+                "subject_name subject_category credit_code legal_rep id_type id_number"
+                    .split(' ')
+                    .chain(own.split(' '))
+                    .chain("source_name source_code remarks".split(' '))
+                    .collect();
+            let keys: Vec<&str> = columns(kind).iter().map(|c| c.key).collect();
+            assert_eq!(&keys[..expected.len()], &expected[..], "{kind:?}");
+        }
+    }
+
+    /// The migration that rewrote keyed items as arrays must list each
+    /// kind's keys in the template order, on both backends.
+    #[test]
+    fn the_items_migration_lists_each_kind_in_template_order() {
+        let migrations = [
+            (
+                include_str!("../../migrations/sqlite/0015_credit_items.sql"),
+                "'$.",
+                "'",
+            ),
+            (
+                include_str!("../../migrations/postgres/0015_credit_items.sql"),
+                "->> '",
+                "'",
+            ),
+        ];
+        for (sql, before, after) in migrations {
+            let branches: Vec<&str> = sql.split("WHEN '").skip(1).collect();
+            assert_eq!(branches.len(), 10, "five kinds, records and versions");
+            for branch in branches {
+                let (kind, body) = branch.split_once('\'').unwrap();
+                let body = body.split("END").next().unwrap();
+                let keys: Vec<&str> = body
+                    .split(before)
+                    .skip(1)
+                    .map(|s| s.split(after).next().unwrap())
+                    .collect();
+                let kind = RecordKind::parse(kind).unwrap();
+                let expected: Vec<&str> = columns(kind).iter().map(|c| c.key).collect();
+                assert_eq!(keys, expected, "{kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn stored_items_compare_by_value_and_read_back_by_key() {
+        assert!(same_items(r#"["a",null,"b"]"#, r#"["a", null, "b", null]"#));
+        assert!(!same_items(r#"["a",null,"b"]"#, r#"["a","b"]"#));
+        let by_key = items_by_key(
+            RecordKind::Pledge,
+            r#"["某公司",null,"91140105MA0000001X"]"#,
+        );
+        assert_eq!(by_key.len(), 2);
+        assert_eq!(by_key["credit_code"], "91140105MA0000001X");
     }
 }

@@ -271,7 +271,8 @@ async fn write_batch(
                     record.doc_no, old.source_code
                 ),
             ),
-            Some(old) if old.content_hash == record.content_hash && old.state == "active" => {}
+            Some(old) if old.state == "active" && fields::same_items(&old.items, &record.items) => {
+            }
             Some(old) => updates.push((old, new)),
         }
     }
@@ -284,8 +285,8 @@ async fn write_batch(
             "correct",
             "credit_record",
             &old.id.to_string(),
-            serde_json::from_str(&old.fields_json).ok(),
-            serde_json::from_str(&new.row.fields_json).ok(),
+            Some(keyed(kind, &old.items)),
+            Some(keyed(kind, &new.row.items)),
         )
         .await?;
     }
@@ -302,6 +303,11 @@ async fn write_batch(
     report.inserted += inserts.len();
     report.updated += updates.len();
     Ok(())
+}
+
+/// Items under their keys, as the audit log shows a correction.
+fn keyed(kind: RecordKind, items: &str) -> serde_json::Value {
+    serde_json::json!(fields::items_by_key(kind, items))
 }
 
 /// The template's header row, for departments to fill in.

@@ -4,13 +4,13 @@
 use super::fields::CreditRow;
 use super::{CreditRecord, RecordState};
 use crate::storage::{Backend, placeholders};
-use lifeservice_domain::credit::RecordKind;
+use lifeservice_domain::credit::{RecordKind, SubjectCategory};
 use lifeservice_domain::{CreditCode, EntityKind};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
 use std::collections::HashMap;
 
-const RECORD_COLUMNS: usize = 21;
+const RECORD_COLUMNS: usize = 16;
 /// Rows per INSERT statement: within both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -19,10 +19,10 @@ const ROWS_PER_STATEMENT: usize = 500;
 pub struct Existing {
     pub id: i64,
     pub source_code: String,
-    pub content_hash: String,
     pub version: i64,
     pub state: String,
-    pub fields_json: String,
+    /// The stored items ([`super::fields::items_json`]).
+    pub items: String,
 }
 
 pub async fn existing(
@@ -33,7 +33,7 @@ pub async fn existing(
     let mut found = HashMap::new();
     for chunk in doc_nos.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id, doc_no, source_code, content_hash, version, state, fields_json FROM credit_records WHERE kind = {} AND doc_no IN ({})",
+            "SELECT id, doc_no, source_code, version, state, items FROM credit_records WHERE kind = {} AND doc_no IN ({})",
             first_placeholder(conn),
             in_list(conn, 1, chunk.len())
         );
@@ -47,10 +47,9 @@ pub async fn existing(
                 Existing {
                     id: r.try_get("id")?,
                     source_code: r.try_get("source_code")?,
-                    content_hash: r.try_get("content_hash")?,
                     version: r.try_get("version")?,
                     state: r.try_get("state")?,
-                    fields_json: r.try_get("fields_json")?,
+                    items: r.try_get("items")?,
                 },
             );
         }
@@ -119,8 +118,8 @@ pub async fn insert_records(
     let backend = Backend::of(conn);
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO credit_records (kind, doc_no, entity_id, subject_name, subject_category, credit_code, source_code, source_name, submitted_by, \
-             decision_date, valid_from, valid_until, publish_until, repairable_from, severity, state, version, fields_json, content_hash, created_at, updated_at) VALUES {}",
+            "INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, \
+             decision_date, valid_until, publish_until, repairable_from, severity, state, version, items, created_at, updated_at) VALUES {}",
             placeholders(backend, chunk.len(), RECORD_COLUMNS)
         );
         let mut query = sqlx::query::<Any>(&sql);
@@ -131,14 +130,10 @@ pub async fn insert_records(
                 .bind(row.kind.code())
                 .bind(row.doc_no.as_str())
                 .bind(r.entity_id)
-                .bind(row.subject_name.as_str())
-                .bind(row.subject_category.code())
-                .bind(row.credit_code.as_ref().map(|c| c.to_string()))
                 .bind(row.source_code.to_string())
                 .bind(row.source_name.as_str())
                 .bind(actor)
                 .bind(row.decision_date.to_string())
-                .bind(row.valid_from.map(|d| d.to_string()))
                 .bind(row.valid_until.map(|d| d.storage()))
                 .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
                 .bind(
@@ -149,8 +144,7 @@ pub async fn insert_records(
                 .bind(window.map(|w| w.severity.code()))
                 .bind(RecordState::Active.code())
                 .bind(1_i64)
-                .bind(row.fields_json.as_str())
-                .bind(row.content_hash.as_str())
+                .bind(row.items.as_str())
                 .bind(now)
                 .bind(now);
         }
@@ -172,26 +166,20 @@ pub async fn update_record(
     let row = new.row;
     let window = row.window.as_ref();
     sqlx::query(
-        "UPDATE credit_records SET entity_id = $1, subject_name = $2, subject_category = $3, credit_code = $4, source_name = $5, submitted_by = $6, \
-         decision_date = $7, valid_from = $8, valid_until = $9, publish_until = $10, repairable_from = $11, severity = $12, state = $13, \
-         version = $14, fields_json = $15, content_hash = $16, updated_at = $17 WHERE id = $18",
+        "UPDATE credit_records SET entity_id = $1, source_name = $2, submitted_by = $3, decision_date = $4, valid_until = $5, \
+         publish_until = $6, repairable_from = $7, severity = $8, state = $9, version = $10, items = $11, updated_at = $12 WHERE id = $13",
     )
     .bind(new.entity_id)
-    .bind(row.subject_name.as_str())
-    .bind(row.subject_category.code())
-    .bind(row.credit_code.as_ref().map(|c| c.to_string()))
     .bind(row.source_name.as_str())
     .bind(actor)
     .bind(row.decision_date.to_string())
-    .bind(row.valid_from.map(|d| d.to_string()))
     .bind(row.valid_until.map(|d| d.storage()))
     .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
     .bind(window.and_then(|w| w.repairable_from).map(|d| d.to_string()))
     .bind(window.map(|w| w.severity.code()))
     .bind(RecordState::Active.code())
     .bind(old.version + 1)
-    .bind(row.fields_json.as_str())
-    .bind(row.content_hash.as_str())
+    .bind(row.items.as_str())
     .bind(now)
     .bind(old.id)
     .execute(conn)
@@ -229,12 +217,12 @@ async fn keep_version(
     now: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO credit_record_versions (record_id, version, state, fields_json, replaced_at, replaced_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO credit_record_versions (record_id, version, state, items, replaced_at, replaced_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(old.id)
     .bind(old.version)
     .bind(old.state.as_str())
-    .bind(old.fields_json.as_str())
+    .bind(old.items.as_str())
     .bind(now)
     .bind(actor)
     .bind(reason)
@@ -248,7 +236,7 @@ pub async fn existing_by_id(
     id: i64,
 ) -> Result<Option<Existing>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, source_code, content_hash, version, state, fields_json FROM credit_records WHERE id = $1",
+        "SELECT id, source_code, version, state, items FROM credit_records WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -257,41 +245,45 @@ pub async fn existing_by_id(
         Ok(Existing {
             id: r.try_get("id")?,
             source_code: r.try_get("source_code")?,
-            content_hash: r.try_get("content_hash")?,
             version: r.try_get("version")?,
             state: r.try_get("state")?,
-            fields_json: r.try_get("fields_json")?,
+            items: r.try_get("items")?,
         })
     })
     .transpose()
 }
 
-pub const RECORD_SELECT: &str = "SELECT id, kind, doc_no, entity_id, subject_category, credit_code, source_code, source_name, submitted_by, decision_date, \
-     valid_from, valid_until, publish_until, repairable_from, severity, state, version, fields_json, updated_at FROM credit_records";
+pub const RECORD_SELECT: &str = "SELECT id, kind, doc_no, entity_id, source_code, source_name, submitted_by, decision_date, \
+     valid_until, publish_until, repairable_from, severity, state, version, items, updated_at FROM credit_records";
 
 pub fn record_from_row(r: &AnyRow) -> Result<CreditRecord, sqlx::Error> {
-    let fields: String = r.try_get("fields_json")?;
+    let items: String = r.try_get("items")?;
     let kind: String = r.try_get("kind")?;
+    let kind = RecordKind::parse(&kind).unwrap_or(RecordKind::Licence);
     let state: String = r.try_get("state")?;
+    let fields = super::fields::items_by_key(kind, &items);
+    let item = |key: &str| fields.get(key).cloned();
     Ok(CreditRecord {
         id: r.try_get("id")?,
-        kind: RecordKind::parse(&kind).unwrap_or(RecordKind::Licence),
+        kind,
         doc_no: r.try_get("doc_no")?,
         entity_id: r.try_get("entity_id")?,
-        subject_category: r.try_get("subject_category")?,
-        credit_code: r.try_get("credit_code")?,
+        subject_category: item("subject_category")
+            .and_then(|c| SubjectCategory::parse(&c))
+            .map_or_else(String::new, |c| c.code().to_string()),
+        credit_code: item("credit_code"),
         source_code: r.try_get("source_code")?,
         source_name: r.try_get("source_name")?,
         submitted_by: r.try_get("submitted_by")?,
         decision_date: r.try_get("decision_date")?,
-        valid_from: r.try_get("valid_from")?,
+        valid_from: item("valid_from"),
         valid_until: r.try_get("valid_until")?,
         publish_until: r.try_get("publish_until")?,
         repairable_from: r.try_get("repairable_from")?,
         severity: r.try_get("severity")?,
         state: RecordState::parse(&state).unwrap_or(RecordState::Active),
         version: r.try_get("version")?,
-        fields: serde_json::from_str(&fields).unwrap_or_default(),
+        fields,
         updated_at: r.try_get("updated_at")?,
     })
 }
@@ -329,7 +321,7 @@ pub async fn entity_record_states_page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<CreditRecord>, sqlx::Error> {
-    let select = RECORD_SELECT.replace(" fields_json,", " '{}' AS fields_json,");
+    let select = RECORD_SELECT.replace(" items,", " '[]' AS items,");
     debug_assert_ne!(select, RECORD_SELECT, "the items column is left out");
     entity_page(conn, &select, after, limit).await
 }

@@ -55,22 +55,37 @@ pub async fn backends() -> Vec<Backend> {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (db_url, dir, schema) = fresh_database(backend).await;
+    let mut app = start(db_url, dir).await;
+    app.schema = schema;
+    app
+}
+
+/// The URL of an empty database (a SQLite file in the returned folder, or a
+/// PostgreSQL schema of its own, named last, for [`drop_schema`]).
+pub async fn fresh_database(backend: Backend) -> (String, tempfile::TempDir, Option<String>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (db_url, schema) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite:{}", dir.path().join("test.db").display()),
-            None,
-        ),
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite:{}", dir.path().join("test.db").display());
+            (url, dir, None)
+        }
         Backend::Postgres => {
             let base = postgres_url().await.expect("postgres available");
             let schema = format!("t_{}", &lifeservice::auth::new_token()[..16]);
             let sep = if base.contains('?') { '&' } else { '?' };
-            (format!("{base}{sep}schema={schema}"), Some(schema))
+            (format!("{base}{sep}schema={schema}"), dir, Some(schema))
         }
-    };
-    let mut app = start(db_url, dir).await;
-    app.schema = schema;
-    app
+    }
+}
+
+pub async fn drop_schema(schema: &str) {
+    let base = postgres_url().await.unwrap();
+    let pool = sqlx::AnyPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
 }
 
 /// Another server process on the database at `db_url`, with its own search
@@ -141,12 +156,7 @@ impl TestApp {
     /// Drops the PostgreSQL schema this test created.
     pub async fn cleanup(self) {
         if let Some(schema) = &self.schema {
-            let base = postgres_url().await.unwrap();
-            let pool = sqlx::AnyPool::connect(&base).await.unwrap();
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&pool)
-                .await
-                .unwrap();
+            drop_schema(schema).await;
         }
     }
 }
