@@ -831,3 +831,88 @@ async fn records_stored_before_the_items_migration_read_back_the_same() {
         }
     }
 }
+
+/// One import whose rows are partly stored already, spread over several
+/// statements of one batch: on SQLite the new ones go in first and the taken
+/// 文书号 are sorted out after (another department's rejected, unchanged ones
+/// left, changed ones corrected), which must come to what PostgreSQL's
+/// look-up-first path gives.
+#[tokio::test]
+async fn a_batch_mixing_new_and_stored_records_sorts_each_out() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let db = &app.state.db;
+        let (a, b) = (code("11140105MB0000004"), code("11140105MB0000012"));
+        let import = |agency: &str, rows: Vec<Vec<(&'static str, String)>>| {
+            let options = lifeservice::credit::import::CreditImportOptions {
+                actor: "test".into(),
+                submitter: Some(CreditCode::parse(agency).unwrap()),
+                register_unknown: true,
+                rules: Default::default(),
+            };
+            let table = lifeservice::registry::import::Table::read(
+                csv(RecordKind::Penalty, &rows).into_bytes(),
+            )
+            .unwrap();
+            async move {
+                lifeservice::credit::import::import_credit(
+                    db,
+                    RecordKind::Penalty,
+                    table,
+                    &options,
+                    None,
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let doc = |i: usize| format!("晋罚〔2026〕{i}号");
+        // Department B owns 0..300, department A 300..900.
+        let first = import(&b, (0..300).map(|i| penalty(&doc(i), &b, &[])).collect()).await;
+        assert_eq!(first.inserted, 300, "{backend:?}");
+        let first = import(&a, (300..900).map(|i| penalty(&doc(i), &a, &[])).collect()).await;
+        assert_eq!(first.inserted, 600, "{backend:?}");
+
+        // A again, 1,500 rows: 0..300 B's (rejected), 300..600 unchanged,
+        // 600..900 changed, 900..1500 new; interleaved over the statements.
+        let rows = (0..1500)
+            .map(|k| (k * 7) % 1500)
+            .map(|i| {
+                let content = if (600..900).contains(&i) {
+                    "罚款三万元"
+                } else {
+                    "罚款二万元"
+                };
+                penalty(&doc(i), &a, &[("content", content.into())])
+            })
+            .collect();
+        let report = import(&a, rows).await;
+        assert_eq!(
+            (
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                report.rejected_rows
+            ),
+            (600, 300, 300, 300),
+            "{backend:?}: {:?}",
+            report.rejects.first()
+        );
+        assert!(
+            report
+                .rejects
+                .iter()
+                .all(|r| r.reason.contains("已由其他部门"))
+        );
+        let (records, versions, by_b): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM credit_records), (SELECT COUNT(*) FROM credit_record_versions), \
+             (SELECT COUNT(*) FROM credit_records WHERE source_code = $1)",
+        )
+        .bind(b.clone())
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!((records, versions, by_b), (1500, 300, 300), "{backend:?}");
+        app.cleanup().await;
+    }
+}

@@ -109,17 +109,47 @@ pub struct NewRecord<'a> {
     pub entity_id: Option<i64>,
 }
 
+/// How [`insert_records`] treats a 文书号 that is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// The caller looked the batch's 文书号 up first: a stored one fails the
+    /// statement (another writer got there in between).
+    Fails,
+    /// The caller is the only writer of the database until it commits
+    /// (SQLite's write turn): a stored 文书号 is skipped and returned, so a
+    /// batch of new records is written without looking each one up first.
+    Skipped,
+}
+
+/// Inserts the records; with [`Taken::Skipped`], returns the records
+/// already stored under the 文书号 of those that were skipped.
 pub async fn insert_records(
     conn: &mut AnyConnection,
-    records: &[NewRecord<'_>],
+    kind: RecordKind,
+    records: &[&NewRecord<'_>],
+    taken: Taken,
     actor: &str,
     now: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<HashMap<String, Existing>, sqlx::Error> {
     let backend = Backend::of(conn);
+    // Every id above this one is this writer's own (it is the only writer).
+    let stored_before: i64 = match taken {
+        Taken::Skipped => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM credit_records")
+                .fetch_one(&mut *conn)
+                .await?
+        }
+        Taken::Fails => 0,
+    };
+    let on_conflict = match taken {
+        Taken::Skipped => " ON CONFLICT (kind, doc_no) DO NOTHING",
+        Taken::Fails => "",
+    };
+    let mut found = HashMap::new();
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, \
-             decision_date, valid_until, publish_until, repairable_from, severity, state, version, items, created_at, updated_at) VALUES {}",
+            "INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, decision_date, \
+             valid_until, publish_until, repairable_from, severity, state, version, items, created_at, updated_at) VALUES {}{on_conflict}",
             placeholders(backend, chunk.len(), RECORD_COLUMNS)
         );
         let mut query = sqlx::query::<Any>(&sql);
@@ -148,9 +178,18 @@ pub async fn insert_records(
                 .bind(now)
                 .bind(now);
         }
-        query.execute(&mut *conn).await?;
+        let inserted = query.execute(&mut *conn).await?.rows_affected();
+        if inserted < chunk.len() as u64 {
+            let docs: Vec<&str> = chunk.iter().map(|r| r.row.doc_no.as_str()).collect();
+            found.extend(
+                existing(conn, kind, &docs)
+                    .await?
+                    .into_iter()
+                    .filter(|(_, old)| old.id <= stored_before),
+            );
+        }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Replaces a record's content, keeping the earlier version.
