@@ -729,11 +729,7 @@ async fn records_stored_before_the_items_migration_read_back_the_same() {
             submitter: Some(&submitter),
         };
         let parsed = fields::parse_row(RecordKind::Penalty, &cols, &cells, &ctx).unwrap();
-        let keyed: std::collections::BTreeMap<String, String> = parsed
-            .fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+        let keyed = fields::items_by_key(RecordKind::Penalty, &parsed.items);
         let mut earlier = keyed.clone();
         earlier.insert("content".into(), "警告".into());
 

@@ -256,36 +256,17 @@ pub struct CreditRow {
     /// Licences: end of validity; listings: the day taken off the list.
     pub valid_until: Option<ValidUntil>,
     pub window: Option<Window>,
-    /// Every non-empty item, normalised (dates ISO), in template order.
-    pub fields: Vec<(&'static str, String)>,
-    /// The items in their stored form ([`items_json`]).
+    /// Every item, normalised (dates ISO), in its stored form ([`items_json`]).
     pub items: String,
 }
 
-impl CreditRow {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// The stored form of a record's items: a JSON array in the order of the
-/// kind's template columns, `null` for an empty cell, trailing nulls left
-/// out. Keys are not stored (they were half of every record's bytes), so a
-/// kind's columns may only ever be appended to: see
+/// kind's template columns (as `values` are), `null` for an empty cell,
+/// trailing nulls left out. Keys are not stored (they were half of every
+/// record's bytes), so a kind's columns may only ever be appended to: see
 /// `stored_items_follow_the_template_order_append_only`.
-pub fn items_json(cols: &[Column], fields: &[(&'static str, String)]) -> String {
-    let mut items: Vec<Option<&str>> = cols
-        .iter()
-        .map(|c| {
-            fields
-                .iter()
-                .find(|(k, _)| *k == c.key)
-                .map(|(_, v)| v.as_str())
-        })
-        .collect();
+fn items_json(values: &[Option<String>]) -> String {
+    let mut items: Vec<Option<&str>> = values.iter().map(Option::as_deref).collect();
     while items.last() == Some(&None) {
         items.pop();
     }
@@ -332,25 +313,26 @@ pub fn parse_row(
     ctx: &RowContext,
 ) -> Result<CreditRow, Vec<CellError>> {
     let mut errors = Vec::new();
-    let mut fields = Vec::with_capacity(cols.len());
-    for (column, cell) in cols.iter().zip(cells) {
-        let text = cell.map(str::trim).unwrap_or("");
-        if text.is_empty() {
-            if column.required {
-                errors.push(err(column, format!("“{}”为必填项", column.header)));
+    let values: Vec<Option<String>> = cols
+        .iter()
+        .zip(cells)
+        .map(|(column, cell)| {
+            let text = cell.map(str::trim).unwrap_or("");
+            if text.is_empty() {
+                if column.required {
+                    errors.push(err(column, format!("“{}”为必填项", column.header)));
+                }
+                return None;
             }
-            continue;
-        }
-        match normalise(column, text, ctx.today) {
-            Ok(value) => fields.push((column.key, value)),
-            Err(reason) => errors.push(err(column, reason)),
-        }
-    }
+            normalise(column, text, ctx.today)
+                .map_err(|reason| errors.push(err(column, reason)))
+                .ok()
+        })
+        .collect();
     let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
+        cols.iter()
+            .position(|c| c.key == key)
+            .and_then(|i| values[i].as_deref())
     };
     let header = |key: &str| cols.iter().find(|c| c.key == key).map_or("", |c| c.header);
 
@@ -447,7 +429,7 @@ pub fn parse_row(
 
     match (errors.is_empty(), category, source_code, decision_date) {
         (true, Some(_), Some(source_code), Some(decision_date)) => {
-            let items = items_json(cols, &fields);
+            let items = items_json(&values);
             Ok(CreditRow {
                 kind,
                 doc_no: get("decision_no").unwrap_or_default().to_string(),
@@ -458,7 +440,6 @@ pub fn parse_row(
                 decision_date,
                 valid_until,
                 window,
-                fields,
                 items,
             })
         }
@@ -661,13 +642,12 @@ mod tests {
     fn a_good_licence_parses_with_normalised_dates() {
         let row = parse(&[("valid_until", "2099/12/31")]).unwrap();
         assert_eq!(row.doc_no, "晋食许〔2025〕001号");
-        assert_eq!(row.get("decision_date"), Some("2025-03-01"));
-        assert_eq!(row.valid_until, Some(ValidUntil::Indefinite));
-        assert_eq!(row.get("valid_until"), Some("长期"));
         let stored = items_by_key(RecordKind::Licence, &row.items);
-        assert_eq!(stored["licence_category"], "普通");
+        assert_eq!(stored["decision_date"], "2025-03-01");
+        assert_eq!(row.valid_until, Some(ValidUntil::Indefinite));
         assert_eq!(stored["valid_until"], "长期");
-        assert_eq!(stored.len(), row.fields.len());
+        assert_eq!(stored["licence_category"], "普通");
+        assert_eq!(stored.len(), 15, "the 15 cells filled in, and no others");
         assert!(
             !row.items.ends_with("null]"),
             "trailing empty cells are left out"
@@ -727,7 +707,8 @@ mod tests {
             parse_row(RecordKind::Penalty, &cols, &cells, &ctx)
         };
         let row = run(&values).unwrap();
-        assert_eq!(row.get("penalty_categories"), Some("警告;罚款"));
+        let stored = items_by_key(RecordKind::Penalty, &row.items);
+        assert_eq!(stored["penalty_categories"], "警告;罚款");
         let window = row.window.unwrap();
         assert_eq!(window.publish_until, NaiveDate::from_ymd_opt(2025, 8, 19));
         assert!(window.rule.contains("第十三条"));

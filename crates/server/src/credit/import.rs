@@ -12,6 +12,7 @@ use crate::storage::{Backend, Db, StatsRefresh};
 use lifeservice_domain::CreditCode;
 use lifeservice_domain::credit::{DisclosureRules, RecordKind};
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 /// Rows per database transaction.
 const BATCH: usize = 5000;
@@ -58,20 +59,23 @@ pub async fn import_credit(
     let mut stats = StatsRefresh::new(&["credit_records"]);
     let mut entities = KnownEntities::default();
     let mut batch: Vec<(usize, CreditRow)> = Vec::with_capacity(BATCH);
-    let mut docs_in_batch: HashSet<String> = HashSet::new();
+    // Hashes of the batch's 文书号: a collision only ends a batch early.
+    let doc_hasher = std::hash::RandomState::new();
+    let mut docs_in_batch: HashSet<u64> = HashSet::new();
     while let Some(lines) = receiver.recv().await {
         for line in lines {
             report.rows += 1;
             match line {
                 (row, Err(errors)) => reject_cells(&mut report, row, errors),
                 (row, Ok(record)) => {
-                    if docs_in_batch.contains(&record.doc_no) || batch.len() >= BATCH {
+                    let doc = doc_hasher.hash_one(record.doc_no.as_str());
+                    if docs_in_batch.contains(&doc) || batch.len() >= BATCH {
                         let rows = std::mem::take(&mut batch);
                         write_batch(db, kind, rows, options, &mut entities, &mut report).await?;
                         stats.after(db, report.inserted).await?;
                         docs_in_batch.clear();
                     }
-                    docs_in_batch.insert(record.doc_no.clone());
+                    docs_in_batch.insert(doc);
                     batch.push((row, record));
                 }
             }
