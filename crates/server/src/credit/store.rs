@@ -3,14 +3,15 @@
 
 use super::fields::CreditRow;
 use super::{CreditRecord, RecordState};
-use crate::storage::{Backend, placeholders};
+use crate::storage::Backend;
 use lifeservice_domain::credit::{RecordKind, SubjectCategory};
 use lifeservice_domain::{CreditCode, EntityKind};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
 use std::collections::HashMap;
 
-const RECORD_COLUMNS: usize = 16;
+/// Values a new record binds of its own (see [`insert_sql`]).
+const ROW_PARAMETERS: usize = 10;
 /// Rows per INSERT statement: within both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -147,22 +148,16 @@ pub async fn insert_records(
     };
     let mut found = HashMap::new();
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, decision_date, \
-             valid_until, publish_until, repairable_from, severity, state, version, items, created_at, updated_at) VALUES {}{on_conflict}",
-            placeholders(backend, chunk.len(), RECORD_COLUMNS)
-        );
-        let mut query = sqlx::query::<Any>(&sql);
+        let sql = insert_sql(backend, kind, chunk.len(), on_conflict);
+        let mut query = sqlx::query::<Any>(&sql).bind(actor).bind(now);
         for r in chunk {
             let row = r.row;
             let window = row.window.as_ref();
             query = query
-                .bind(row.kind.code())
                 .bind(row.doc_no.as_str())
                 .bind(r.entity_id)
-                .bind(row.source_code.to_string())
+                .bind(row.source_code.as_str())
                 .bind(row.source_name.as_str())
-                .bind(actor)
                 .bind(row.decision_date.to_string())
                 .bind(row.valid_until.map(|d| d.storage()))
                 .bind(window.and_then(|w| w.publish_until).map(|d| d.to_string()))
@@ -172,11 +167,7 @@ pub async fn insert_records(
                         .map(|d| d.to_string()),
                 )
                 .bind(window.map(|w| w.severity.code()))
-                .bind(RecordState::Active.code())
-                .bind(1_i64)
-                .bind(row.items.as_str())
-                .bind(now)
-                .bind(now);
+                .bind(row.items.as_str());
         }
         let inserted = query.execute(&mut *conn).await?.rows_affected();
         if inserted < chunk.len() as u64 {
@@ -190,6 +181,39 @@ pub async fn insert_records(
         }
     }
     Ok(found)
+}
+
+/// The statement of [`insert_records`] for `rows` new records. What every
+/// record of a batch shares is written once: kind, state and version as
+/// literals, the account and the time bound once (the first two
+/// parameters); each row binds only its own ten values. The parameters are
+/// anonymous on SQLite: sqlx asks SQLite each parameter's name when it
+/// binds, and SQLite finds a numbered one by a linear scan.
+fn insert_sql(backend: Backend, kind: RecordKind, rows: usize, on_conflict: &str) -> String {
+    let mut next = 0;
+    let mut param = || {
+        next += 1;
+        match backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${next}"),
+        }
+    };
+    let shared = format!("SELECT {} AS actor, {} AS now", param(), param());
+    let values: Vec<String> = (0..rows)
+        .map(|_| {
+            let row: Vec<String> = (0..ROW_PARAMETERS).map(|_| param()).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO credit_records (kind, doc_no, entity_id, source_code, source_name, submitted_by, decision_date, \
+         valid_until, publish_until, repairable_from, severity, state, version, items, created_at, updated_at) \
+         SELECT '{}', v.column1, v.column2, v.column3, v.column4, s.actor, v.column5, v.column6, v.column7, v.column8, v.column9, \
+         '{}', 1, v.column10, s.now, s.now FROM ({shared}) s, (VALUES {}) v WHERE true{on_conflict}",
+        kind.code(),
+        RecordState::Active.code(),
+        values.join(",")
+    )
 }
 
 /// Replaces a record's content, keeping the earlier version.
