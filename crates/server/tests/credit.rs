@@ -73,6 +73,27 @@ fn penalty(
     row
 }
 
+/// Imports penalties as department `agency` would from the command line.
+async fn import_penalties(
+    db: &lifeservice::storage::Db,
+    agency: &str,
+    rows: &[Vec<(&'static str, String)>],
+    register_unknown: bool,
+) -> lifeservice::registry::import::ImportReport {
+    let options = lifeservice::credit::import::CreditImportOptions {
+        actor: "test".into(),
+        submitter: Some(CreditCode::parse(agency).unwrap()),
+        register_unknown,
+        rules: Default::default(),
+    };
+    let table =
+        lifeservice::registry::import::Table::read(csv(RecordKind::Penalty, rows).into_bytes())
+            .unwrap();
+    lifeservice::credit::import::import_credit(db, RecordKind::Penalty, table, &options, None)
+        .await
+        .unwrap()
+}
+
 async fn department(app: &TestApp, name: &str, agency: &str) -> String {
     let token = app.add_user(name, "department", "01").await;
     let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
@@ -520,25 +541,7 @@ async fn a_placeholder_registered_by_one_batch_is_found_by_the_next() {
                 )
             })
             .collect();
-        let options = lifeservice::credit::import::CreditImportOptions {
-            actor: "test".into(),
-            submitter: Some(CreditCode::parse(&agency).unwrap()),
-            register_unknown: true,
-            rules: Default::default(),
-        };
-        let table = lifeservice::registry::import::Table::read(
-            csv(RecordKind::Penalty, &rows).into_bytes(),
-        )
-        .unwrap();
-        let report = lifeservice::credit::import::import_credit(
-            db,
-            RecordKind::Penalty,
-            table,
-            &options,
-            None,
-        )
-        .await
-        .unwrap();
+        let report = import_penalties(db, &agency, &rows, true).await;
         assert_eq!(
             (report.inserted, report.rejected_rows),
             (5_200, 0),
@@ -796,25 +799,7 @@ async fn records_stored_before_the_items_migration_read_back_the_same() {
             "{backend:?}"
         );
 
-        let options = lifeservice::credit::import::CreditImportOptions {
-            actor: "test".into(),
-            submitter: Some(submitter.clone()),
-            register_unknown: false,
-            rules: Default::default(),
-        };
-        let table = lifeservice::registry::import::Table::read(
-            csv(RecordKind::Penalty, &[row]).into_bytes(),
-        )
-        .unwrap();
-        let report = lifeservice::credit::import::import_credit(
-            &db,
-            RecordKind::Penalty,
-            table,
-            &options,
-            None,
-        )
-        .await
-        .unwrap();
+        let report = import_penalties(&db, &agency, &[row], false).await;
         assert_eq!(
             (report.unchanged, report.updated, report.inserted),
             (1, 0, 0),
@@ -840,27 +825,8 @@ async fn a_batch_mixing_new_and_stored_records_sorts_each_out() {
         let db = &app.state.db;
         let (a, b) = (code("11140105MB0000004"), code("11140105MB0000012"));
         let import = |agency: &str, rows: Vec<Vec<(&'static str, String)>>| {
-            let options = lifeservice::credit::import::CreditImportOptions {
-                actor: "test".into(),
-                submitter: Some(CreditCode::parse(agency).unwrap()),
-                register_unknown: true,
-                rules: Default::default(),
-            };
-            let table = lifeservice::registry::import::Table::read(
-                csv(RecordKind::Penalty, &rows).into_bytes(),
-            )
-            .unwrap();
-            async move {
-                lifeservice::credit::import::import_credit(
-                    db,
-                    RecordKind::Penalty,
-                    table,
-                    &options,
-                    None,
-                )
-                .await
-                .unwrap()
-            }
+            let agency = agency.to_string();
+            async move { import_penalties(db, &agency, &rows, true).await }
         };
         let doc = |i: usize| format!("晋罚〔2026〕{i}号");
         // Department B owns 0..300, department A 300..900.
