@@ -733,6 +733,42 @@ mod tests {
         );
     }
 
+    /// A statement that may fail midway, inside a transaction of several,
+    /// journals the pages it changes; past SQLite's spill size that journal
+    /// goes to a temporary file. With a larger spill size built in, a journal
+    /// beyond it failed with "database or disk is full" (migration 15
+    /// rewriting 1M credit records did).
+    #[tokio::test]
+    async fn a_statement_rewriting_a_large_table_inside_a_transaction_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite:{}", dir.path().join("large.db").display()))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE filler (x TEXT NOT NULL)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        // 100,000 rows of 500 characters: about 50 MB of pages to journal.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+             INSERT INTO filler (x) SELECT hex(randomblob(250)) FROM n",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO filler (x) VALUES ('first statement')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let rewritten = sqlx::query("UPDATE filler SET x = x || '.'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rewritten.rows_affected(), 100_001);
+    }
+
     /// Commits leave the log to the checkpointer; the log must still reach
     /// the database file, or it would grow without end.
     #[tokio::test]
