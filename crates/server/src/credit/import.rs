@@ -235,7 +235,7 @@ async fn write_batch(
         Backend::Sqlite => Taken::Skipped,
         Backend::Postgres => Taken::Fails,
     };
-    let existing = match taken {
+    let mut existing = match taken {
         Taken::Skipped => HashMap::new(),
         Taken::Fails => {
             let docs: Vec<&str> = batch.iter().map(|(_, r)| r.doc_no.as_str()).collect();
@@ -275,7 +275,7 @@ async fn write_batch(
             row: record,
             entity_id,
         };
-        match existing.get(&record.doc_no) {
+        match existing.remove(&record.doc_no) {
             None => inserts.push((*row, new)),
             Some(old) => resubmitted(kind, *row, old, new, &mut updates, report),
         }
@@ -287,7 +287,7 @@ async fn write_batch(
     for (row, new) in inserts {
         match stored.remove(&new.row.doc_no) {
             None => inserted.push(new),
-            Some(old) => resubmitted(kind, row, &old, new, &mut updates, report),
+            Some(old) => resubmitted(kind, row, old, new, &mut updates, report),
         }
     }
     for (old, new) in &updates {
@@ -323,7 +323,7 @@ async fn write_batch(
 fn resubmitted<'a>(
     kind: RecordKind,
     row: usize,
-    old: &Existing,
+    old: Existing,
     new: NewRecord<'a>,
     updates: &mut Vec<(Existing, NewRecord<'a>)>,
     report: &mut ImportReport,
@@ -342,7 +342,7 @@ fn resubmitted<'a>(
             ),
         );
     } else if old.state != "active" || !fields::same_items(&old.items, &new.row.items) {
-        updates.push((old.clone(), new));
+        updates.push((old, new));
     }
 }
 
