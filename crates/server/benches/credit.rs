@@ -90,7 +90,7 @@ fn main() -> anyhow::Result<()> {
             rules: Default::default(),
         };
         let started = Instant::now();
-        let table = Table::read(std::fs::read(&csv)?)?;
+        let table = Table::open(&csv)?;
         let report = import_credit(&db, RecordKind::Penalty, table, &options, None).await?;
         let import_s = started.elapsed().as_secs_f64();
         anyhow::ensure!(

@@ -65,7 +65,6 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|_| format!("sqlite:{}", dir.path().join("bench.db").display()));
         let db = Db::open(&url).await?;
         println!("database: {:?}", db.backend());
-        let bytes = std::fs::read(&csv)?;
         let options = ImportOptions {
             datum: Default::default(),
             actor: "bench".into(),
@@ -73,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             principal: None,
         };
         let started = Instant::now();
-        let table = Table::read(&bytes)?;
+        let table = Table::open(&csv)?;
         let report = import_table(&db, RecordKind::Outlets, table, &options, None).await?;
         let import_s = started.elapsed().as_secs_f64();
         anyhow::ensure!(
@@ -103,14 +102,8 @@ fn main() -> anyhow::Result<()> {
         );
         if std::env::var_os("BENCH_REIMPORT").is_some() {
             let started = Instant::now();
-            let again = import_table(
-                &db,
-                RecordKind::Outlets,
-                Table::read(&bytes)?,
-                &options,
-                None,
-            )
-            .await?;
+            let again =
+                import_table(&db, RecordKind::Outlets, Table::open(&csv)?, &options, None).await?;
             let s = started.elapsed().as_secs_f64();
             anyhow::ensure!(
                 again.inserted == 0 && again.updated == 0 && again.unchanged == report.rows,

@@ -3,7 +3,7 @@
 use crate::app::{AppState, default_index_dir};
 use crate::auth::Role;
 use crate::registry::fields::RecordKind;
-use crate::registry::import::{ImportOptions, Table, file_digest, import_table, record_run};
+use crate::registry::import::{ImportOptions, Table, file_digest_of, import_table, record_run};
 use crate::search::SearchIndex;
 use crate::storage::{DEFAULT_DB, Db};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -521,15 +521,8 @@ async fn import_credit(
     file: &PathBuf,
     options: &crate::credit::import::CreditImportOptions,
 ) -> anyhow::Result<ExitCode> {
-    let bytes =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
-    let digest = file_digest(&bytes);
-    let table = match Table::read(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("错误：{}：{e}", file.display());
-            return Ok(ExitCode::from(2));
-        }
+    let Some((table, digest)) = open_table(file) else {
+        return Ok(ExitCode::from(2));
     };
     let progress = bar(table.approx_rows(), "导入");
     let started = std::time::Instant::now();
@@ -548,7 +541,7 @@ async fn import_credit(
         db,
         crate::credit::fields::plural(kind),
         file,
-        &digest,
+        &join_digest(digest)?,
         &report,
         &options.actor,
         started,
@@ -606,15 +599,8 @@ async fn import(
     datum: Datum,
     actor: &str,
 ) -> anyhow::Result<ExitCode> {
-    let bytes =
-        std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取文件 {}：{e}", file.display()))?;
-    let digest = file_digest(&bytes);
-    let table = match Table::read(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("错误：{}：{e}", file.display());
-            return Ok(ExitCode::from(2));
-        }
+    let Some((table, digest)) = open_table(file) else {
+        return Ok(ExitCode::from(2));
     };
     let options = ImportOptions {
         datum,
@@ -633,7 +619,40 @@ async fn import(
         }
     };
     progress.finish_and_clear();
-    finish_import(db, kind.as_str(), file, &digest, &report, actor, started).await
+    finish_import(
+        db,
+        kind.as_str(),
+        file,
+        &join_digest(digest)?,
+        &report,
+        actor,
+        started,
+    )
+    .await
+}
+
+/// A file to import, with its SHA-256 computed on another thread while the
+/// file is imported; `None` when it cannot be read (the reason is printed).
+fn open_table(
+    file: &std::path::Path,
+) -> Option<(Table, std::thread::JoinHandle<std::io::Result<String>>)> {
+    match Table::open(file) {
+        Ok(table) => {
+            let path = file.to_path_buf();
+            Some((table, std::thread::spawn(move || file_digest_of(&path))))
+        }
+        Err(e) => {
+            eprintln!("错误：{}：{e}", file.display());
+            None
+        }
+    }
+}
+
+fn join_digest(digest: std::thread::JoinHandle<std::io::Result<String>>) -> anyhow::Result<String> {
+    let digest = digest
+        .join()
+        .map_err(|_| anyhow::anyhow!("计算文件摘要的线程异常退出"))?;
+    Ok(digest?)
 }
 
 /// Records the run, prints its summary and writes the rejects beside the file.

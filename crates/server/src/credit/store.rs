@@ -4,11 +4,11 @@
 use super::fields::CreditRow;
 use super::{CreditRecord, RecordState};
 use crate::storage::Backend;
+use foldhash::{HashMap, HashMapExt};
 use lifeservice_domain::credit::{RecordKind, SubjectCategory};
 use lifeservice_domain::{CreditCode, EntityKind};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row};
-use std::collections::HashMap;
 
 /// Values a new record binds of its own (see [`insert_sql`]).
 const ROW_PARAMETERS: usize = 10;
