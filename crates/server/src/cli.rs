@@ -518,7 +518,7 @@ fn import_osm(db_url: &str, file: &PathBuf) -> anyhow::Result<ExitCode> {
 async fn import_credit(
     db: &Db,
     kind: CreditKind,
-    file: &PathBuf,
+    file: &std::path::Path,
     options: &crate::credit::import::CreditImportOptions,
 ) -> anyhow::Result<ExitCode> {
     let Some((table, digest)) = open_table(file) else {
@@ -595,7 +595,7 @@ fn write_rejects(
 async fn import(
     db: &Db,
     kind: RecordKind,
-    file: &PathBuf,
+    file: &std::path::Path,
     datum: Datum,
     actor: &str,
 ) -> anyhow::Result<ExitCode> {
