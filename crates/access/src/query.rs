@@ -359,13 +359,13 @@ fn nearest_from_origins(
 }
 
 /// Nearest labelled facility per origin and category, origin-major, by one
-/// exact multi-source search per category, run in a [`NearestField`] with a
-/// slot per category, fed every facility in node (Hilbert) order.
+/// exact multi-source search per category, each run as a [`NearestField`]
+/// fed the category's facilities in node (Hilbert) order.
 ///
-/// Each thread takes a contiguous share of the categories and one field for
-/// as many of them as [`FIELD_BYTES`] allows (all of them on a city), so that
-/// the facilities of all those categories in one patch of the map are
-/// searched while that patch is in the core's cache.
+/// Categories run in parallel, one contiguous share per thread, so that each
+/// thread allocates one field and reuses it: a field per category would cost a
+/// page fault every 4 KiB of a megabyte per category, and a single field stays
+/// in the core's cache from one category to the next.
 fn nearest_by_category(
     net: &Network,
     origins: &Points,
@@ -373,51 +373,31 @@ fn nearest_by_category(
     cutoff_m: f64,
 ) -> (Vec<f64>, Vec<u32>) {
     let share = groups.len().div_ceil(rayon::current_num_threads()).max(1);
-    let node_bytes = net.node_count().max(1) * (size_of::<f64>() + size_of::<u32>());
-    let slots = (FIELD_BYTES / node_bytes).clamp(1, share);
     let columns: Vec<(Vec<f64>, Vec<u32>)> = groups
-        .par_chunks(share)
-        .flat_map_iter(|share| {
-            let mut field = NearestField::new(net.node_count(), slots, cutoff_m);
-            let mut columns = Vec::with_capacity(share.len());
-            for categories in share.chunks(slots) {
+        .par_iter()
+        .with_min_len(share)
+        .map_init(
+            || NearestField::new(net.node_count(), cutoff_m),
+            |field, group| {
                 field.clear();
-                fill_field(&mut field, net, categories);
-                columns.extend(categories.iter().enumerate().map(|(slot, group)| {
-                    column(&field, slot, origins, group, cutoff_m)
-                }));
-            }
-            columns
-        })
+                let mut sources: Vec<&(u32, Snap)> = group.iter().collect();
+                sources.sort_unstable_by_key(|(f, snap)| (snap.node_a.min(snap.node_b), *f));
+                for (f, snap) in sources {
+                    let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
+                    field.add_source(net, *f, seeds);
+                }
+                column(field, origins, group, cutoff_m)
+            },
+        )
         .collect();
     transpose(&columns, origins.snaps.len())
 }
 
-/// Largest field of one thread: 64 MiB, all 26 categories of a city of
-/// 200,000 nodes, one category at a time on a province.
-const FIELD_BYTES: usize = 64 << 20;
-
-/// Adds the facilities of `categories` (category `i` in slot `i`) to the
-/// field, all categories together in node order.
-fn fill_field(field: &mut NearestField, net: &Network, categories: &[Vec<(u32, Snap)>]) {
-    let mut sources: Vec<(usize, u32, &Snap)> = categories
-        .iter()
-        .enumerate()
-        .flat_map(|(slot, group)| group.iter().map(move |(f, snap)| (slot, *f, snap)))
-        .collect();
-    sources.sort_unstable_by_key(|&(_, f, snap)| (snap.node_a.min(snap.node_b), f));
-    for (slot, f, snap) in sources {
-        let seeds = [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)];
-        field.add_source(net, slot, f, seeds);
-    }
-}
-
-/// Nearest facility of one category (the field's `slot`) for every origin:
-/// through either end of the origin's edge, or straight along an edge it
-/// shares with a facility.
+/// Nearest facility of one category for every origin, from its field: through
+/// either end of the origin's edge, or straight along an edge it shares with a
+/// facility.
 fn column(
     field: &NearestField,
-    slot: usize,
     origins: &Points,
     group: &[(u32, Snap)],
     cutoff_m: f64,
@@ -433,7 +413,7 @@ fn column(
     for (o, snap) in origins.snaps.iter().enumerate() {
         let Some(snap) = snap else { continue };
         for (node, off) in [(snap.node_a, snap.off_a), (snap.node_b, snap.off_b)] {
-            let (dist, from) = field.at(node, slot);
+            let (dist, from) = field.at(node);
             offer(o, dist + off, from);
         }
     }

@@ -173,34 +173,27 @@ pub(crate) fn bounded_dijkstra(
 }
 
 /// Distance from every node to the nearest of a set of labelled sources,
-/// within a radius, built one source at a time, for several independent sets
-/// of sources at once (the slots: one per category).
+/// within a radius, built one source at a time.
 ///
 /// Each source runs a search that enters a node only where it strictly beats
-/// every earlier source of its slot, so each slot's result is exactly a
-/// multi-source Dijkstra's. The point is the memory access pattern: fed
-/// sources in node (Hilbert) order, every search stays in one small patch of
-/// the map whose nodes and edges are in cache, whereas a multi-source
-/// search's wavefront sweeps the whole network at once and misses the cache
-/// on nearly every edge. A node's slots sit side by side, so the sources of
-/// all slots in one patch find its edges and its distances in the core's own
-/// cache: one slot at a time swept the whole network once per slot. Ties keep
+/// every earlier source, so the result is exactly a multi-source Dijkstra's.
+/// The point is the memory access pattern: fed sources in node (Hilbert)
+/// order, every search stays in one small patch of the map whose nodes and
+/// edges are in cache, whereas a multi-source search's wavefront sweeps the
+/// whole network at once and misses the cache on nearly every edge. Ties keep
 /// the earlier source.
 pub(crate) struct NearestField {
-    /// Node-major: entry `node * slots + slot`.
     dist: Vec<f64>,
     label: Vec<u32>,
-    slots: usize,
     radius: f64,
     queue: KeyQueue,
 }
 
 impl NearestField {
-    pub(crate) fn new(node_count: usize, slots: usize, radius: f64) -> Self {
+    pub(crate) fn new(node_count: usize, radius: f64) -> Self {
         NearestField {
-            dist: vec![f64::INFINITY; node_count * slots],
-            label: vec![NO_LABEL; node_count * slots],
-            slots,
+            dist: vec![f64::INFINITY; node_count],
+            label: vec![NO_LABEL; node_count],
             radius,
             queue: KeyQueue::new(radius),
         }
@@ -212,8 +205,7 @@ impl NearestField {
         self.label.fill(NO_LABEL);
     }
 
-    /// Adds the source `label` to `slot`, reached from `seeds` `(node,
-    /// initial distance)`.
+    /// Adds the source `label`, reached from `seeds` `(node, initial distance)`.
     ///
     /// Nodes leave the queue by quantized distance; among equal keys the
     /// order is arbitrary, so a node may be scanned before a neighbour with
@@ -223,43 +215,41 @@ impl NearestField {
     pub(crate) fn add_source(
         &mut self,
         net: &Network,
-        slot: usize,
         label: u32,
         seeds: impl IntoIterator<Item = (u32, f64)>,
     ) {
         for (node, dist) in seeds {
             if dist <= self.radius {
-                self.improve(node, slot, dist, label);
+                self.improve(node, dist, label);
             }
         }
         while let Some((node, key)) = self.queue.pop() {
-            let dist = self.dist[node as usize * self.slots + slot];
+            let dist = self.dist[node as usize];
             if self.queue.key_of(dist) != key {
                 continue; // Lowered to a smaller key and scanned there.
             }
             for &(next, len) in net.neighbours(node) {
                 let next_dist = dist + len;
                 if next_dist <= self.radius {
-                    self.improve(next, slot, next_dist, label);
+                    self.improve(next, next_dist, label);
                 }
             }
         }
     }
 
-    fn improve(&mut self, node: u32, slot: usize, dist: f64, label: u32) {
-        let i = node as usize * self.slots + slot;
-        if dist < self.dist[i] {
-            self.dist[i] = dist;
-            self.label[i] = label;
+    fn improve(&mut self, node: u32, dist: f64, label: u32) {
+        let n = node as usize;
+        if dist < self.dist[n] {
+            self.dist[n] = dist;
+            self.label[n] = label;
             self.queue.push(node, dist);
         }
     }
 
-    /// Distance and label of the nearest source of `slot` at `node` (infinite
-    /// and [`NO_LABEL`] when none is within the radius).
-    pub(crate) fn at(&self, node: u32, slot: usize) -> (f64, u32) {
-        let i = node as usize * self.slots + slot;
-        (self.dist[i], self.label[i])
+    /// Distance and label of the nearest source of `node` (infinite and
+    /// [`NO_LABEL`] when none is within the radius).
+    pub(crate) fn at(&self, node: u32) -> (f64, u32) {
+        (self.dist[node as usize], self.label[node as usize])
     }
 }
 
