@@ -878,3 +878,88 @@ async fn a_batch_mixing_new_and_stored_records_sorts_each_out() {
         app.cleanup().await;
     }
 }
+
+/// A file whose last line is not UTF-8, beyond the first 64 KiB that tell the
+/// file's encoding (blank lines, which imports skip, pad a short file).
+fn file_ending_in_a_broken_line(good: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.resize(bytes.len().max(70_000), b'\n');
+    bytes.extend_from_slice(b"\n\"\xFF\xFE\",x\n");
+    std::fs::write(file.path(), bytes).unwrap();
+    file
+}
+
+/// Reading stops at a broken line and says where; every row before it, those
+/// of the unfinished last batch too, is imported and counted.
+#[tokio::test]
+async fn a_broken_line_stops_a_credit_import_and_keeps_every_row_before_it() {
+    let app = spawn_app(common::Backend::Sqlite).await;
+    app.seed_outlets().await;
+    let db = &app.state.db;
+    let agency = code("11140105MB0000004");
+    let rows: Vec<_> = (0..5_200)
+        .map(|i| penalty(&format!("晋罚〔2026〕{i}号"), &agency, &[]))
+        .collect();
+    let file = file_ending_in_a_broken_line(&csv(RecordKind::Penalty, &rows));
+    let options = lifeservice::credit::import::CreditImportOptions {
+        actor: "test".into(),
+        submitter: Some(CreditCode::parse(&agency).unwrap()),
+        register_unknown: false,
+        rules: Default::default(),
+    };
+    let table = lifeservice::registry::import::Table::open(file.path()).unwrap();
+    let report =
+        lifeservice::credit::import::import_credit(db, RecordKind::Penalty, table, &options, None)
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            report.rows,
+            report.inserted,
+            report.rejected_rows,
+            report.unchanged
+        ),
+        (5_201, 5_200, 1, 0)
+    );
+    let reject = &report.rejects[0];
+    assert_eq!(reject.row, 5_202);
+    assert_eq!(reject.reason, "第5202行无法解析：不是UTF-8编码的文本");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credit_records")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 5_200);
+}
+
+/// The registry's import counts a broken line among the file's rows, so that
+/// the rows it reports unchanged are the good rows that did not change.
+#[tokio::test]
+async fn a_broken_line_is_counted_among_the_rows_of_a_registry_import() {
+    use lifeservice::registry::import::{ImportOptions, Table, import_table};
+    let app = spawn_app(common::Backend::Sqlite).await;
+    let seeded = app.seed_outlets().await;
+    let file = file_ending_in_a_broken_line(&common::outlets_csv());
+    let options = ImportOptions {
+        datum: Default::default(),
+        actor: "test".into(),
+        synthetic: false,
+        principal: None,
+    };
+    let table = Table::open(file.path()).unwrap();
+    let kind = lifeservice::registry::fields::RecordKind::Outlets;
+    let again = import_table(&app.state.db, kind, table, &options, None)
+        .await
+        .unwrap();
+    assert_eq!(again.rows, seeded.rows + 1);
+    assert_eq!(again.rejected_rows, seeded.rejected_rows + 1);
+    assert_eq!(again.unchanged, seeded.inserted, "{again:?}");
+    assert!(
+        again
+            .rejects
+            .last()
+            .unwrap()
+            .reason
+            .contains("不是UTF-8编码的文本")
+    );
+}

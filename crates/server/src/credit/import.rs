@@ -88,7 +88,7 @@ pub async fn import_credit(
     }
     parser
         .await
-        .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))??;
+        .map_err(|e| ImportError::Unreadable(format!("解析中断：{e}")))?;
     write_batch(db, kind, batch, options, &mut entities, &mut report).await?;
     report.unchanged = report.rows - report.rejected_rows - report.inserted - report.updated;
     stats.finish(db, report.inserted).await?;
@@ -139,13 +139,20 @@ fn parse_lines(
     positions: &[Option<usize>],
     ctx: &RowContext,
     sender: &tokio::sync::mpsc::Sender<Vec<Line>>,
-) -> Result<(), ImportError> {
+) {
     const CHUNK: usize = 1000;
     let mut chunk = Vec::with_capacity(CHUNK);
     for (index, cells) in table.cells().enumerate().skip(1) {
         let row = index + 1;
-        let cells =
-            cells.map_err(|e| ImportError::Unreadable(format!("第{row}行无法解析：{e}")))?;
+        let cells = match cells {
+            Ok(cells) => cells,
+            // Reading stops at a broken line; every row before it is imported.
+            Err(e) => {
+                let reason = format!("第{row}行无法解析：{e}");
+                chunk.push((row, Err(vec![CellError { header: "", reason }])));
+                break;
+            }
+        };
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -155,13 +162,12 @@ fn parse_lines(
             .collect();
         chunk.push((row, parse_row(kind, cols, &aligned, ctx)));
         if chunk.len() == CHUNK && sender.blocking_send(std::mem::take(&mut chunk)).is_err() {
-            return Ok(());
+            return;
         }
     }
     if !chunk.is_empty() {
         let _ = sender.blocking_send(chunk);
     }
-    Ok(())
 }
 
 fn reject_cells(report: &mut ImportReport, row: usize, errors: Vec<CellError>) {

@@ -295,7 +295,10 @@ pub async fn import_table(
     while let Some(lines) = receiver.recv().await {
         for line in lines {
             match line {
-                Line::Broken(row, e) => report.reject(row, "", format!("第{row}行无法解析：{e}")),
+                Line::Broken(row, e) => {
+                    report.rows += 1;
+                    report.reject(row, "", format!("第{row}行无法解析：{e}"));
+                }
                 Line::Row(row, Err(errors)) => {
                     report.rows += 1;
                     report.reject_fields(kind, row, errors);
