@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 /// Mean earth radius used for great-circle distances (the value OSMnx uses).
 pub const EARTH_RADIUS_M: f64 = 6_371_009.0;
 
-/// A WGS-84 point with finite, in-range longitude and latitude.
+/// A WGS-84 point with finite, in-range longitude and latitude, kept to
+/// [`DECIMALS`] decimal places.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawCoordinates")]
 pub struct Coordinates {
@@ -45,6 +46,17 @@ pub enum Datum {
     Gcj02,
 }
 
+/// Decimal places of a stored coordinate: 1e-6 degrees, about 0.1 m, well
+/// below what an address or a map pick locates, and what the exports write, so
+/// that an exported file imports back unchanged (a point converted from GCJ-02
+/// or generated carries 15 digits, which a 6-decimal export would change).
+pub const DECIMALS: i32 = 6;
+
+fn to_decimals(degrees: f64) -> f64 {
+    let scale = 10f64.powi(DECIMALS);
+    (degrees * scale).round() / scale
+}
+
 impl Coordinates {
     pub fn new(lon: f64, lat: f64) -> Result<Self, GeoError> {
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
@@ -53,7 +65,10 @@ impl Coordinates {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(GeoError::Latitude(lat));
         }
-        Ok(Self { lon, lat })
+        Ok(Self {
+            lon: to_decimals(lon),
+            lat: to_decimals(lat),
+        })
     }
 
     /// Parses decimal degree strings, converting from `datum` to WGS-84.
@@ -66,7 +81,10 @@ impl Coordinates {
         let point = Self::new(num(lon)?, num(lat)?)?;
         Ok(match datum {
             Datum::Wgs84 => point,
-            Datum::Gcj02 => point.gcj02_to_wgs84(),
+            Datum::Gcj02 => {
+                let wgs = point.gcj02_to_wgs84();
+                Self::new(wgs.lon, wgs.lat)?
+            }
         })
     }
 
@@ -178,6 +196,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_point_written_as_the_exports_write_it_reads_back_the_same(
+            lon in 110.0f64..115.0, lat in 34.0f64..41.0, gcj in any::<bool>()
+        ) {
+            let datum = if gcj { Datum::Gcj02 } else { Datum::Wgs84 };
+            let point = Coordinates::parse(&lon.to_string(), &lat.to_string(), datum).unwrap();
+            let (lon, lat) = (format!("{:.6}", point.lon()), format!("{:.6}", point.lat()));
+            prop_assert_eq!(Coordinates::parse(&lon, &lat, Datum::Wgs84).unwrap(), point);
+        }
+
         #[test]
         fn gcj02_round_trip_within_a_centimetre(lon in 110.0f64..115.0, lat in 34.0f64..41.0) {
             let wgs = Coordinates::new(lon, lat).unwrap();
