@@ -57,8 +57,8 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
                         o.service_type_zh,
                         o.address,
                         o.division_code,
-                        format!("{:.6}", o.lon),
-                        format!("{:.6}", o.lat),
+                        degrees(o.lon),
+                        degrees(o.lat),
                         o.phone.unwrap_or_default(),
                         o.hours.unwrap_or_default(),
                         o.status,
@@ -159,4 +159,10 @@ pub fn to_xlsx(table: &ExportTable, path: &std::path::Path) -> anyhow::Result<()
     }
     book.save(path)?;
     Ok(())
+}
+
+/// A coordinate as stored: every digit the registry keeps, so that the file
+/// imports back unchanged.
+fn degrees(value: f64) -> String {
+    format!("{value:.*}", lifeservice_domain::geo::DECIMALS as usize)
 }

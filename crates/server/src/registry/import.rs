@@ -92,13 +92,10 @@ impl Table {
     /// hundreds of megabytes, and copying it held up the start of an import.
     pub fn read<'a>(bytes: impl Into<Cow<'a, [u8]>>) -> Result<Table, ImportError> {
         let bytes = bytes.into();
-        if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        if is_workbook(&bytes) {
             return read_workbook(&bytes);
         }
-        let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
-        if body.iter().take(4096).any(|&b| b == 0) {
-            return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
-        }
+        refuse_binary(&bytes)?;
         let text = match bytes {
             Cow::Owned(owned) => match String::from_utf8(owned) {
                 Ok(text) => text,
@@ -126,14 +123,10 @@ impl Table {
             .take(HEAD_BYTES)
             .read_to_end(&mut head)
             .map_err(unreadable)?;
-        let is_workbook =
-            head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-        if is_workbook || !is_utf8_prefix(&head) {
+        if is_workbook(&head) || !is_utf8_prefix(&head) {
             return Table::read(std::fs::read(path).map_err(unreadable)?);
         }
-        if head.iter().take(4096).any(|&b| b == 0) {
-            return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
-        }
+        refuse_binary(&head)?;
         let lines = head.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
         Ok(Table::CsvFile {
             path: path.to_path_buf(),
@@ -188,6 +181,20 @@ fn csv_cells(
                     _ => e.to_string(),
                 })
         })
+}
+
+/// Whether a file starts as an XLSX (zip) or XLS (OLE) workbook does.
+fn is_workbook(start: &[u8]) -> bool {
+    start.starts_with(b"PK\x03\x04") || start.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// Refuses a file with a NUL byte near its start: not text.
+fn refuse_binary(start: &[u8]) -> Result<(), ImportError> {
+    let body = start.strip_prefix(BOM).unwrap_or(start);
+    if body.iter().take(4096).any(|&b| b == 0) {
+        return Err(ImportError::Unreadable("不是CSV或Excel文件".into()));
+    }
+    Ok(())
 }
 
 /// Whether `head`, the start of a file, is UTF-8 up to a character the cut
