@@ -758,6 +758,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_missing_or_binary_file_is_refused_with_its_reason() {
+        let empty = file_with(b"");
+        let err = Table::open(empty.path()).unwrap().header().unwrap_err();
+        assert_eq!(err.to_string(), "无法读取文件：文件为空");
+        let missing = empty.path().with_extension("gone");
+        assert!(
+            Table::open(&missing)
+                .err()
+                .unwrap()
+                .to_string()
+                .starts_with("无法读取文件：")
+        );
+        let binary = file_with(b"a,b\n\0\0\0");
+        assert_eq!(
+            Table::open(binary.path()).err().unwrap().to_string(),
+            "无法读取文件：不是CSV或Excel文件"
+        );
+    }
+
+    #[test]
     fn a_file_digest_read_in_pieces_is_the_digest_of_its_bytes() {
         let bytes = "名称\n".repeat(100_000).into_bytes();
         let digest = file_digest_of(file_with(&bytes).path()).unwrap();
