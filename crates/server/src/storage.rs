@@ -770,7 +770,8 @@ mod tests {
     }
 
     /// Commits leave the log to the checkpointer; the log must still reach
-    /// the database file, or it would grow without end.
+    /// the database file and start again from its beginning, or it would
+    /// grow without end.
     #[tokio::test]
     async fn the_write_ahead_log_reaches_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -783,13 +784,24 @@ mod tests {
             .execute(db.pool())
             .await
             .unwrap();
-        // Commits of 25 rows of 4,000 characters one after another for 2 s:
-        // with no pause between writers, the log starts again from its
-        // beginning (past 128 frames, 512 KiB) only because writers wait for it.
+        // Commits of 25 rows of 4,000 characters one after another: with no
+        // pause between writers, the log starts again from its beginning (past
+        // 128 frames, 512 KiB) only because writers wait for the checkpointer;
+        // commits then write over old frames and the file does not grow. How
+        // much is written first depends on the machine's load (a checkpointer
+        // slowed by other tests' disk writes once let 128 MB of 137 MB through
+        // in 2 s), so the bound is on the data written, not on time: with
+        // PASSIVE checkpoints only, the log keeps everything.
         let wal = dir.path().join("checkpoint.db-wal");
-        let (mut written, mut largest_log) = (0u64, 0u64);
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while std::time::Instant::now() < until {
+        let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let (mut written, mut commits_in_place) = (0u64, 0);
+        while commits_in_place < 20 {
+            assert!(
+                written < 1 << 30,
+                "the log grew to {} bytes of {written} written and never started again",
+                wal_len()
+            );
+            let log_before = wal_len();
             let mut tx = db.begin_write().await.unwrap();
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25) \
@@ -800,13 +812,11 @@ mod tests {
             .unwrap();
             tx.commit().await.unwrap();
             written += 100_000;
-            largest_log = largest_log.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            if log_before > 0 && wal_len() == log_before {
+                commits_in_place += 1;
+            }
         }
-        assert!(
-            largest_log < written / 2,
-            "the log grew to {largest_log} bytes of {written} written"
-        );
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while std::fs::metadata(&path).unwrap().len() < before + written * 9 / 10 {
             assert!(
                 std::time::Instant::now() < deadline,
