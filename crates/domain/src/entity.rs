@@ -24,6 +24,15 @@ zh_enum!(
 );
 
 zh_enum!(
+    /// Whether an outlet operates; a closed one stays in the registry for
+    /// history and statistics.
+    OutletStatus {
+        Open => ("open", "在营"),
+        Closed => ("closed", "已关闭"),
+    }
+);
+
+zh_enum!(
     /// Designations an outlet can hold, each granted by a body on a date.
     DesignationKind {
         Inclusive => ("inclusive", "普惠性生活服务机构"),

@@ -75,6 +75,6 @@ pub mod service;
 
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use division::{DivisionCode, DivisionError, Level};
-pub use entity::{DesignationKind, EntityKind, EntityStatus};
+pub use entity::{DesignationKind, EntityKind, EntityStatus, OutletStatus};
 pub use geo::{Coordinates, GeoError};
 pub use service::{CircleFormat, MajorCategory, ServiceType};

@@ -11,7 +11,7 @@ use geo::{Contains, Point};
 use lifeservice_domain::credit_code::alphabet;
 use lifeservice_domain::{
     Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, Level,
-    ServiceType,
+    OutletStatus, ServiceType,
 };
 use rand::{Rng, SeedableRng, seq::IndexedRandom};
 use rand_chacha::ChaCha8Rng;
@@ -384,13 +384,20 @@ impl Generator {
             phone: Some(self.phone(entity.kind, county)),
             opened_on: entity.established.map(|from| {
                 let days = fnv(entity.credit_code.as_str()) % 180;
-                (from + chrono::Days::new(days)).min(crate::time::today())
+                (from + chrono::Days::new(days))
+                    .min(entity.closed_on.unwrap_or_else(crate::time::today))
             }),
             hours: Some(if t.code() == "0901" {
                 "06:00-10:30".into()
             } else {
                 "08:00-21:00".into()
             }),
+            // A deregistered entity's outlets closed the day it left the register.
+            status: match entity.closed_on {
+                Some(_) => OutletStatus::Closed,
+                None => OutletStatus::Open,
+            },
+            closed_on: entity.closed_on,
             designation: self.designation(t),
         }
     }
@@ -476,34 +483,10 @@ async fn write(
         let mut tx = db.begin_write().await?;
         let batch: Vec<(i64, &OutletInput)> = chunk.iter().map(|(e, o)| (ids[*e], o)).collect();
         store::write_outlets(&mut tx, &batch, &now, true).await?;
-        close_outlets_of_closed(&mut tx, entities, chunk, &ids).await?;
         tx.commit().await?;
         if let Some(bar) = progress {
             bar.inc(chunk.len() as u64);
         }
-    }
-    Ok(())
-}
-
-/// A deregistered entity's outlets close the day it left the register.
-async fn close_outlets_of_closed(
-    tx: &mut sqlx::AnyConnection,
-    entities: &[EntityInput],
-    rows: &[(usize, OutletInput)],
-    ids: &[i64],
-) -> anyhow::Result<()> {
-    for (index, outlet) in rows {
-        let Some(closed) = entities[*index].closed_on else {
-            continue;
-        };
-        let entity_id = ids[*index];
-        sqlx::query("UPDATE outlets SET status = 'closed', closed_on = $1 WHERE entity_id = $2 AND name = $3 AND address = $4")
-            .bind(closed.to_string())
-            .bind(entity_id)
-            .bind(outlet.name.clone())
-            .bind(outlet.address.clone())
-            .execute(&mut *tx)
-            .await?;
     }
     Ok(())
 }

@@ -104,6 +104,113 @@ async fn import_keeps_good_rows_explains_bad_ones_and_is_idempotent() {
     }
 }
 
+/// The outlets of the seeded entity, by name: (id, status, closed_on).
+async fn outlet_states(
+    app: &TestApp,
+) -> std::collections::HashMap<String, (i64, String, Option<String>)> {
+    let (_, entity) = app.get_json("/api/v1/entities/91350200776049653A").await;
+    let mut states = std::collections::HashMap::new();
+    for o in entity["outlets"].as_array().unwrap() {
+        let id = o["id"].as_i64().unwrap();
+        let (_, outlet) = app.get_json(&format!("/api/v1/outlets/{id}")).await;
+        states.insert(
+            outlet["name"].as_str().unwrap().to_string(),
+            (
+                id,
+                outlet["status"].as_str().unwrap().to_string(),
+                outlet["closed_on"].as_str().map(str::to_string),
+            ),
+        );
+    }
+    states
+}
+
+#[tokio::test]
+async fn an_export_imports_back_unchanged_and_a_file_can_close_an_outlet() {
+    use lifeservice::registry::export::{public_rows, to_csv};
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        app.seed_outlets().await;
+        let shop = outlet_states(&app).await["安心便利店"].0;
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        lifeservice::registry::store::close_outlet(&mut tx, shop, "2026-03-02T10:00:00+08:00")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // The public export, imported as it is, changes nothing: the closed
+        // outlet stays closed on its day.
+        let export = to_csv(
+            &public_rows(&app.state.db, RecordKind::Outlets)
+                .await
+                .unwrap(),
+        );
+        let again = import_outlets(&app, &export).await;
+        assert_eq!(
+            (
+                again.rows,
+                again.inserted,
+                again.updated,
+                again.unchanged,
+                again.rejected_rows
+            ),
+            (3, 0, 0, 3, 0),
+            "{backend:?} {again:?}"
+        );
+        let states = outlet_states(&app).await;
+        assert_eq!(
+            (
+                states["安心便利店"].1.as_str(),
+                states["安心便利店"].2.as_deref()
+            ),
+            ("closed", Some("2026-03-02")),
+            "{backend:?}"
+        );
+
+        // 状态 closes an operating outlet, on the day of the import where no
+        // 关闭日期 is given; an operating outlet with a closing day is refused.
+        let file = [
+            "统一社会信用代码,名称,服务类型,地址,经度,纬度,状态,关闭日期",
+            "91350200776049653A,安心家政（八一店）,0101,太原市小店区坞城南路12号,112.580,37.770,已关闭,",
+            "91350200776049653A,安心家政（师范街店）,0101,太原市小店区坞城路92号,112.585,37.775,在营,2026-01-05",
+        ]
+        .join("\n");
+        let closing = import_outlets(&app, file.as_bytes()).await;
+        assert_eq!(
+            (closing.updated, closing.rejected_rows),
+            (1, 1),
+            "{backend:?} {closing:?}"
+        );
+        assert_eq!(
+            (closing.rejects[0].row, closing.rejects[0].column.as_str()),
+            (3, "关闭日期")
+        );
+        let today = lifeservice::time::today().to_string();
+        let states = outlet_states(&app).await;
+        assert_eq!(
+            (
+                states["安心家政（八一店）"].1.as_str(),
+                states["安心家政（八一店）"].2.as_deref()
+            ),
+            ("closed", Some(today.as_str())),
+            "{backend:?}"
+        );
+        assert_eq!(states["安心家政（师范街店）"].1, "open");
+
+        // A file that lists outlets without 状态 lists them as operating.
+        let reopened = import_outlets(&app, outlets_csv().as_bytes()).await;
+        assert_eq!(reopened.updated, 2, "{backend:?} {reopened:?}");
+        assert!(
+            outlet_states(&app)
+                .await
+                .values()
+                .all(|(_, status, closed_on)| status == "open" && closed_on.is_none()),
+            "{backend:?}"
+        );
+        app.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn bad_requests_get_specific_errors() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -276,6 +276,7 @@ mod tests {
             phone: Some("13912345678".into()),
             hours: None,
             status: "open".into(),
+            closed_on: None,
             synthetic: false,
             designations: Vec::new(),
             distance_m: None,

@@ -4,6 +4,7 @@
 use super::fields::RecordKind;
 use super::store;
 use crate::storage::Db;
+use lifeservice_domain::OutletStatus;
 
 pub struct ExportTable {
     pub headers: Vec<&'static str>,
@@ -61,7 +62,9 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
                         degrees(o.lat),
                         o.phone.unwrap_or_default(),
                         o.hours.unwrap_or_default(),
-                        o.status,
+                        OutletStatus::parse(&o.status)
+                            .map_or(o.status.clone(), |s| s.zh().to_string()),
+                        o.closed_on.unwrap_or_default(),
                         designations,
                         if o.synthetic {
                             "是".into()
@@ -85,6 +88,7 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
                 "联系电话",
                 "营业时间",
                 "状态",
+                "关闭日期",
                 "认定称号",
                 "合成数据",
             ]

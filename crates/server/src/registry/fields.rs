@@ -7,7 +7,7 @@ use crate::reference::Reference;
 use lifeservice_domain::geo::Datum;
 use lifeservice_domain::{
     Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, Level,
-    ServiceType,
+    OutletStatus, ServiceType,
 };
 use std::collections::HashMap;
 
@@ -137,6 +137,8 @@ impl RecordKind {
                 (Phone, &["联系电话", "电话", "phone"]),
                 (Hours, &["营业时间", "hours", "opening_hours"]),
                 (OpenedOn, &["开业日期", "opened_on"]),
+                (Status, &["状态", "营业状态", "网点状态", "status"]),
+                (ClosedOn, &["关闭日期", "停业日期", "closed_on"]),
                 (Designation, &["认定称号", "称号", "designation"]),
                 (Grade, &["认定等级", "等级", "grade"]),
                 (GrantedBy, &["认定单位", "授予单位", "granted_by"]),
@@ -423,8 +425,17 @@ pub fn parse_outlet(
     let phone = phone(row, &mut errors);
     let hours = row.text(Field::Hours, 100, &mut errors);
     let opened_on = date(row, Field::OpenedOn, &mut errors);
+    let (status, closed_on) = outlet_status(row, opened_on, &mut errors).unzip();
     let designation = designation(row, &mut errors);
-    match (entity, name, service_type, address, location, division) {
+    match (
+        entity,
+        name,
+        service_type,
+        address,
+        location,
+        division,
+        status,
+    ) {
         (
             Some(entity),
             Some(name),
@@ -432,6 +443,7 @@ pub fn parse_outlet(
             Some(address),
             Some(location),
             Some(division),
+            Some(status),
         ) if errors.is_empty() => {
             let county = division
                 .ancestor(Level::County)
@@ -448,10 +460,48 @@ pub fn parse_outlet(
                 phone,
                 hours,
                 opened_on,
+                status,
+                closed_on: closed_on.flatten(),
                 designation,
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// An outlet's 状态 and 关闭日期: a row lists an operating outlet unless it
+/// says 已关闭 or gives a closing day; the day is neither set for one in
+/// operation nor before it opened.
+fn outlet_status(
+    row: &RawRow,
+    opened_on: Option<chrono::NaiveDate>,
+    errors: &mut Vec<FieldError>,
+) -> Option<(OutletStatus, Option<chrono::NaiveDate>)> {
+    let closed_on = date(row, Field::ClosedOn, errors);
+    let status = match row.get(Field::Status) {
+        Some(s) => OutletStatus::parse(s).or_else(|| {
+            errors.push(err(
+                Field::Status,
+                format!("未知的状态“{s}”，应为{}", OutletStatus::choices()),
+            ));
+            None
+        })?,
+        None if closed_on.is_some() => OutletStatus::Closed,
+        None => OutletStatus::Open,
+    };
+    match closed_on {
+        Some(_) if status == OutletStatus::Open => {
+            errors.push(err(Field::ClosedOn, "状态为在营的网点不应填写关闭日期"));
+            None
+        }
+        Some(closed) if opened_on.is_some_and(|o| closed < o) => {
+            errors.push(err(
+                Field::ClosedOn,
+                format!("关闭日期{closed}早于开业日期"),
+            ));
+            None
+        }
+        _ => Some((status, closed_on)),
     }
 }
 

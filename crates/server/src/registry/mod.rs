@@ -12,8 +12,8 @@ pub mod import;
 pub mod store;
 
 use lifeservice_domain::{
-    Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, ServiceType,
-    privacy,
+    Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, OutletStatus,
+    ServiceType, privacy,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -50,6 +50,10 @@ pub struct OutletInput {
     pub hours: Option<String>,
     /// 开业日期; the day it entered the registry where not given.
     pub opened_on: Option<chrono::NaiveDate>,
+    pub status: OutletStatus,
+    /// 关闭日期, only for a closed outlet; where a file closes an operating
+    /// outlet without one, the day of the import.
+    pub closed_on: Option<chrono::NaiveDate>,
     pub designation: Option<DesignationInput>,
 }
 
@@ -101,6 +105,8 @@ pub struct Outlet {
     pub phone: Option<String>,
     pub hours: Option<String>,
     pub status: String,
+    /// 关闭日期 of a closed outlet, where known.
+    pub closed_on: Option<String>,
     pub synthetic: bool,
     pub designations: Vec<Designation>,
     /// Distance from the `near` point of a search, in metres.

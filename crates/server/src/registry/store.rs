@@ -130,7 +130,7 @@ pub async fn entity_ids(
     Ok(found)
 }
 
-const OUTLET_COLUMNS: usize = 14;
+const OUTLET_COLUMNS: usize = 16;
 
 /// Upserts outlets; `rows` pairs each outlet with its entity id. Returns the
 /// rows that were inserted or changed.
@@ -144,7 +144,8 @@ pub async fn upsert_outlets(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, synthetic, created_at, updated_at) VALUES {} \
+        "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, status, closed_on, \
+         synthetic, created_at, updated_at) VALUES {} \
          ON CONFLICT (entity_id, name, address) DO UPDATE SET {OUTLET_UPDATE_SET} WHERE {} RETURNING id, created_at",
         placeholders(Backend::of(conn), rows.len(), OUTLET_COLUMNS),
         outlet_differs("outlets", "excluded")
@@ -168,12 +169,12 @@ const OUTLET_STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS import_outlets (\
      row_no BIGINT NOT NULL, credit_code TEXT NOT NULL, entity_name TEXT, entity_kind TEXT, entity_division TEXT, \
      name TEXT NOT NULL, service_type TEXT NOT NULL, address TEXT NOT NULL, division_code TEXT NOT NULL, \
      county_code TEXT NOT NULL, lon DOUBLE PRECISION NOT NULL, lat DOUBLE PRECISION NOT NULL, phone TEXT, hours TEXT, \
-     opened_on TEXT)";
+     opened_on TEXT, status TEXT NOT NULL, closed_on TEXT)";
 
-const STAGING_COLUMNS: usize = 15;
+const STAGING_COLUMNS: usize = 17;
 
-/// Rows per staging insert: within SQLite's 32,766 bound values.
-const STAGING_ROWS: usize = 2000;
+/// Rows per staging insert: as many as SQLite's 32,766 bound values allow.
+const STAGING_ROWS: usize = 32_766 / STAGING_COLUMNS;
 
 /// Whether the outlet row `old` differs from the imported values `new` in
 /// anything an import sets: the condition under which an upsert touches it.
@@ -181,15 +182,20 @@ fn outlet_differs(old: &str, new: &str) -> String {
     format!(
         "{old}.service_type IS DISTINCT FROM {new}.service_type OR {old}.division_code IS DISTINCT FROM {new}.division_code \
          OR {old}.lon IS DISTINCT FROM {new}.lon OR {old}.lat IS DISTINCT FROM {new}.lat \
-         OR {old}.phone IS DISTINCT FROM {new}.phone OR {old}.hours IS DISTINCT FROM {new}.hours OR {old}.status <> 'open' \
-         OR ({new}.opened_on IS NOT NULL AND {old}.opened_on IS DISTINCT FROM {new}.opened_on)"
+         OR {old}.phone IS DISTINCT FROM {new}.phone OR {old}.hours IS DISTINCT FROM {new}.hours OR {old}.status <> {new}.status \
+         OR ({new}.opened_on IS NOT NULL AND {old}.opened_on IS DISTINCT FROM {new}.opened_on) \
+         OR ({new}.closed_on IS NOT NULL AND {old}.closed_on IS DISTINCT FROM {new}.closed_on)"
     )
 }
 
-/// The SET list of an outlet upsert, from the conflicting row `excluded`.
+/// The SET list of an outlet upsert, from the conflicting row `excluded`. A
+/// row without 关闭日期 keeps a closed outlet's day, and closes an operating
+/// one on the (Shanghai) day of the write, as closing it by hand does.
 const OUTLET_UPDATE_SET: &str = "service_type = excluded.service_type, division_code = excluded.division_code, \
      county_code = excluded.county_code, lon = excluded.lon, lat = excluded.lat, phone = excluded.phone, hours = excluded.hours, \
-     opened_on = COALESCE(excluded.opened_on, outlets.opened_on), status = 'open', closed_on = NULL, updated_at = excluded.updated_at";
+     opened_on = COALESCE(excluded.opened_on, outlets.opened_on), status = excluded.status, \
+     closed_on = CASE WHEN excluded.status = 'open' THEN NULL WHEN outlets.status = 'open' THEN COALESCE(excluded.closed_on, substr(excluded.updated_at, 1, 10)) \
+     ELSE COALESCE(excluded.closed_on, outlets.closed_on) END, updated_at = excluded.updated_at";
 
 /// An imported outlet row: its spreadsheet row, the outlet, and the entity to
 /// register for it when its credit code is not registered yet (the first row
@@ -218,7 +224,7 @@ pub struct Merged {
     pub unregistered: Vec<(usize, String)>,
 }
 
-/// Binds an outlet's own columns, name to opened_on, in the order the upsert
+/// Binds an outlet's own columns, name to closed_on, in the order the upsert
 /// and the staging table both list them.
 fn bind_outlet_fields<'q>(
     query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
@@ -235,6 +241,8 @@ fn bind_outlet_fields<'q>(
         .bind(o.phone.clone())
         .bind(o.hours.clone())
         .bind(o.opened_on.map(|d| d.to_string()))
+        .bind(o.status.code())
+        .bind(o.closed_on.map(|d| d.to_string()))
 }
 
 /// Imports a batch of outlets (natural keys distinct): registers the entities
@@ -267,7 +275,7 @@ pub async fn merge_outlets(
     for chunk in rows.chunks(STAGING_ROWS) {
         let sql = format!(
             "INSERT INTO import_outlets (row_no, credit_code, entity_name, entity_kind, entity_division, name, service_type, address, \
-             division_code, county_code, lon, lat, phone, hours, opened_on) VALUES {}",
+             division_code, county_code, lon, lat, phone, hours, opened_on, status, closed_on) VALUES {}",
             placeholders(backend, chunk.len(), STAGING_COLUMNS)
         );
         let mut query = sqlx::query::<Any>(&sql);
@@ -335,9 +343,9 @@ pub async fn merge_outlets(
     // registered drop out of the join.
     let touched = sqlx::query(&format!(
         "INSERT INTO outlets (entity_id, name, service_type, address, division_code, county_code, lon, lat, phone, hours, opened_on, \
-         synthetic, created_at, updated_at) \
+         status, closed_on, synthetic, created_at, updated_at) \
          SELECT e.id, s.name, s.service_type, s.address, s.division_code, s.county_code, s.lon, s.lat, s.phone, s.hours, s.opened_on, \
-         $1, $2, $2 FROM import_outlets s JOIN entities e ON e.credit_code = s.credit_code WHERE true ORDER BY s.row_no \
+         s.status, s.closed_on, $1, $2, $2 FROM import_outlets s JOIN entities e ON e.credit_code = s.credit_code WHERE true ORDER BY s.row_no \
          ON CONFLICT (entity_id, name, address) DO UPDATE SET {OUTLET_UPDATE_SET} WHERE {}",
         outlet_differs("outlets", "excluded")
     ))
@@ -573,7 +581,7 @@ fn id_list(ids: &[i64]) -> String {
 }
 
 const OUTLET_SELECT: &str = "SELECT o.id, o.entity_id, e.credit_code, e.name AS entity_name, e.kind AS entity_kind, o.name, o.service_type, \
-     o.division_code, o.county_code, o.address, o.lon, o.lat, o.phone, o.hours, o.status, o.synthetic \
+     o.division_code, o.county_code, o.address, o.lon, o.lat, o.phone, o.hours, o.status, o.closed_on, o.synthetic \
      FROM outlets o JOIN entities e ON e.id = o.entity_id";
 
 fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
@@ -597,6 +605,7 @@ fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
         phone: r.try_get("phone")?,
         hours: r.try_get("hours")?,
         status: r.try_get("status")?,
+        closed_on: r.try_get("closed_on")?,
         synthetic: r.try_get::<i64, _>("synthetic")? != 0,
         designations: Vec::new(),
         distance_m: None,
