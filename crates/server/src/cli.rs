@@ -68,6 +68,10 @@ enum Command {
         format: ExportFormat,
         #[arg(long)]
         out: PathBuf,
+        /// In the import template's columns, nothing masked, for the department
+        /// to edit and import back (含个人信息，注意保管)
+        #[arg(long)]
+        for_import: bool,
     },
     /// Generate the synthetic demo dataset
     Demo {
@@ -316,7 +320,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
         }
-        Command::Export { kind, format, out } => export(&db, kind.into(), format, &out).await?,
+        Command::Export {
+            kind,
+            format,
+            out,
+            for_import,
+        } => export(&db, kind.into(), format, &out, for_import).await?,
         Command::Demo {
             outlets,
             seed,
@@ -762,8 +771,13 @@ async fn export(
     kind: RecordKind,
     format: ExportFormat,
     out: &PathBuf,
+    for_import: bool,
 ) -> anyhow::Result<()> {
-    let rows = crate::registry::export::public_rows(db, kind).await?;
+    let rows = if for_import {
+        crate::registry::export::importable_rows(db, kind).await?
+    } else {
+        crate::registry::export::public_rows(db, kind).await?
+    };
     let tmp = out.with_extension("partial");
     match format {
         ExportFormat::Csv => std::fs::write(&tmp, crate::registry::export::to_csv(&rows))?,

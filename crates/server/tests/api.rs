@@ -212,6 +212,86 @@ async fn an_export_imports_back_unchanged_and_a_file_can_close_an_outlet() {
 }
 
 #[tokio::test]
+async fn an_export_for_import_keeps_designations_and_phones_and_imports_back_unchanged() {
+    use lifeservice::registry::export::{importable_rows, public_rows, to_csv};
+    let code = lifeservice_domain::CreditCode::from_body("92140105MA0000001").unwrap();
+    let file = [
+        "统一社会信用代码,主体名称,名称,服务类型,地址,经度,纬度,联系电话,开业日期,认定称号,认定等级,认定单位,认定日期".to_string(),
+        format!("{code},张三便利店,张三便利店（坞城路）,便利店,太原市小店区坞城路1号,112.585,37.775,13912345678,2024-05-01,星级,4,山西省商务厅,2025-01-01"),
+        format!("{code},张三便利店,张三便利店（坞城路）,便利店,太原市小店区坞城路1号,112.585,37.775,13912345678,2024-05-01,示范,,太原市商务局,2025-03-01"),
+    ]
+    .join("\n");
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let first = import_outlets(&app, file.as_bytes()).await;
+        assert_eq!(
+            (first.inserted, first.rejected_rows),
+            (1, 0),
+            "{backend:?} {first:?}"
+        );
+
+        let public = public_rows(&app.state.db, RecordKind::Outlets)
+            .await
+            .unwrap();
+        assert!(
+            public.records[0].contains(&"139****5678".to_string()),
+            "{:?}",
+            public.records
+        );
+        let table = importable_rows(&app.state.db, RecordKind::Outlets)
+            .await
+            .unwrap();
+        assert_eq!(table.records.len(), 2, "one row per designation");
+        assert!(
+            table
+                .records
+                .iter()
+                .all(|r| r.contains(&"13912345678".to_string()))
+        );
+        let again = import_outlets(&app, &to_csv(&table)).await;
+        assert_eq!(
+            (
+                again.rows,
+                again.inserted,
+                again.updated,
+                again.unchanged,
+                again.rejected_rows
+            ),
+            (2, 0, 0, 2, 0),
+            "{backend:?} {again:?}"
+        );
+        let (_, entity) = app.get_json(&format!("/api/v1/entities/{code}")).await;
+        let id = entity["outlets"][0]["id"].as_i64().unwrap();
+        let (_, outlet) = app.get_json(&format!("/api/v1/outlets/{id}")).await;
+        assert_eq!(
+            outlet["designations"].as_array().unwrap().len(),
+            2,
+            "{outlet}"
+        );
+        assert_eq!(outlet["opened_on"], "2024-05-01");
+
+        let entities = importable_rows(&app.state.db, RecordKind::Entities)
+            .await
+            .unwrap();
+        let report = import_table(
+            &app.state.db,
+            RecordKind::Entities,
+            Table::read(to_csv(&entities)).unwrap(),
+            &cli_options(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.rows, report.unchanged, report.rejected_rows),
+            (1, 1, 0),
+            "{backend:?} {report:?}"
+        );
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn bad_requests_get_specific_errors() {
     let app = spawn_app(Backend::Sqlite).await;
     for (path, status, field) in [

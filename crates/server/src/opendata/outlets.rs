@@ -275,6 +275,7 @@ mod tests {
             lat: 37.8,
             phone: Some("13912345678".into()),
             hours: None,
+            opened_on: None,
             status: "open".into(),
             closed_on: None,
             synthetic: false,

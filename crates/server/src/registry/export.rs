@@ -1,8 +1,10 @@
-//! Exports of the registry in its public view (personal data masked), as
-//! CSV with a BOM (so Excel reads the Chinese), XLSX or JSON.
+//! Exports of the registry in its public view (personal data masked), or in
+//! the import template's columns for the department that keeps it, as CSV
+//! with a BOM (so Excel reads the Chinese), XLSX or JSON.
 
-use super::fields::RecordKind;
+use super::fields::{Field, RecordKind};
 use super::store;
+use super::{Designation, Entity, Outlet};
 use crate::storage::Db;
 use lifeservice_domain::OutletStatus;
 
@@ -28,52 +30,78 @@ impl ExportTable {
     }
 }
 
-pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTable> {
+/// Calls `f` on every outlet, with its designations, in id order; one page
+/// in memory at a time.
+async fn each_outlet(db: &Db, mut f: impl FnMut(Outlet)) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await?;
+    let mut after = 0;
+    loop {
+        let ids = store::outlet_ids_page(&mut conn, after, 5000).await?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        store::outlets_by_ids(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .for_each(&mut f);
+    }
+    Ok(())
+}
+
+/// Calls `f` on every entity, in id order.
+async fn each_entity(db: &Db, mut f: impl FnMut(Entity)) -> anyhow::Result<()> {
+    let mut conn = db.pool().acquire().await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM entities ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?;
+    for chunk in ids.chunks(5000) {
+        store::entities_by_ids(&mut conn, chunk)
+            .await?
+            .into_iter()
+            .for_each(&mut f);
+    }
+    Ok(())
+}
+
+fn yes_no(flag: bool) -> String {
+    if flag { "是" } else { "否" }.into()
+}
+
+fn outlet_status_zh(status: &str) -> String {
+    OutletStatus::parse(status).map_or(status.to_string(), |s| s.zh().to_string())
+}
+
+pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTable> {
     let mut records = Vec::new();
     let headers = match kind {
         RecordKind::Outlets => {
-            let mut after = 0;
-            loop {
-                let ids = store::outlet_ids_page(&mut conn, after, 5000).await?;
-                let Some(&last) = ids.last() else { break };
-                after = last;
-                for o in store::outlets_by_ids(&mut conn, &ids)
-                    .await?
-                    .into_iter()
-                    .map(super::Outlet::public)
-                {
-                    let designations = o
-                        .designations
-                        .iter()
-                        .map(|d| format!("{}{}", d.kind_zh, d.grade.as_deref().unwrap_or("")))
-                        .collect::<Vec<_>>()
-                        .join(";");
-                    records.push(vec![
-                        o.id.to_string(),
-                        o.entity_code,
-                        o.entity_name,
-                        o.name,
-                        o.service_type,
-                        o.service_type_zh,
-                        o.address,
-                        o.division_code,
-                        degrees(o.lon),
-                        degrees(o.lat),
-                        o.phone.unwrap_or_default(),
-                        o.hours.unwrap_or_default(),
-                        OutletStatus::parse(&o.status)
-                            .map_or(o.status.clone(), |s| s.zh().to_string()),
-                        o.closed_on.unwrap_or_default(),
-                        designations,
-                        if o.synthetic {
-                            "是".into()
-                        } else {
-                            "否".into()
-                        },
-                    ]);
-                }
-            }
+            each_outlet(db, |o| {
+                let o = o.public();
+                let designations = o
+                    .designations
+                    .iter()
+                    .map(|d| format!("{}{}", d.kind_zh, d.grade.as_deref().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(";");
+                records.push(vec![
+                    o.id.to_string(),
+                    o.entity_code,
+                    o.entity_name,
+                    o.name,
+                    o.service_type,
+                    o.service_type_zh,
+                    o.address,
+                    o.division_code,
+                    degrees(o.lon),
+                    degrees(o.lat),
+                    o.phone.unwrap_or_default(),
+                    o.hours.unwrap_or_default(),
+                    outlet_status_zh(&o.status),
+                    o.closed_on.unwrap_or_default(),
+                    designations,
+                    yes_no(o.synthetic),
+                ]);
+            })
+            .await?;
             vec![
                 "网点编号",
                 "统一社会信用代码",
@@ -94,33 +122,22 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
             ]
         }
         RecordKind::Entities => {
-            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM entities ORDER BY id")
-                .fetch_all(&mut *conn)
-                .await?;
-            for chunk in ids.chunks(5000) {
-                for e in store::entities_by_ids(&mut conn, chunk)
-                    .await?
-                    .into_iter()
-                    .map(super::Entity::public)
-                {
-                    records.push(vec![
-                        e.credit_code,
-                        e.name,
-                        e.kind_zh,
-                        e.legal_rep.unwrap_or_default(),
-                        e.division_code,
-                        e.established.unwrap_or_default(),
-                        e.status_zh,
-                        e.closed_on.unwrap_or_default(),
-                        e.phone.unwrap_or_default(),
-                        if e.synthetic {
-                            "是".into()
-                        } else {
-                            "否".into()
-                        },
-                    ]);
-                }
-            }
+            each_entity(db, |e| {
+                let e = e.public();
+                records.push(vec![
+                    e.credit_code,
+                    e.name,
+                    e.kind_zh,
+                    e.legal_rep.unwrap_or_default(),
+                    e.division_code,
+                    e.established.unwrap_or_default(),
+                    e.status_zh,
+                    e.closed_on.unwrap_or_default(),
+                    e.phone.unwrap_or_default(),
+                    yes_no(e.synthetic),
+                ]);
+            })
+            .await?;
             vec![
                 "统一社会信用代码",
                 "名称",
@@ -136,6 +153,77 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
         }
     };
     Ok(ExportTable { headers, records })
+}
+
+/// The registry as the submitting department edits it: the import
+/// template's columns, nothing masked, an outlet on one row per designation
+/// (an import row carries one). Imported back unchanged, it changes nothing.
+/// It holds personal data, so only the command line writes it.
+pub async fn importable_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTable> {
+    let headers = kind.columns().iter().map(|(_, names)| names[0]).collect();
+    let mut records = Vec::new();
+    match kind {
+        RecordKind::Outlets => {
+            each_outlet(db, |o| {
+                if o.designations.is_empty() {
+                    records.push(outlet_cells(&o, None));
+                }
+                for d in &o.designations {
+                    records.push(outlet_cells(&o, Some(d)));
+                }
+            })
+            .await?
+        }
+        RecordKind::Entities => each_entity(db, |e| records.push(entity_cells(e))).await?,
+    }
+    Ok(ExportTable { headers, records })
+}
+
+fn outlet_cells(o: &Outlet, d: Option<&Designation>) -> Vec<String> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    RecordKind::Outlets
+        .columns()
+        .iter()
+        .map(|(field, _)| match field {
+            Field::CreditCode => o.entity_code.clone(),
+            Field::EntityName => o.entity_name.clone(),
+            Field::Name => o.name.clone(),
+            Field::ServiceType => o.service_type.clone(),
+            Field::Address => o.address.clone(),
+            Field::Community => o.division_code.clone(),
+            Field::Lon => degrees(o.lon),
+            Field::Lat => degrees(o.lat),
+            Field::Phone => text(&o.phone),
+            Field::Hours => text(&o.hours),
+            Field::OpenedOn => text(&o.opened_on),
+            Field::Status => outlet_status_zh(&o.status),
+            Field::ClosedOn => text(&o.closed_on),
+            Field::Designation => d.map(|d| d.kind_zh.clone()).unwrap_or_default(),
+            Field::Grade => d.and_then(|d| d.grade.clone()).unwrap_or_default(),
+            Field::GrantedBy => d.map(|d| d.granted_by.clone()).unwrap_or_default(),
+            Field::GrantedOn => d.and_then(|d| d.granted_on.clone()).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+fn entity_cells(e: Entity) -> Vec<String> {
+    RecordKind::Entities
+        .columns()
+        .iter()
+        .map(|(field, _)| match field {
+            Field::CreditCode => e.credit_code.clone(),
+            Field::Name => e.name.clone(),
+            Field::Kind => e.kind_zh.clone(),
+            Field::LegalRep => e.legal_rep.clone().unwrap_or_default(),
+            Field::Division => e.division_code.clone(),
+            Field::Established => e.established.clone().unwrap_or_default(),
+            Field::ClosedOn => e.closed_on.clone().unwrap_or_default(),
+            Field::Status => e.status_zh.clone(),
+            Field::Phone => e.phone.clone().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .collect()
 }
 
 pub fn to_csv(table: &ExportTable) -> Vec<u8> {

@@ -104,6 +104,8 @@ pub struct Outlet {
     pub lat: f64,
     pub phone: Option<String>,
     pub hours: Option<String>,
+    /// 开业日期, where known.
+    pub opened_on: Option<String>,
     pub status: String,
     /// 关闭日期 of a closed outlet, where known.
     pub closed_on: Option<String>,

@@ -581,7 +581,7 @@ fn id_list(ids: &[i64]) -> String {
 }
 
 const OUTLET_SELECT: &str = "SELECT o.id, o.entity_id, e.credit_code, e.name AS entity_name, e.kind AS entity_kind, o.name, o.service_type, \
-     o.division_code, o.county_code, o.address, o.lon, o.lat, o.phone, o.hours, o.status, o.closed_on, o.synthetic \
+     o.division_code, o.county_code, o.address, o.lon, o.lat, o.phone, o.hours, o.opened_on, o.status, o.closed_on, o.synthetic \
      FROM outlets o JOIN entities e ON e.id = o.entity_id";
 
 fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
@@ -604,6 +604,7 @@ fn outlet_from_row(r: &AnyRow) -> Result<Outlet, sqlx::Error> {
         lat: r.try_get("lat")?,
         phone: r.try_get("phone")?,
         hours: r.try_get("hours")?,
+        opened_on: r.try_get("opened_on")?,
         status: r.try_get("status")?,
         closed_on: r.try_get("closed_on")?,
         synthetic: r.try_get::<i64, _>("synthetic")? != 0,
