@@ -25,6 +25,11 @@ use lifeservice_access::{
     nearest_csv, read_facilities, read_origins,
 };
 
+/// The allocator of the `lifeservice` binary, so that timings here are the
+/// product command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Flags = HashMap<String, String>;
 
 fn main() -> ExitCode {
