@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::network::{Network, Snap};
+use crate::network::{Arc, Network, Snap};
 
 /// Label of a search seeded without a meaningful source.
 pub(crate) const NO_LABEL: u32 = u32::MAX;
@@ -163,7 +163,7 @@ pub(crate) fn bounded_dijkstra(
         }
         let label = state.label;
         visit(node, dist, label);
-        for &(next, len) in net.neighbours(node) {
+        for &Arc { to: next, len } in net.neighbours(node) {
             let next_dist = dist + len;
             if next_dist <= radius {
                 ws.relax(next, next_dist, label);
@@ -228,7 +228,7 @@ impl NearestField {
             if self.queue.key_of(dist) != key {
                 continue; // Lowered to a smaller key and scanned there.
             }
-            for &(next, len) in net.neighbours(node) {
+            for &Arc { to: next, len } in net.neighbours(node) {
                 let next_dist = dist + len;
                 if next_dist <= self.radius {
                     self.improve(next, next_dist, label);
