@@ -104,6 +104,11 @@ async fn import_keeps_good_rows_explains_bad_ones_and_is_idempotent() {
     }
 }
 
+/// `(rows, inserted, updated, unchanged, rejected)` of an import.
+fn counts(r: &lifeservice::registry::import::ImportReport) -> (usize, usize, usize, usize, usize) {
+    (r.rows, r.inserted, r.updated, r.unchanged, r.rejected_rows)
+}
+
 /// The outlets of the seeded entity, by name: (id, status, closed_on).
 async fn outlet_states(
     app: &TestApp,
@@ -146,17 +151,7 @@ async fn an_export_imports_back_unchanged_and_a_file_can_close_an_outlet() {
                 .unwrap(),
         );
         let again = import_outlets(&app, &export).await;
-        assert_eq!(
-            (
-                again.rows,
-                again.inserted,
-                again.updated,
-                again.unchanged,
-                again.rejected_rows
-            ),
-            (3, 0, 0, 3, 0),
-            "{backend:?} {again:?}"
-        );
+        assert_eq!(counts(&again), (3, 0, 0, 3, 0), "{backend:?} {again:?}");
         let states = outlet_states(&app).await;
         assert_eq!(
             (
@@ -249,17 +244,7 @@ async fn an_export_for_import_keeps_designations_and_phones_and_imports_back_unc
                 .all(|r| r.contains(&"13912345678".to_string()))
         );
         let again = import_outlets(&app, &to_csv(&table)).await;
-        assert_eq!(
-            (
-                again.rows,
-                again.inserted,
-                again.updated,
-                again.unchanged,
-                again.rejected_rows
-            ),
-            (2, 0, 0, 2, 0),
-            "{backend:?} {again:?}"
-        );
+        assert_eq!(counts(&again), (2, 0, 0, 2, 0), "{backend:?} {again:?}");
         let (_, entity) = app.get_json(&format!("/api/v1/entities/{code}")).await;
         let id = entity["outlets"][0]["id"].as_i64().unwrap();
         let (_, outlet) = app.get_json(&format!("/api/v1/outlets/{id}")).await;
