@@ -220,7 +220,13 @@ fn outlet_facts(l: Lang, o: &Outlet) -> Markup {
             dt { (l.t("联系电话", "Phone")) } dd { (o.phone.as_deref().unwrap_or("—")) }
             dt { (l.t("营业时间", "Hours")) } dd { (o.hours.as_deref().unwrap_or("—")) }
             dt { (l.t("坐标（WGS-84）", "Coordinates")) } dd { (format!("{:.6}, {:.6}", o.lon, o.lat)) }
-            dt { (l.t("状态", "Status")) } dd { @if o.status == "open" { (l.t("在营", "Open")) } @else { (l.t("已关闭", "Closed")) } }
+            dt { (l.t("状态", "Status")) } dd {
+                @if o.status == "open" { (l.t("在营", "Open")) } @else {
+                    (l.t("已关闭", "Closed"))
+                    @if let Some(day) = &o.closed_on { (l.t("（", " (")) (day) (l.t("关闭）", ")")) }
+                }
+            }
+            @if let Some(day) = &o.opened_on { dt { (l.t("开业日期", "Opened")) } dd { (day) } }
         }
         @if !o.designations.is_empty() {
             h3 { (l.t("认定与等级", "Designations")) }
