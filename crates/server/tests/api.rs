@@ -74,6 +74,16 @@ async fn import_keeps_good_rows_explains_bad_ones_and_is_idempotent() {
         let gb = import_outlets(&app, &gbk).await;
         assert_eq!(gb.unchanged, 3);
 
+        // Blank lines are the empty rows a spreadsheet shows: the reasons'
+        // row numbers count them.
+        let spaced = import_outlets(&app, csv.replacen('\n', "\n\n\n", 1).as_bytes()).await;
+        let rows: Vec<usize> = spaced.rejects.iter().map(|r| r.row).collect();
+        assert_eq!(
+            (spaced.unchanged, rows),
+            (3, vec![7, 8, 9, 10]),
+            "{backend:?}"
+        );
+
         // Search 家政 小店区 finds the two housekeeping outlets, not the shop.
         let (status, body) = app.get_json("/api/v1/outlets?q=家政%20小店区").await;
         assert_eq!(status, 200);

@@ -99,8 +99,7 @@ pub async fn import_communities(
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
     let mut good = Vec::new();
-    for (index, cells) in table.cells().enumerate().skip(1) {
-        let row = index + 1;
+    for (row, cells) in table.rows().skip(1) {
         let cells =
             cells.map_err(|e| ImportError::Unreadable(format!("第{row}行无法解析（{e}）")))?;
         if cells.iter().all(|c| c.trim().is_empty()) {

@@ -142,8 +142,7 @@ fn parse_lines(
 ) {
     const CHUNK: usize = 1000;
     let mut chunk = Vec::with_capacity(CHUNK);
-    for (index, cells) in table.cells().enumerate().skip(1) {
-        let row = index + 1;
+    for (row, cells) in table.rows().skip(1) {
         let cells = match cells {
             Ok(cells) => cells,
             // Reading stops at a broken line; every row before it is imported.

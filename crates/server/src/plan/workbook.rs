@@ -278,8 +278,7 @@ pub async fn upload(
     let values = UnitValues::load(db, &unit.id).await?;
     let mut report = UploadReport::default();
     let mut seen: HashMap<(ReportKey, String), usize> = HashMap::new();
-    for (index, cells) in table.cells().enumerate().skip(1) {
-        let row = index + 1;
+    for (row, cells) in table.rows().skip(1) {
         let cells = match cells {
             Ok(cells) => cells,
             Err(e) => {

@@ -68,6 +68,10 @@ pub enum ImportError {
     Database(#[from] sqlx::Error),
 }
 
+/// A row's number as a spreadsheet shows it, and its cells or why they
+/// could not be read.
+pub type NumberedRow = (usize, Result<Vec<String>, String>);
+
 /// The cells of a file, decoded.
 pub enum Table {
     Csv(String),
@@ -134,17 +138,29 @@ impl Table {
         })
     }
 
-    /// Rows including the header, as text cells; a CSV syntax error or text
-    /// that is not UTF-8 ends the stream with an error naming the line.
-    pub fn cells(&self) -> Box<dyn Iterator<Item = Result<Vec<String>, String>> + Send + '_> {
+    /// Rows including the header, as text cells, each with its row number as
+    /// a spreadsheet shows the file; a CSV syntax error or text that is not
+    /// UTF-8 ends the stream with an error.
+    pub fn rows(&self) -> Box<dyn Iterator<Item = NumberedRow> + Send + '_> {
         match self {
-            Table::Csv(text) => Box::new(csv_cells(text.as_bytes())),
+            Table::Csv(text) => Box::new(csv_rows(text.as_bytes())),
             Table::CsvFile { path, .. } => match std::fs::File::open(path) {
-                Ok(file) => Box::new(csv_cells(file)),
-                Err(e) => Box::new(std::iter::once(Err(e.to_string()))),
+                Ok(file) => Box::new(csv_rows(file)),
+                Err(e) => Box::new(std::iter::once((1, Err(e.to_string())))),
             },
-            Table::Sheet(rows) => Box::new(rows.iter().cloned().map(Ok)),
+            Table::Sheet(rows) => Box::new(
+                rows.iter()
+                    .cloned()
+                    .map(Ok)
+                    .enumerate()
+                    .map(|(i, r)| (i + 1, r)),
+            ),
         }
+    }
+
+    /// Rows including the header, as text cells.
+    pub fn cells(&self) -> impl Iterator<Item = Result<Vec<String>, String>> + Send + '_ {
+        self.rows().map(|(_, cells)| cells)
     }
 
     /// The first row: the column headers.
@@ -165,22 +181,80 @@ impl Table {
     }
 }
 
-fn csv_cells(
-    input: impl std::io::Read + Send,
-) -> impl Iterator<Item = Result<Vec<String>, String>> + Send {
-    csv::ReaderBuilder::new()
+/// CSV records numbered as a spreadsheet shows them. The reader skips blank
+/// lines, which a spreadsheet shows as empty rows, and a line break quoted
+/// inside a cell stays in one row: a record's row is the previous record's
+/// row plus the lines from the previous record's last line to this record's
+/// first. The last line is where the record ends (its terminator excluded,
+/// CR or LF), found among the line feeds read so far; the first is that less
+/// the line breaks inside its cells.
+fn csv_rows(input: impl std::io::Read + Send) -> impl Iterator<Item = NumberedRow> + Send {
+    let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 18)
-        .from_reader(input)
-        .into_records()
-        .map(|r| {
-            r.map(|rec| rec.iter().map(str::to_string).collect())
-                .map_err(|e| match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "不是UTF-8编码的文本".to_string(),
-                    _ => e.to_string(),
-                })
-        })
+        .from_reader(LineFeeds::new(input));
+    let mut record = csv::StringRecord::new();
+    let (mut row, mut last_line) = (0, 0);
+    std::iter::from_fn(move || match reader.read_record(&mut record) {
+        Ok(false) => None,
+        Ok(true) => {
+            let end = reader.position().byte();
+            let ends_on = reader.get_mut().line_of(end.saturating_sub(1));
+            let first_line = ends_on.saturating_sub(bytecount_lines(record.as_slice()));
+            row += first_line.saturating_sub(last_line).max(1) as usize;
+            last_line = ends_on;
+            Some((row, Ok(record.iter().map(str::to_string).collect())))
+        }
+        Err(e) => {
+            row += 1;
+            let reason = match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => "不是UTF-8编码的文本".to_string(),
+                _ => e.to_string(),
+            };
+            Some((row, Err(reason)))
+        }
+    })
+}
+
+/// Passes a CSV's bytes through to the reader, keeping the offsets of the
+/// line feeds not yet counted (at most a read buffer's worth).
+struct LineFeeds<R> {
+    inner: R,
+    offset: u64,
+    feeds: std::collections::VecDeque<u64>,
+    counted: u64,
+}
+
+impl<R> LineFeeds<R> {
+    fn new(inner: R) -> Self {
+        LineFeeds {
+            inner,
+            offset: 0,
+            feeds: std::collections::VecDeque::new(),
+            counted: 0,
+        }
+    }
+
+    /// The line, from 1, of the byte at `at`; `at` never goes back.
+    fn line_of(&mut self, at: u64) -> u64 {
+        while self.feeds.front().is_some_and(|&feed| feed < at) {
+            self.feeds.pop_front();
+            self.counted += 1;
+        }
+        self.counted + 1
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineFeeds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let offset = self.offset;
+        self.feeds
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| offset + i as u64));
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// Whether a file starts as an XLSX (zip) or XLS (OLE) workbook does.
@@ -350,8 +424,7 @@ fn parse_lines(
 ) {
     let reference = Reference::shipped();
     let mut chunk = Vec::with_capacity(CHUNK);
-    for (index, cells) in table.cells().enumerate().skip(1) {
-        let row = index + 1;
+    for (row, cells) in table.rows().skip(1) {
         let cells = match cells {
             Ok(cells) => cells,
             Err(e) => {
@@ -686,6 +759,38 @@ mod tests {
 
     fn rows(table: &Table) -> Vec<Vec<String>> {
         table.cells().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_shows_them() {
+        // Two blank lines, a cell with a line break, a blank CRLF line.
+        for (text, numbers) in [
+            (
+                "h1,h2\na,b\n\n\nc,\"d\nd2\"\r\n\r\ne,f\ng,h",
+                vec![1, 2, 5, 7, 8],
+            ),
+            (
+                "h1,h2\na,b\n\n\nc,\"d\nd2\"\r\n\r\ne,f\ng,h\n",
+                vec![1, 2, 5, 7, 8],
+            ),
+            ("h\n\nx", vec![1, 3]),
+            ("h\n,\n\nx\n", vec![1, 2, 4]),
+            ("h\nx", vec![1, 2]),
+        ] {
+            let from_text: Vec<usize> = Table::read(text.as_bytes())
+                .unwrap()
+                .rows()
+                .map(|(row, cells)| cells.map(|_| row).unwrap())
+                .collect();
+            assert_eq!(from_text, numbers, "{text:?}");
+            let file = file_with(text.as_bytes());
+            let from_file: Vec<usize> = Table::open(file.path())
+                .unwrap()
+                .rows()
+                .map(|(row, _)| row)
+                .collect();
+            assert_eq!(from_file, numbers, "{text:?} from a file");
+        }
     }
 
     #[test]
