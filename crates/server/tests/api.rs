@@ -171,15 +171,7 @@ async fn an_export_imports_back_unchanged_and_a_file_can_close_an_outlet() {
             ("closed", Some("2026-03-02")),
             "{backend:?}"
         );
-        let page = app
-            .client()
-            .get(app.url(&format!("/outlets/{shop}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, page) = app.get_text(&format!("/outlets/{shop}")).await;
         assert!(page.contains("已关闭（2026-03-02关闭）"), "{page}");
 
         // 状态 closes an operating outlet, on the day of the import where no

@@ -1136,11 +1136,6 @@ async fn signed_in_page(client: &reqwest::Client, app: &TestApp, path: &str) -> 
         .unwrap()
 }
 
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let r = reqwest::get(app.url(path)).await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn views_per_unit_and_per_city_with_the_attainment_map() {
     for backend in common::backends().await {
@@ -1157,7 +1152,7 @@ async fn views_per_unit_and_per_city_with_the_attainment_map() {
         assert_eq!(status, 200);
 
         // A unit: its tasks as lead (13–16, 23) or co-unit (10 more), indicators, reports and late ones.
-        let (status, html) = page(&app, "/plan/units/U16").await;
+        let (status, html) = app.get_text("/plan/units/U16").await;
         assert_eq!(status, 200);
         assert!(html.contains("省民政厅") && html.contains("全称：山西省民政厅"));
         assert!(
@@ -1169,14 +1164,14 @@ async fn views_per_unit_and_per_city_with_the_attainment_map() {
             html.contains("到期未报（14项）"),
             "15 tasks, task 16 reported: {html}"
         );
-        let (status, by_name) = page(&app, "/plan/units/省民政厅").await;
+        let (status, by_name) = app.get_text("/plan/units/省民政厅").await;
         assert_eq!((status, by_name.contains("牵头的任务（5项）")), (200, true));
-        assert_eq!(page(&app, "/plan/units/U99").await.0, 404);
-        let (_, collective) = page(&app, "/plan/units/U32").await;
+        assert_eq!(app.get_text("/plan/units/U99").await.0, 404);
+        let (_, collective) = app.get_text("/plan/units/U32").await;
         assert!(collective.contains("不逐项填报") && !collective.contains("到期未报"));
 
         // A city: its counties' measured per-county targets, the map and the assessment.
-        let (status, html) = page(&app, "/plan/cities/1401").await;
+        let (status, html) = app.get_text("/plan/cities/1401").await;
         assert_eq!(status, 200);
         assert!(html.contains("太原市：行动方案分地区进展") && html.contains("<svg"));
         let reference = lifeservice::reference::Reference::shipped();
@@ -1228,18 +1223,18 @@ async fn views_per_unit_and_per_city_with_the_attainment_map() {
             html.contains(&format!("排第{}名", taiyuan["rank"])),
             "{html}"
         );
-        assert_eq!(page(&app, "/plan/cities/140105").await.0, 404);
-        assert_eq!(page(&app, "/plan/cities/1499").await.0, 404);
-        assert_eq!(page(&app, "/plan/cities/140100").await.0, 200);
+        assert_eq!(app.get_text("/plan/cities/140105").await.0, 404);
+        assert_eq!(app.get_text("/plan/cities/1499").await.0, 404);
+        assert_eq!(app.get_text("/plan/cities/140100").await.0, 200);
 
         // Linked from /plan and the task pages.
-        let (_, plan) = page(&app, "/plan").await;
+        let (_, plan) = app.get_text("/plan").await;
         assert!(
             plan.contains("href=\"/plan/units/U01\"")
                 && plan.contains("href=\"/plan/cities/1401\"")
         );
         assert!(plan.contains("分县指标达成度"));
-        let (_, task) = page(&app, "/plan/tasks/16").await;
+        let (_, task) = app.get_text("/plan/tasks/16").await;
         assert!(
             task.contains("href=\"/plan/units/U16\"")
                 && task.contains("href=\"/plan/cities/1411\"")
@@ -1323,9 +1318,9 @@ async fn tasks_are_found_by_chinese_words_and_responsible_units() {
             .contains("没有与“量子纠缠”相关的任务")
     );
 
-    let (_, html) = page(&app, "/plan?q=养老").await;
+    let (_, html) = app.get_text("/plan?q=养老").await;
     assert!(html.contains("找到") && html.contains("href=\"/plan/tasks/16\""));
-    let (_, html) = page(&app, "/plan?q=量子纠缠").await;
+    let (_, html) = app.get_text("/plan?q=量子纠缠").await;
     assert!(
         html.contains("没有与“量子纠缠”相关的任务") && !html.contains("href=\"/plan/tasks/16\"")
     );
@@ -1470,7 +1465,7 @@ async fn the_lead_unit_consolidates_the_co_units_reports() {
             app.get_json("/api/v1/plan/tasks/99/consolidation").await.0,
             404
         );
-        let (_, public) = page(&app, "/plan/tasks/16").await;
+        let (_, public) = app.get_text("/plan/tasks/16").await;
         assert!(
             public.contains("2/4个责任单位已填报")
                 && public.contains("已汇总上报")
@@ -1617,7 +1612,7 @@ async fn per_area_targets_are_reported_per_area_shown_and_scored() {
         );
 
         // The city page lists each county's reported value.
-        let (_, html) = page(&app, "/plan/cities/1401").await;
+        let (_, html) = app.get_text("/plan/cities/1401").await;
         let html = &html[html
             .find("责任单位分地区填报的指标")
             .expect("the reported section")..];
@@ -1937,7 +1932,7 @@ async fn units_attach_evidence_that_only_staff_can_read() {
                 .unwrap()
                 .contains("已上传附件：现场照片.png")
         );
-        let (_, public) = page(&app, "/plan/tasks/16").await;
+        let (_, public) = app.get_text("/plan/tasks/16").await;
         assert!(
             public.contains("2个（工作人员可查看）") && !public.contains(&href),
             "{public}"

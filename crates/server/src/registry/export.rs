@@ -174,7 +174,7 @@ pub async fn importable_rows(db: &Db, kind: RecordKind) -> anyhow::Result<Export
             })
             .await?
         }
-        RecordKind::Entities => each_entity(db, |e| records.push(entity_cells(e))).await?,
+        RecordKind::Entities => each_entity(db, |e| records.push(entity_cells(&e))).await?,
     }
     Ok(ExportTable { headers, records })
 }
@@ -207,7 +207,7 @@ fn outlet_cells(o: &Outlet, d: Option<&Designation>) -> Vec<String> {
         .collect()
 }
 
-fn entity_cells(e: Entity) -> Vec<String> {
+fn entity_cells(e: &Entity) -> Vec<String> {
     RecordKind::Entities
         .columns()
         .iter()

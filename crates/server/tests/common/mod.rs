@@ -137,6 +137,12 @@ impl TestApp {
         )
     }
 
+    /// A page as an anonymous visitor gets it: status and body.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(self.url(path)).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     pub async fn add_user(&self, username: &str, role: &str, scope: &str) -> String {
         let role = lifeservice::auth::Role::parse(role, scope).unwrap();
         let id = lifeservice::auth::add_user(
