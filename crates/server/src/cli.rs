@@ -774,7 +774,7 @@ async fn export(
     for_import: bool,
 ) -> anyhow::Result<()> {
     let rows = if for_import {
-        crate::registry::export::importable_rows(db, kind).await?
+        crate::registry::export::importable_rows(db, kind, None).await?
     } else {
         crate::registry::export::public_rows(db, kind).await?
     };

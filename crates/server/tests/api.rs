@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, backends, outlets_csv, spawn_app};
+use common::{Backend, TestApp, backends, csrf_of, outlets_csv, spawn_app};
 use lifeservice::registry::fields::RecordKind;
 use lifeservice::registry::import::{ImportOptions, Table, import_table};
 use serde_json::json;
@@ -245,7 +245,7 @@ async fn an_export_for_import_keeps_designations_and_phones_and_imports_back_unc
             "{:?}",
             public.records
         );
-        let table = importable_rows(&app.state.db, RecordKind::Outlets)
+        let table = importable_rows(&app.state.db, RecordKind::Outlets, None)
             .await
             .unwrap();
         assert_eq!(table.records.len(), 2, "one row per designation");
@@ -267,7 +267,7 @@ async fn an_export_for_import_keeps_designations_and_phones_and_imports_back_unc
         );
         assert_eq!(outlet["opened_on"], "2024-05-01");
 
-        let entities = importable_rows(&app.state.db, RecordKind::Entities)
+        let entities = importable_rows(&app.state.db, RecordKind::Entities, None)
             .await
             .unwrap();
         let report = import_table(
@@ -443,14 +443,7 @@ async fn writes_need_a_token_respect_scope_and_are_audited() {
 async fn officer_uploads_excel_and_sees_rejects_with_csrf_enforced() {
     let app = spawn_app(Backend::Sqlite).await;
     app.add_user("xiaodian", "division", "140105").await;
-    let client = app.client();
-    let login = client
-        .post(app.url("/login"))
-        .form(&[("username", "xiaodian"), ("password", "test-password-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 303);
+    let client = app.staff("xiaodian").await;
     let page = client
         .get(app.url("/admin/import"))
         .send()
@@ -459,14 +452,7 @@ async fn officer_uploads_excel_and_sees_rejects_with_csrf_enforced() {
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_of(&page);
 
     let xlsx = xlsx_of(&outlets_csv());
     let form = |csrf: &str| {
@@ -503,6 +489,153 @@ async fn officer_uploads_excel_and_sees_rejects_with_csrf_enforced() {
     );
     let (_, found) = app.get_json("/api/v1/outlets?division=140105").await;
     assert_eq!(found["total"], 3);
+
+    // The rejects are the uploader's (and an administrator's), not another district's.
+    let rejects = html
+        .split("href=\"/admin/imports/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(|id| format!("/admin/imports/{id}"))
+        .expect("a link to the rejects");
+    let status = |client: reqwest::Client, path: &str| {
+        let url = app.url(path);
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(client.clone(), &rejects).await, 200);
+    app.add_user("yingze", "division", "140106").await;
+    app.add_user("root", "admin", "").await;
+    let yingze = app.staff("yingze").await;
+    assert_eq!(status(yingze.clone(), &rejects).await, 404);
+    assert_eq!(status(app.staff("root").await, &rejects).await, 200);
+    let history = yingze.get(app.url("/admin/import")).send().await.unwrap();
+    assert!(!history.text().await.unwrap().contains("网点.xlsx"));
+}
+
+/// An officer downloads the records their account keeps, in the import
+/// template's columns, and uploads the file again: nothing changes. Rows
+/// outside the account's scope stay out of the file, an entity's account and
+/// anonymous visitors get nothing, and every download is in the audit log.
+#[tokio::test]
+async fn officers_export_what_they_keep_and_it_imports_back_unchanged() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        app.seed_outlets().await;
+        app.add_user("jiazheng", "department", "0101").await;
+        app.add_user("yingze", "division", "140106").await;
+        app.add_user("anxin", "entity", "91350200776049653A").await;
+        let get = |client: reqwest::Client, path: &str| {
+            let url = app.url(path);
+            async move { client.get(url).send().await.unwrap() }
+        };
+
+        // 家政 (0101) is the department's: two of the three outlets.
+        let jiazheng = app.staff("jiazheng").await;
+        let csv = get(jiazheng.clone(), "/admin/exports/outlets?format=csv").await;
+        assert_eq!(csv.status().as_u16(), 200);
+        let disposition = csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            disposition.contains("outlets-") && disposition.ends_with(".csv\""),
+            "{disposition}"
+        );
+        let text = csv.text().await.unwrap();
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+        assert!(
+            lines[0].starts_with("统一社会信用代码,主体名称,名称,服务类型"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(text.contains("安心家政（师范街店）") && text.contains("安心家政（八一店）"));
+        assert!(!text.contains("安心便利店"), "not the department's: {text}");
+        assert!(text.contains("0351-7001234"), "unmasked, to import back");
+
+        // The Excel file imports back through the upload page and changes nothing.
+        let xlsx = get(jiazheng.clone(), "/admin/exports/outlets").await;
+        assert_eq!(
+            xlsx.headers()["content-type"],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        let xlsx = xlsx.bytes().await.unwrap().to_vec();
+        let page = get(jiazheng.clone(), "/admin/import")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("/admin/exports/outlets?format=csv"),
+            "linked from the import page"
+        );
+        let form = reqwest::multipart::Form::new()
+            .text("kind", "outlets")
+            .text("csrf", csrf_of(&page))
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(xlsx).file_name("outlets.xlsx"),
+            );
+        let upload = jiazheng
+            .post(app.url("/admin/import"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let html = upload.text().await.unwrap();
+        assert!(html.contains("共2行：新增0，更新0，未变2，拒绝0"), "{html}");
+
+        // Other scopes: another district's officer gets the header only.
+        let yingze = app.staff("yingze").await;
+        let text = get(yingze, "/admin/exports/outlets?format=csv")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let entities = get(jiazheng.clone(), "/admin/exports/entities?format=csv")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(entities.contains("91350200776049653A"), "{entities}");
+
+        let anxin = app.staff("anxin").await;
+        assert_eq!(
+            get(anxin, "/admin/exports/outlets").await.status().as_u16(),
+            403
+        );
+        assert_eq!(
+            get(app.client(), "/admin/exports/outlets")
+                .await
+                .status()
+                .as_u16(),
+            401
+        );
+        let pdf = get(jiazheng, "/admin/exports/outlets?format=pdf").await;
+        assert_eq!(pdf.status().as_u16(), 400);
+        assert!(pdf.text().await.unwrap().contains("不支持的格式“pdf”"));
+
+        let log = lifeservice::audit::recent(&app.state.db, None, 50)
+            .await
+            .unwrap();
+        let exports: Vec<(&str, &str, &str)> = log
+            .iter()
+            .filter(|e| e.action == "export")
+            .map(|e| {
+                (
+                    e.actor.as_str(),
+                    e.object_type.as_str(),
+                    e.after.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(exports.len(), 4, "{exports:?}");
+        assert!(
+            exports.contains(&("jiazheng", "outlets", r#"{"format":"csv","rows":2}"#)),
+            "{exports:?}"
+        );
+        app.cleanup().await;
+    }
 }
 
 /// Writes CSV text into an XLSX file, as a department's spreadsheet would hold it.

@@ -4,16 +4,11 @@
 
 mod common;
 
-use common::{Backend, TestApp, backends, outlets_csv, spawn_app, spawn_app_on};
+use common::{Backend, TestApp, backends, csrf_of, outlets_csv, spawn_app, spawn_app_on};
 use lifeservice::jobs::{Job, run_due, run_once};
 use lifeservice::registry::fields::RecordKind;
 use lifeservice::registry::import::{ImportOptions, Table, import_table};
 use std::time::{Duration, Instant};
-
-fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    page[start..start + page[start..].find('"').unwrap()].to_string()
-}
 
 async fn search_total(app: &TestApp) -> serde_json::Value {
     app.get_json("/api/v1/outlets?division=140105").await.1["total"].clone()
@@ -29,14 +24,7 @@ async fn sessions_csrf_and_search_span_processes_on_postgres() {
     a.add_user("officer", "division", "140105").await;
 
     // Signed in on A, the same cookie is a session on B, and A's CSRF token is valid there.
-    let client = a.client();
-    let login = client
-        .post(a.url("/login"))
-        .form(&[("username", "officer"), ("password", "test-password-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 303);
+    let client = a.staff("officer").await;
     let page = client.get(b.url("/admin")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let csrf = csrf_of(&page.text().await.unwrap());

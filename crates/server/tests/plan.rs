@@ -300,24 +300,9 @@ async fn unit_account(app: &TestApp, username: &str, unit: &str) -> String {
 
 /// A signed-in browser session and the CSRF token of its forms (from the desk).
 async fn session(app: &TestApp, username: &str) -> (reqwest::Client, String) {
-    let client = app.client();
-    let login = client
-        .post(app.url("/login"))
-        .form(&[("username", username), ("password", "test-password-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 303);
+    let client = app.staff(username).await;
     let page = signed_in_page(&client, app, "/plan/desk").await;
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no form on the desk: {page}"))
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    (client, csrf)
+    (client, common::csrf_of(&page))
 }
 
 async fn send(

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, backends, outlets_csv, spawn_app};
+use common::{Backend, TestApp, backends, csrf_of, outlets_csv, spawn_app};
 use lifeservice::registry::fields::RecordKind;
 use lifeservice::registry::import::{ImportOptions, Table, import_table};
 use lifeservice::reviews::{MemorySender, ReviewConfig};
@@ -924,19 +924,6 @@ async fn demo_reviews_seed_consistent_totals() {
     }
 }
 
-/// Signs a staff account in through the sign-in form; the client keeps the session.
-async fn staff(app: &TestApp, username: &str) -> reqwest::Client {
-    let client = app.client();
-    let r = client
-        .post(app.url("/login"))
-        .form(&[("username", username), ("password", "test-password-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 303, "{username} signs in");
-    client
-}
-
 /// A page: status and HTML.
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let r = client.get(app.url(path)).send().await.unwrap();
@@ -958,15 +945,6 @@ async fn submit(
         .map(|l| l.to_str().unwrap().to_string())
         .unwrap_or_default();
     (status, location, r.text().await.unwrap())
-}
-
-/// The CSRF token of a page's first form.
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
-        .to_string()
 }
 
 async fn reply_of(app: &TestApp, review: i64) -> Option<String> {
@@ -1025,7 +1003,7 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
         let rectify_path = format!("/admin/review-cases/{case}/rectify");
 
         // The entity sees the bad review, its case and the deadlines in words.
-        let anxin = staff(&app, "anxin").await;
+        let anxin = app.staff("anxin").await;
         let (s, list) = page(&anxin, &app, "/admin/reviews").await;
         assert_eq!(s, 200, "{list}");
         assert!(list.contains("收费和说好的不一样") && list.contains("待联系评价人"));
@@ -1035,7 +1013,7 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
         let csrf = csrf_of(&html);
 
         // Another entity neither sees nor acts on it.
-        let other = staff(&app, "other").await;
+        let other = app.staff("other").await;
         let (_, list) = page(&other, &app, "/admin/reviews").await;
         assert!(!list.contains("收费和说好的不一样"), "{list}");
         let (s, _) = page(&other, &app, &review_path).await;
@@ -1084,7 +1062,7 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
             ("minzheng", false),
             ("yingze", false),
         ] {
-            let officer = staff(&app, user).await;
+            let officer = app.staff(user).await;
             let (s, html) = page(&officer, &app, "/admin/review-cases").await;
             assert_eq!(s, 200, "{user}: {html}");
             let listed = html.contains(&format!("/admin/reviews/{review}#case"));
@@ -1274,7 +1252,7 @@ async fn web_desks_are_scoped_csrf_protected_and_close_the_loop() {
             html.contains("已办结（评价人已回访）") && html.contains("已退款，满意"),
             "{html}"
         );
-        let shangwu = staff(&app, "shangwu").await;
+        let shangwu = app.staff("shangwu").await;
         let (_, html) = page(&shangwu, &app, "/admin/review-cases?status=closed").await;
         assert!(
             html.contains(&format!("/admin/reviews/{review}#case")),

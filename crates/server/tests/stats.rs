@@ -513,13 +513,7 @@ async fn only_staff_publish_releases() {
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
     app.add_user("counter", "division", "140105").await;
-    let client = app.client();
-    client
-        .post(app.url("/login"))
-        .form(&[("username", "counter"), ("password", "test-password-1")])
-        .send()
-        .await
-        .unwrap();
+    let client = app.staff("counter").await;
     let refused = client
         .post(app.url("/releases"))
         .form(&[("csrf", "x"), ("kind", "monthly"), ("period", "2025-01")])

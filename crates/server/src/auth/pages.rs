@@ -6,11 +6,12 @@ use crate::app::AppState;
 use crate::credit::fields::{kind_from_plural, plural as credit_plural};
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
+use crate::registry::export;
 use crate::registry::fields::RecordKind;
 use crate::registry::import::{
     ImportOptions, ImportReport, Table, file_digest, import_table, record_run, template_csv,
 };
-use axum::extract::{ConnectInfo, Multipart, Path, State};
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/import", get(import_page).post(import_upload))
         .route("/admin/imports/{id}/rejects.csv", get(rejects_download))
         .route("/admin/templates/{kind}", get(template_download))
+        .route("/admin/exports/{kind}", get(export_download))
         .route("/admin/users", get(users_page).post(create_user))
         .route("/admin/tokens", post(create_token))
         .route("/admin/audit", get(audit_page))
@@ -157,8 +159,12 @@ async fn admin_home(ctx: Ctx) -> Response {
     render(&ctx, Ok(("管理".into(), body)))
 }
 
-async fn import_history(state: &AppState) -> AppResult<Vec<sqlx::any::AnyRow>> {
-    Ok(sqlx::query("SELECT id, at, actor, kind, file_name, rows_read, inserted, updated, unchanged, rejected FROM imports ORDER BY id DESC LIMIT 20")
+/// The latest imports this account may see: an administrator all of them,
+/// anyone else their own (file names and rejected rows are the uploader's).
+async fn import_history(state: &AppState, user: &Principal) -> AppResult<Vec<sqlx::any::AnyRow>> {
+    Ok(sqlx::query("SELECT id, at, actor, kind, file_name, rows_read, inserted, updated, unchanged, rejected FROM imports WHERE actor = $1 OR $2 ORDER BY id DESC LIMIT 20")
+        .bind(user.actor())
+        .bind(user.is_admin())
         .fetch_all(state.db.pool())
         .await?)
 }
@@ -184,6 +190,15 @@ fn import_form(l: Lang, user: &Principal) -> Markup {
         }
         p { (l.t("模板：", "Templates: ")) a href="/admin/templates/outlets" { (l.t("服务网点", "outlets")) } " · " a href="/admin/templates/entities" { (l.t("市场主体", "entities")) }
             @for kind in CreditKind::ALL { " · " a href=(format!("/api/v1/credit/templates/{}", credit_plural(*kind))) { (kind.zh()) } } }
+        @if !matches!(user.role, Role::Entity(_)) {
+            p {
+                (l.t("导出本账号负责的在册数据（导入模板的列，可在Excel中修改后原样导回）：", "Export the records this account keeps, in the template's columns, to edit and upload again: "))
+                @for (kind, name) in [("outlets", l.t("服务网点", "outlets")), ("entities", l.t("市场主体", "entities"))] {
+                    (name) " " a href=(format!("/admin/exports/{kind}")) { "Excel" } " / " a href=(format!("/admin/exports/{kind}?format=csv")) { "CSV" } " "
+                }
+            }
+            p.muted { (l.t("导出文件含联系电话等个人信息，未做遮蔽，下载将记入操作日志，请妥善保管。", "The file holds unmasked personal data such as phone numbers; the download is logged.")) }
+        }
     }
 }
 
@@ -194,7 +209,7 @@ async fn import_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     };
     let result = async {
         let l = ctx.lang;
-        let history = import_history(&state).await?;
+        let history = import_history(&state, &user).await?;
         let body = html! {
             h1 { (l.t("导入数据", "Import")) }
             (import_form(l, &user))
@@ -350,13 +365,17 @@ async fn import_upload(State(state): State<AppState>, ctx: Ctx, multipart: Multi
 
 async fn rejects_download(
     State(state): State<AppState>,
-    User(_user): User,
+    User(user): User,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let csv: Option<String> = sqlx::query_scalar("SELECT rejects_csv FROM imports WHERE id = $1")
-        .bind(id)
-        .fetch_optional(state.db.pool())
-        .await?;
+    let csv: Option<String> =
+        sqlx::query_scalar("SELECT rejects_csv FROM imports WHERE id = $1 AND (actor = $2 OR $3)")
+            .bind(id)
+            .bind(user.actor())
+            .bind(user.is_admin())
+            .fetch_optional(state.db.pool())
+            .await?;
+    // Another account's import is as absent as a missing one.
     let csv = csv.ok_or_else(|| AppError::not_found("导入记录不存在"))?;
     Ok((
         [
@@ -380,6 +399,76 @@ async fn template_download(Path(kind): Path<String>) -> AppResult<Response> {
             (header::CONTENT_DISPOSITION, disposition),
         ],
         template_csv(kind),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The rows this account may write, in the import template's columns and
+/// unmasked, to edit in Excel and upload again. The download is logged, as
+/// it carries personal data.
+async fn export_download(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(kind): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> AppResult<Response> {
+    let kind = RecordKind::parse(&kind).ok_or_else(|| AppError::not_found("没有这类数据"))?;
+    if matches!(user.role, Role::Entity(_)) {
+        return Err(AppError::Forbidden("市场主体账号不能导出登记数据".into()));
+    }
+    let xlsx = match query.format.as_deref().unwrap_or("xlsx") {
+        "xlsx" => true,
+        "csv" => false,
+        other => {
+            return Err(AppError::field(
+                "format",
+                format!("不支持的格式“{other}”（可选 xlsx、csv）"),
+            ));
+        }
+    };
+    let table = export::importable_rows(&state.db, kind, Some(&user)).await?;
+    let body = if xlsx {
+        export::xlsx_bytes(&table).map_err(|e| AppError::field("format", e.to_string()))?
+    } else {
+        export::to_csv(&table)
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let format = if xlsx { "xlsx" } else { "csv" };
+    let after = serde_json::json!({ "rows": table.records.len(), "format": format });
+    crate::audit::record(
+        &mut conn,
+        &user.actor(),
+        "export",
+        kind.as_str(),
+        "for-import",
+        None,
+        Some(after),
+    )
+    .await?;
+    let content_type = if xlsx {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        "text/csv; charset=utf-8"
+    };
+    let file_name = format!(
+        "{}-{}.{format}",
+        kind.as_str(),
+        crate::time::today().format("%Y%m%d")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
     )
         .into_response())
 }

@@ -5,8 +5,9 @@
 use super::fields::{Field, RecordKind};
 use super::store;
 use super::{Designation, Entity, Outlet};
+use crate::auth::Principal;
 use crate::storage::Db;
-use lifeservice_domain::OutletStatus;
+use lifeservice_domain::{DivisionCode, OutletStatus, ServiceType};
 
 pub struct ExportTable {
     pub headers: Vec<&'static str>,
@@ -158,13 +159,23 @@ pub async fn public_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTabl
 /// The registry as the submitting department edits it: the import
 /// template's columns, nothing masked, an outlet on one row per designation
 /// (an import row carries one). Imported back unchanged, it changes nothing.
-/// It holds personal data, so only the command line writes it.
-pub async fn importable_rows(db: &Db, kind: RecordKind) -> anyhow::Result<ExportTable> {
+///
+/// It holds personal data: the command line writes all of it (`editor` is
+/// `None`); a signed-in account gets only the rows it may write, the same
+/// rule its imports pass.
+pub async fn importable_rows(
+    db: &Db,
+    kind: RecordKind,
+    editor: Option<&Principal>,
+) -> anyhow::Result<ExportTable> {
     let headers = kind.columns().iter().map(|(_, names)| names[0]).collect();
     let mut records = Vec::new();
     match kind {
         RecordKind::Outlets => {
             each_outlet(db, |o| {
+                if !editor.is_none_or(|p| may_write_outlet(p, &o)) {
+                    return;
+                }
                 if o.designations.is_empty() {
                     records.push(outlet_cells(&o, None));
                 }
@@ -174,9 +185,32 @@ pub async fn importable_rows(db: &Db, kind: RecordKind) -> anyhow::Result<Export
             })
             .await?
         }
-        RecordKind::Entities => each_entity(db, |e| records.push(entity_cells(&e))).await?,
+        RecordKind::Entities => {
+            each_entity(db, |e| {
+                if editor.is_none_or(|p| may_write_entity(p, &e)) {
+                    records.push(entity_cells(&e));
+                }
+            })
+            .await?
+        }
     }
     Ok(ExportTable { headers, records })
+}
+
+fn may_write_outlet(editor: &Principal, o: &Outlet) -> bool {
+    match (
+        ServiceType::parse(&o.service_type),
+        DivisionCode::parse(&o.division_code),
+    ) {
+        (Some(service_type), Ok(division)) => {
+            editor.may_write_outlet(service_type, &division).is_ok()
+        }
+        _ => false,
+    }
+}
+
+fn may_write_entity(editor: &Principal, e: &Entity) -> bool {
+    DivisionCode::parse(&e.division_code).is_ok_and(|d| editor.may_write_entity(&d).is_ok())
 }
 
 fn outlet_cells(o: &Outlet, d: Option<&Designation>) -> Vec<String> {
@@ -238,6 +272,24 @@ pub fn to_csv(table: &ExportTable) -> Vec<u8> {
 }
 
 pub fn to_xlsx(table: &ExportTable, path: &std::path::Path) -> anyhow::Result<()> {
+    workbook(table)?.save(path)?;
+    Ok(())
+}
+
+/// The workbook as bytes, for a download.
+pub fn xlsx_bytes(table: &ExportTable) -> anyhow::Result<Vec<u8>> {
+    Ok(workbook(table)?.save_to_buffer()?)
+}
+
+/// Rows one worksheet holds below its header row (Excel's limit).
+pub const XLSX_MAX_RECORDS: usize = 1_048_575;
+
+fn workbook(table: &ExportTable) -> anyhow::Result<rust_xlsxwriter::Workbook> {
+    anyhow::ensure!(
+        table.records.len() <= XLSX_MAX_RECORDS,
+        "共{}行，超过Excel单个工作表的上限（{XLSX_MAX_RECORDS}行），请改用CSV格式",
+        table.records.len()
+    );
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     let bold = rust_xlsxwriter::Format::new().set_bold();
@@ -249,8 +301,7 @@ pub fn to_xlsx(table: &ExportTable, path: &std::path::Path) -> anyhow::Result<()
             sheet.write_string(r as u32 + 1, c as u16, v)?;
         }
     }
-    book.save(path)?;
-    Ok(())
+    Ok(book)
 }
 
 /// A coordinate as stored: every digit the registry keeps, so that the file

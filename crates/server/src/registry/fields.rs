@@ -665,6 +665,59 @@ mod tests {
     }
 
     #[test]
+    fn status_and_closing_day_agree_with_each_other_and_the_opening_day() {
+        let parse = |extra: &[(Field, &'static str)]| {
+            let mut pairs = good_outlet();
+            pairs.extend_from_slice(extra);
+            parse_outlet(&row(&pairs), Datum::Wgs84, Reference::shipped())
+        };
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let open = parse(&[]).unwrap();
+        assert_eq!((open.status, open.closed_on), (OutletStatus::Open, None));
+        let closed = parse(&[(Field::ClosedOn, "2024-05-01")]).unwrap();
+        assert_eq!(
+            (closed.status, closed.closed_on),
+            (OutletStatus::Closed, Some(day("2024-05-01"))),
+            "a closing day closes the outlet"
+        );
+        let closed = parse(&[(Field::Status, "已关闭")]).unwrap();
+        assert_eq!(
+            (closed.status, closed.closed_on),
+            (OutletStatus::Closed, None)
+        );
+
+        let reason = |extra: &[(Field, &'static str)]| {
+            let errors = parse(extra).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            (errors[0].field, errors[0].reason.clone())
+        };
+        assert_eq!(
+            reason(&[(Field::Status, "停业")]),
+            (
+                Field::Status,
+                "未知的状态“停业”，应为在营、已关闭".to_string()
+            )
+        );
+        assert_eq!(
+            reason(&[(Field::Status, "在营"), (Field::ClosedOn, "2024-05-01")]),
+            (
+                Field::ClosedOn,
+                "状态为在营的网点不应填写关闭日期".to_string()
+            )
+        );
+        assert_eq!(
+            reason(&[
+                (Field::OpenedOn, "2024-06-01"),
+                (Field::ClosedOn, "2024-05-01")
+            ]),
+            (
+                Field::ClosedOn,
+                "关闭日期2024-05-01早于开业日期".to_string()
+            )
+        );
+    }
+
+    #[test]
     fn rejects_unknown_community_and_community_in_another_city() {
         let mut pairs = good_outlet();
         pairs[4].1 = "不存在社区";

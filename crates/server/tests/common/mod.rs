@@ -143,6 +143,19 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// A cookie-keeping client signed in as `username` (made by [`Self::add_user`]).
+    pub async fn staff(&self, username: &str) -> reqwest::Client {
+        let client = self.client();
+        let login = client
+            .post(self.url("/login"))
+            .form(&[("username", username), ("password", "test-password-1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status().as_u16(), 303, "{username} signs in");
+        client
+    }
+
     pub async fn add_user(&self, username: &str, role: &str, scope: &str) -> String {
         let role = lifeservice::auth::Role::parse(role, scope).unwrap();
         let id = lifeservice::auth::add_user(
@@ -206,4 +219,13 @@ pub fn outlets_csv() -> String {
         "91350200776049653A,山西安心生活服务有限公司,坏社区店,便利店,太原市小店区某路3号,不存在社区,112.585,37.775,",
     ]
     .join("\n")
+}
+
+/// The CSRF token of a page's first form.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))
+        .to_string()
 }
