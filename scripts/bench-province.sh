@@ -6,6 +6,8 @@
 # under wrk with one app process on SQLite, one on PostgreSQL and two on the
 # same PostgreSQL database, and each process's memory.
 #   DIR=/var/tmp/lifeservice-province DURATION=20s scripts/bench-province.sh
+# BENCH_OUTLETS, BENCH_CREDIT and BENCH_REVIEWS scale the generated dataset
+# down (see benches/stats.rs); SKIP_COPY=1 reuses the PostgreSQL copy.
 # DIR keeps the generated SQLite database between runs (about 8 GB; the first
 # run generates it, about 45 minutes). Needs wrk and psql. Loopback only.
 set -euo pipefail
@@ -16,8 +18,11 @@ PG_DB="${PG_DB:-lifeservice_province}"
 DURATION="${DURATION:-20s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/lifeservice-target}"
-cargo build --release -p lifeservice >/dev/null
-BIN="$CARGO_TARGET_DIR/release/lifeservice"
+# BIN=path measures a binary built before (e.g. the commit before a change).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p lifeservice >/dev/null
+  BIN="$CARGO_TARGET_DIR/release/lifeservice"
+fi
 mkdir -p "$DIR"
 SQLITE="sqlite:$DIR/stats.db"
 PG="$PG_BASE/$PG_DB"

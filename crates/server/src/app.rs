@@ -27,7 +27,9 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     pub circles: CircleService,
     pub reviews: crate::reviews::ReviewService,
-    pub credit_cache: Arc<crate::credit::cache::CreditCache>,
+    /// Each entity's credit records.
+    pub credit_cache: Arc<crate::entity_cache::EntityCache<Vec<crate::credit::CreditRecord>>>,
+    pub entity_views: Arc<crate::registry::views::EntityViews>,
     /// Open-data summaries and computed tables.
     pub open_data: Arc<crate::opendata::OpenDataCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
@@ -42,6 +44,7 @@ impl AppState {
             circles,
             reviews: Default::default(),
             credit_cache: Arc::default(),
+            entity_views: Arc::default(),
             open_data: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new("login", 10, Duration::from_secs(60))),
@@ -72,6 +75,9 @@ impl AppState {
         }
         if let Err(e) = self.credit_cache.follow(&self.db).await {
             tracing::warn!(error = %e, "credit cache update failed");
+        }
+        if let Err(e) = self.entity_views.follow(&self.db).await {
+            tracing::warn!(error = %e, "entity view cache update failed");
         }
         if let Err(e) = self.circles.follow(&self.db).await {
             tracing::warn!(error = %e, "life circle update failed");

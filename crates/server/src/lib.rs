@@ -34,6 +34,7 @@ pub mod circle;
 pub mod cli;
 pub mod credit;
 pub mod demo;
+pub mod entity_cache;
 pub mod error;
 pub mod jobs;
 pub mod opendata;

@@ -80,6 +80,45 @@ async fn sessions_csrf_and_search_span_processes_on_postgres() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // B keeps the provider's registration and outlets too: A's new outlet and
+    // A's change of the entity's name reach B's page within a second.
+    let path = "/api/v1/entities/91350200776049653A";
+    let view = |v: serde_json::Value| {
+        (
+            v["name"].as_str().unwrap().to_string(),
+            v["outlets"].as_array().unwrap().len(),
+        )
+    };
+    let before = view(b.get_json(path).await.1);
+    assert_eq!(before, ("山西安心生活服务有限公司".to_string(), 3));
+    let steps = [
+        (
+            RecordKind::Outlets,
+            "统一社会信用代码,主体名称,名称,服务类型,地址,所属社区,经度,纬度\n91350200776049653A,山西安心生活服务有限公司,安心家政（坞城店）,0101,太原市小店区坞城路1号,140105001003,112.581,37.771",
+            ("山西安心生活服务有限公司", 4),
+        ),
+        (
+            RecordKind::Entities,
+            "统一社会信用代码,名称\n91350200776049653A,山西安心生活服务集团有限公司",
+            ("山西安心生活服务集团有限公司", 4),
+        ),
+    ];
+    for (kind, csv, (name, outlets)) in steps {
+        let table = Table::read(csv.as_bytes()).unwrap();
+        let report = import_table(&a.state.db, kind, table, &options, None)
+            .await
+            .unwrap();
+        assert_eq!(report.rejected_rows, 0, "{:?}", report.rejects);
+        let written = Instant::now();
+        while view(b.get_json(path).await.1) != (name.to_string(), outlets) {
+            assert!(
+                written.elapsed() < Duration::from_secs(1),
+                "B's entity view kept stale registration data after the {kind:?} import"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     a.cleanup().await;
 }
 

@@ -5,14 +5,12 @@
 //! - [`fields`]: the 双公示 data items and row parsing
 //! - [`import`]: CSV/XLSX import with per-row rejects, the exchange format
 //! - [`store`]: the SQL
-//! - [`cache`]: each entity's records in memory, evicted from the change feed
 //! - [`demo`]: synthetic records for the demo and benchmarks
 //! - [`profile`]: the one-stop credit profile and the public/officer views
 //! - [`repair`]: credit repair applications and decisions
 //! - [`api`], [`pages`]: the JSON API and the portal and officer pages
 
 pub mod api;
-pub mod cache;
 pub mod demo;
 pub mod fields;
 pub mod import;

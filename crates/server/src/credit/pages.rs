@@ -4,12 +4,13 @@
 
 use super::api::{load_profile, viewer_of};
 use super::fields::plural;
-use super::profile::{CreditProfile, ProfileRecord};
+use super::profile::{self, CreditProfile, ProfileRecord};
 use super::repair;
 use crate::app::AppState;
 use crate::auth::{Principal, Role, verify_csrf};
 use crate::error::AppError;
 use crate::portal::{Ctx, Lang, render};
+use crate::registry::Entity;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -28,8 +29,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The credit section of the provider page.
-pub async fn section(state: &AppState, ctx: &Ctx, credit_code: &str) -> Result<Markup, AppError> {
-    let profile = load_profile(state, credit_code, viewer_of(ctx.user.as_ref())).await?;
+pub async fn section(state: &AppState, ctx: &Ctx, entity: &Entity) -> Result<Markup, AppError> {
+    let viewer = viewer_of(ctx.user.as_ref());
+    let profile =
+        profile::load(state, entity.id, &entity.credit_code, &entity.name, viewer).await?;
     Ok(profile_view(ctx.lang, &profile))
 }
 

@@ -47,7 +47,13 @@ pub async fn load(
     name: &str,
     viewer: Viewer,
 ) -> AppResult<CreditProfile> {
-    let records = state.credit_cache.records(&state.db, entity_id).await?;
+    let records = state
+        .credit_cache
+        .get_or_load(entity_id, || async {
+            let mut conn = state.db.pool().acquire().await?;
+            super::store::records_of_entity(&mut conn, entity_id).await
+        })
+        .await?;
     Ok(build(
         records.as_ref().clone(),
         credit_code,

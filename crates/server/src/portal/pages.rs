@@ -269,7 +269,7 @@ pub async fn entity(State(state): State<AppState>, ctx: Ctx, Path(code): Path<St
         let reference = Reference::shipped();
         let division = DivisionCode::parse(&e.division_code).ok();
         let main_county = view.outlets.first().and_then(|o| DivisionCode::parse(&o.county_code).ok());
-        let credit = crate::credit::pages::section(&state, &ctx, &e.credit_code).await?;
+        let credit = crate::credit::pages::section(&state, &ctx, e).await?;
         let body = html! {
             p.muted { (l.t("一站式查询", "One-stop profile")) }
             h1 { (e.name) }

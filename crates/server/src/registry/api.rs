@@ -17,6 +17,7 @@ use lifeservice_domain::{DivisionCode, MajorCategory, ServiceType};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
@@ -327,7 +328,7 @@ async fn get_outlet(
     Ok(Json(outlet.public()))
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct EntityWithOutlets {
     #[serde(flatten)]
     pub entity: Entity,
@@ -335,19 +336,10 @@ pub struct EntityWithOutlets {
 }
 
 /// The one-stop view of an entity: registration and all its outlets.
-pub async fn load_entity(state: &AppState, code: &str) -> AppResult<EntityWithOutlets> {
+pub async fn load_entity(state: &AppState, code: &str) -> AppResult<Arc<EntityWithOutlets>> {
     let code = lifeservice_domain::CreditCode::parse(code)
         .map_err(|e| AppError::field("credit_code", e.to_string()))?;
-    let mut conn = state.db.pool().acquire().await?;
-    let entity = store::entity_by_code(&mut conn, code.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("统一社会信用代码为{code}的市场主体未登记")))?;
-    let ids = store::outlet_ids_of_entity(&mut conn, entity.id).await?;
-    let outlets = store::outlets_by_ids(&mut conn, &ids).await?;
-    Ok(EntityWithOutlets {
-        entity: entity.public(),
-        outlets: outlets.into_iter().map(Outlet::public).collect(),
-    })
+    state.entity_views.load(&state.db, &code).await
 }
 
 #[utoipa::path(get, path = "/api/v1/entities/{credit_code}", responses((status = 200, body = EntityWithOutlets), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -355,7 +347,9 @@ async fn get_entity(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> AppResult<Json<EntityWithOutlets>> {
-    Ok(Json(load_entity(&state, &code).await?))
+    Ok(Json(EntityWithOutlets::clone(
+        &*load_entity(&state, &code).await?,
+    )))
 }
 
 /// Full-text search of entities by name, code or place.
@@ -453,7 +447,8 @@ async fn upsert_entity(
     }
     tx.commit().await?;
     state.refresh_index().await;
-    Ok(Json(load_entity(&state, input.credit_code.as_str()).await?))
+    let view = load_entity(&state, input.credit_code.as_str()).await?;
+    Ok(Json(EntityWithOutlets::clone(&view)))
 }
 
 fn to_json<T: Serialize>(value: T) -> Value {

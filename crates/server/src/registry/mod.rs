@@ -3,6 +3,7 @@
 //! - [`fields`]: turning raw rows (import files, API bodies) into validated inputs
 //! - [`import`]: CSV/XLSX import with per-row rejects
 //! - [`store`]: the SQL, batched upserts that record changes for the index
+//! - [`views`]: the one-stop view of an entity, kept in memory between requests
 //! - [`api`]: the JSON API
 
 pub mod api;
@@ -10,6 +11,7 @@ pub mod export;
 pub mod fields;
 pub mod import;
 pub mod store;
+pub mod views;
 
 use lifeservice_domain::{
     Coordinates, CreditCode, DesignationKind, DivisionCode, EntityKind, EntityStatus, OutletStatus,

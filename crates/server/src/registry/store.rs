@@ -650,6 +650,37 @@ pub async fn outlets_by_ids(
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
+/// The entities owning these outlets (an outlet never changes owner).
+pub async fn entities_of_outlets(
+    conn: &mut AnyConnection,
+    outlet_ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in outlet_ids.chunks(1000) {
+        let sql = format!(
+            "SELECT DISTINCT entity_id FROM outlets WHERE id IN ({})",
+            id_list(chunk)
+        );
+        out.extend(
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The id of the entity registered under `code`.
+pub async fn entity_id_of_code(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM entities WHERE credit_code = $1")
+        .bind(code.to_string())
+        .fetch_optional(conn)
+        .await
+}
+
 pub async fn outlet_ids_of_entity(
     conn: &mut AnyConnection,
     entity_id: i64,
