@@ -611,6 +611,9 @@ async fn officers_export_what_they_keep_and_it_imports_back_unchanged() {
                 .as_u16(),
             401
         );
+        let unknown = get(jiazheng.clone(), "/admin/exports/penalties").await;
+        assert_eq!(unknown.status().as_u16(), 404);
+        assert!(unknown.text().await.unwrap().contains("没有这类数据"));
         let pdf = get(jiazheng, "/admin/exports/outlets?format=pdf").await;
         assert_eq!(pdf.status().as_u16(), 400);
         assert!(pdf.text().await.unwrap().contains("不支持的格式“pdf”"));
