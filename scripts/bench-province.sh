@@ -139,8 +139,9 @@ run() {
   local backend=$1; shift
   echo "### $backend: $# app process(es), wrk -c$CONNECTIONS -d$DURATION, load $(cut -d' ' -f1-3 /proc/loadavg)"
   for p in "${SERVERS[@]}"; do echo "process $p after start: $(rss "$p")"; done
-  # Warm-up, not measured.
+  # Warm-up, not measured: both pages are kept in memory once read.
   DURATION=5s load warm-up "$DIR/entities.txt" "$@" >/dev/null
+  DURATION=5s load warm-up "$DIR/outlets.txt" "$@" >/dev/null
   echo "| page | throughput | p50 | p95 | p99 | non-2xx |"
   echo "|---|---|---|---|---|---|"
   load "provider page /entities/{code}" "$DIR/entities.txt" "$@"

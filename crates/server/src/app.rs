@@ -27,9 +27,8 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     pub circles: CircleService,
     pub reviews: crate::reviews::ReviewService,
-    /// Each entity's credit records.
-    pub credit_cache: Arc<crate::entity_cache::EntityCache<Vec<crate::credit::CreditRecord>>>,
-    pub entity_views: Arc<crate::registry::views::EntityViews>,
+    /// What the provider and outlet pages read, kept between requests.
+    pub pages: Arc<crate::page_cache::PageCache>,
     /// Open-data summaries and computed tables.
     pub open_data: Arc<crate::opendata::OpenDataCache>,
     county_counts: Arc<tokio::sync::Mutex<Option<(Instant, CountyCounts)>>>,
@@ -43,8 +42,7 @@ impl AppState {
             search,
             circles,
             reviews: Default::default(),
-            credit_cache: Arc::default(),
-            entity_views: Arc::default(),
+            pages: Arc::default(),
             open_data: Arc::default(),
             index_wakeup: Arc::new(Notify::new()),
             login_limiter: Arc::new(RateLimiter::new("login", 10, Duration::from_secs(60))),
@@ -73,11 +71,8 @@ impl AppState {
         if let Err(e) = self.search.catch_up(&self.db).await {
             tracing::warn!(error = %e, "index catch-up failed");
         }
-        if let Err(e) = self.credit_cache.follow(&self.db).await {
-            tracing::warn!(error = %e, "credit cache update failed");
-        }
-        if let Err(e) = self.entity_views.follow(&self.db).await {
-            tracing::warn!(error = %e, "entity view cache update failed");
+        if let Err(e) = self.pages.follow(&self.db).await {
+            tracing::warn!(error = %e, "page cache update failed");
         }
         if let Err(e) = self.circles.follow(&self.db).await {
             tracing::warn!(error = %e, "life circle update failed");
@@ -94,13 +89,34 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::circle::pages::routes())
         .merge(crate::credit::api::routes())
         .merge(crate::credit::pages::routes())
-        .merge(crate::reviews::routes())
+        .merge(
+            crate::reviews::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                follow_review_writes,
+            )),
+        )
         .merge(crate::stats::routes())
         .merge(crate::opendata::routes())
         .layer(axum::middleware::from_fn(remember_language))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A review write changes outlet pages, not search documents: the writing
+/// process follows the review feed before it answers, so that the page it
+/// sends the writer to already shows the write.
+async fn follow_review_writes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !request.method().is_safe();
+    let response = next.run(request).await;
+    if write && let Err(e) = state.pages.follow(&state.db).await {
+        tracing::warn!(error = %e, "page cache update failed");
+    }
+    response
 }
 
 /// `?lang=en` (or `zh`) switches the interface language and remembers it in a cookie.

@@ -25,16 +25,24 @@ pub enum Job {
     EscalateOverdue,
     /// Rate-limit counts of windows long ended are dropped.
     PurgeRateHits,
+    /// Entries of the review feed a day old are dropped.
+    PurgeReviewFeed,
 }
 
 impl Job {
-    pub const ALL: &'static [Job] = &[Job::CreditExpiry, Job::EscalateOverdue, Job::PurgeRateHits];
+    pub const ALL: &'static [Job] = &[
+        Job::CreditExpiry,
+        Job::EscalateOverdue,
+        Job::PurgeRateHits,
+        Job::PurgeReviewFeed,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::CreditExpiry => "credit_expiry",
             Job::EscalateOverdue => "escalate_overdue",
             Job::PurgeRateHits => "purge_rate_hits",
+            Job::PurgeReviewFeed => "purge_review_feed",
         }
     }
 
@@ -52,6 +60,10 @@ impl Job {
             Job::PurgeRateHits => {
                 let n = crate::auth::purge_rate_hits(conn, now.timestamp()).await?;
                 Ok(format!("dropped {n} counts"))
+            }
+            Job::PurgeReviewFeed => {
+                let n = crate::reviews::store::purge_review_changes(conn, now.timestamp()).await?;
+                Ok(format!("dropped {n} feed entries"))
             }
         }
     }

@@ -194,6 +194,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_credit_items.sql"),
         include_str!("../migrations/postgres/0015_credit_items.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_review_changes.sql"),
+        include_str!("../migrations/postgres/0016_review_changes.sql"),
+    ),
 ];
 
 /// How long a SQLite writer waits for the write lock: its turn in this

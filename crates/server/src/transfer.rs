@@ -34,6 +34,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("review_cases", "id"),
     ("review_appeals", "id"),
     ("quality_totals", "scope, key"),
+    ("review_changes", "seq"),
     ("plan_reports", "id"),
     ("plan_report_versions", "report_id, version"),
     ("plan_report_attachments", "id"),

@@ -119,6 +119,39 @@ async fn sessions_csrf_and_search_span_processes_on_postgres() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    // B keeps outlet pages (the quality block and latest reviews) too:
+    // reviews written through A reach B's pages within a second, each
+    // outlet's totals and its service type's mean (the score's prior) alike.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM outlets ORDER BY id")
+        .fetch_all(a.state.db.pool())
+        .await
+        .unwrap();
+    for id in &ids {
+        assert_eq!(b.get_text(&format!("/outlets/{id}")).await.0, 200);
+    }
+    let reviews =
+        lifeservice::reviews::demo::generate(&a.state.db, &a.state.reviews, 12, 7, false, None)
+            .await
+            .unwrap();
+    assert_eq!(reviews, 12);
+    let written = Instant::now();
+    for id in &ids {
+        let quality = &a.get_json(&format!("/api/v1/outlets/{id}/reviews")).await.1["quality"];
+        let formula = quality["formula"].as_str().unwrap().to_string();
+        while !b
+            .get_text(&format!("/outlets/{id}"))
+            .await
+            .1
+            .contains(&formula)
+        {
+            assert!(
+                written.elapsed() < Duration::from_secs(1),
+                "B's page of outlet {id} kept a stale quality block"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     a.cleanup().await;
 }
 

@@ -865,6 +865,116 @@ async fn web_form_signs_in_and_submits_with_csrf() {
     assert_eq!(channel, "qr");
 }
 
+/// The outlet page is kept in memory between views: a review and a reply
+/// show on it as soon as the request that wrote them has answered.
+#[tokio::test]
+async fn the_outlet_page_shows_each_write_once_it_is_answered() {
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let shangwu = app.add_user("shangwu", "department", "01,07").await;
+        let id = ids[0];
+        let path = format!("/outlets/{id}");
+        for _ in 0..2 {
+            let (s, html) = app.get_text(&path).await;
+            assert_eq!(s, 200);
+            assert!(html.contains("暂无评价。"), "{backend:?}");
+        }
+
+        let alice = sign_in(&app, &sender, "13812345678").await;
+        let text = "师傅准时上门，打扫得很干净，下次还找他们";
+        let (s, r) = post(
+            &app,
+            &format!("/api/v1/outlets/{id}/reviews"),
+            Some(&alice),
+            json!({"rating": 4, "text": text}),
+        )
+        .await;
+        assert_eq!((s, &r["status"]), (200, &json!("published")), "{r}");
+        let html = app.get_text(&path).await.1;
+        assert!(html.contains(text), "{backend:?}: the new review is listed");
+        assert!(
+            html.contains("<dt>评价数</dt><dd>1</dd>"),
+            "{backend:?}: and counted"
+        );
+        let (_, listed) = get(&app, &format!("/api/v1/outlets/{id}/reviews"), None).await;
+        let formula = listed["quality"]["formula"].as_str().unwrap();
+        assert!(
+            html.contains(formula),
+            "{backend:?}: the score of the database's totals"
+        );
+
+        let (s, t) = post(
+            &app,
+            "/api/v1/entities/91350200776049653A/review-tokens",
+            Some(&shangwu),
+            json!({"label": "店长"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{t}");
+        let reply = "感谢您的肯定，我们会继续努力";
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{}/reply", r["id"]),
+            Some(t["token"].as_str().unwrap()),
+            json!({"text": reply}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert!(
+            app.get_text(&path).await.1.contains(reply),
+            "{backend:?}: the reply is shown"
+        );
+        app.cleanup().await;
+    }
+}
+
+/// The review feed (what page caches follow) keeps a day: the daily job
+/// drops older entries and keeps fresh ones.
+#[tokio::test]
+async fn the_daily_job_drops_review_feed_entries_a_day_old() {
+    use lifeservice::jobs::{Job, run_once};
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        setup(&app).await;
+        let db = &app.state.db;
+        let written =
+            lifeservice::reviews::demo::generate(db, &app.state.reviews, 6, 3, false, None)
+                .await
+                .unwrap();
+        assert_eq!(written, 6);
+        let entries = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM review_changes")
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        };
+        let fresh = entries().await;
+        assert!(fresh > 0, "{backend:?}: reviews are in the feed");
+        let now = lifeservice::time::now();
+        let ran = run_once(db, Job::PurgeReviewFeed, "today", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            ran.as_deref(),
+            Some("dropped 0 feed entries"),
+            "{backend:?}"
+        );
+        assert_eq!(entries().await, fresh);
+        let later = now + chrono::Duration::hours(25);
+        let ran = run_once(db, Job::PurgeReviewFeed, "tomorrow", later)
+            .await
+            .unwrap();
+        assert_eq!(
+            ran,
+            Some(format!("dropped {fresh} feed entries")),
+            "{backend:?}"
+        );
+        assert_eq!(entries().await, 0);
+        app.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn demo_reviews_seed_consistent_totals() {
     for backend in backends().await {

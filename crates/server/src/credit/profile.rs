@@ -48,7 +48,8 @@ pub async fn load(
     viewer: Viewer,
 ) -> AppResult<CreditProfile> {
     let records = state
-        .credit_cache
+        .pages
+        .credit
         .get_or_load(entity_id, || async {
             let mut conn = state.db.pool().acquire().await?;
             super::store::records_of_entity(&mut conn, entity_id).await

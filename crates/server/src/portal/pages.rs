@@ -5,7 +5,7 @@ use super::{Ctx, Lang, map, render};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::reference::Reference;
-use crate::registry::api::{load_entity, load_outlet, run_outlet_search};
+use crate::registry::api::{load_entity, run_outlet_search};
 use crate::registry::{Outlet, store};
 use crate::search::DocKind;
 use crate::search::params::SearchParams;
@@ -242,16 +242,17 @@ pub async fn outlet(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Stri
     let result = async {
         let l = ctx.lang;
         let id: i64 = id.parse().map_err(|_| AppError::not_found("服务网点不存在"))?;
-        let o = load_outlet(&state, id).await?.public();
+        let view = state.pages.outlet(&state.db, id).await?;
+        let o = &view.outlet;
         let county = DivisionCode::parse(&o.county_code).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let quality = crate::reviews::pages::outlet_block(&state, &ctx, &o).await?;
+        let quality = crate::reviews::pages::outlet_block(&state, &ctx, &view).await?;
         let body = html! {
             p.muted { a href=(format!("/entities/{}", o.entity_code)) { (o.entity_name) } " › " (l.t("服务网点", "Outlet")) }
             h1 { (o.name) }
             (synthetic_notice(l, o.synthetic))
             div.layout2 {
-                section { (outlet_facts(l, &o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
-                section { (map::county_map(&county, &[MapPoint::outlet(&o)], !ctx.elder)) }
+                section { (outlet_facts(l, o)) p { a.button href=(format!("/entities/{}", o.entity_code)) { (l.t("查看主体信息（一站式查询）", "Provider profile")) } } }
+                section { (map::county_map(&county, &[MapPoint::outlet(o)], !ctx.elder)) }
             }
             (quality)
         };

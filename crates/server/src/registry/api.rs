@@ -339,7 +339,7 @@ pub struct EntityWithOutlets {
 pub async fn load_entity(state: &AppState, code: &str) -> AppResult<Arc<EntityWithOutlets>> {
     let code = lifeservice_domain::CreditCode::parse(code)
         .map_err(|e| AppError::field("credit_code", e.to_string()))?;
-    state.entity_views.load(&state.db, &code).await
+    state.pages.entities.load(&state.db, &code).await
 }
 
 #[utoipa::path(get, path = "/api/v1/entities/{credit_code}", responses((status = 200, body = EntityWithOutlets), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]

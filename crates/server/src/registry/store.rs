@@ -267,7 +267,7 @@ pub async fn merge_outlets(
         return Ok(merged);
     }
     let backend = Backend::of(conn);
-    lock_changes(conn).await?;
+    lock_feed(conn, "changes").await?;
     sqlx::query(OUTLET_STAGING).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM import_outlets")
         .execute(&mut *conn)
@@ -490,7 +490,7 @@ pub async fn record_changes(
         return Ok(());
     }
     let backend = Backend::of(conn);
-    lock_changes(conn).await?;
+    lock_feed(conn, "changes").await?;
     for chunk in ids.chunks(1000) {
         let sql = format!(
             "INSERT INTO changes (object_type, object_id) VALUES {}",
@@ -505,12 +505,16 @@ pub async fn record_changes(
     Ok(())
 }
 
-/// On PostgreSQL, locks the change feed until commit (writers that append to
-/// it commit in sequence order) and notifies every process's follower at
-/// commit (LISTEN). Nothing to do on SQLite, which has one writer at a time.
-async fn lock_changes(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+/// On PostgreSQL, locks a change feed (`changes`, `review_changes`) until
+/// commit, so that writers appending to it commit in sequence order, and
+/// notifies every process's follower at commit (LISTEN). Nothing to do on
+/// SQLite, which has one writer at a time.
+pub(crate) async fn lock_feed(
+    conn: &mut AnyConnection,
+    feed: &'static str,
+) -> Result<(), sqlx::Error> {
     if Backend::of(conn) == Backend::Postgres {
-        sqlx::query("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")
+        sqlx::query(&format!("LOCK TABLE {feed} IN SHARE ROW EXCLUSIVE MODE"))
             .execute(&mut *conn)
             .await?;
         sqlx::query("SELECT pg_notify($1, '')")

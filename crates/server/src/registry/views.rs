@@ -1,13 +1,12 @@
-//! The one-stop view of an entity (registration and outlets, as the public
-//! sees them), kept in memory between requests and evicted from the change
-//! feed ([`EntityCache`]): with it the provider page reads nothing from the
-//! database once warm, so app servers added behind a balancer add capacity
-//! instead of load on the shared database.
+//! What the public pages show of the registry, as kept in memory between
+//! requests by [`crate::page_cache`]: the one-stop view of an entity
+//! (registration and outlets) and an outlet with its reviews.
 
 use super::api::EntityWithOutlets;
 use super::{Outlet, store};
-use crate::entity_cache::EntityCache;
 use crate::error::{AppError, AppResult};
+use crate::page_cache::Keyed;
+use crate::reviews::store::{ReviewView, Totals};
 use crate::storage::Db;
 use lifeservice_domain::CreditCode;
 use std::collections::HashMap;
@@ -20,7 +19,7 @@ const CODES: usize = 200_000;
 pub struct EntityViews {
     /// Entity id of each credit code seen: an entity keeps its code and id.
     ids: Mutex<HashMap<String, i64>>,
-    views: EntityCache<EntityWithOutlets>,
+    views: Keyed<EntityWithOutlets>,
 }
 
 impl EntityViews {
@@ -60,11 +59,42 @@ impl EntityViews {
             .await
     }
 
-    pub async fn follow(&self, db: &Db) -> anyhow::Result<()> {
-        self.views.follow(db).await
+    /// The views by entity id, for the follower to evict.
+    pub(crate) fn cache(&self) -> &Keyed<EntityWithOutlets> {
+        &self.views
     }
 
     fn codes(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
         self.ids.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Reviews an outlet's page lists, newest first.
+pub const LATEST_REVIEWS: i64 = 10;
+
+/// An outlet as its public page shows it: the outlet, the running totals of
+/// its reviews (its score also needs the service type's, kept apart since
+/// every rating of the type moves it) and its latest published reviews.
+pub struct OutletView {
+    pub outlet: Outlet,
+    pub totals: Totals,
+    pub latest: Vec<ReviewView>,
+}
+
+pub async fn load_outlet_view(db: &Db, id: i64) -> AppResult<OutletView> {
+    let outlet = {
+        let mut conn = db.pool().acquire().await?;
+        store::outlets_by_ids(&mut conn, &[id]).await?.pop()
+    }
+    .ok_or_else(|| AppError::not_found(format!("服务网点{id}不存在")))?;
+    let totals = crate::reviews::store::totals_for_keys(db, "outlet", &[id.to_string()])
+        .await?
+        .remove(&id.to_string())
+        .unwrap_or_default();
+    let latest = crate::reviews::store::published_reviews(db, id, 0, LATEST_REVIEWS).await?;
+    Ok(OutletView {
+        outlet: outlet.public(),
+        totals,
+        latest,
+    })
 }

@@ -2,7 +2,7 @@
 //! that open it, the quality block of the outlet page and the 好差评 dashboard.
 
 use super::api::{
-    MaybeReviewer, ReviewBody, Reviewer, cache_headers, quality_for, request_code, reviewer_cookie,
+    MaybeReviewer, ReviewBody, Reviewer, cache_headers, request_code, reviewer_cookie,
     submit_review, verify_code,
 };
 use super::store::{self, Quality, ReviewView};
@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use crate::registry::Outlet;
+use crate::registry::views::OutletView;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -77,10 +78,17 @@ pub(super) fn review_item(l: Lang, r: &ReviewView, with_reply: bool) -> Markup {
 }
 
 /// The quality block of the outlet page: score, formula, latest reviews and the rating link.
-pub async fn outlet_block(state: &AppState, ctx: &Ctx, o: &Outlet) -> AppResult<Markup> {
+/// The outlet page's 好差评 block, from the page cache.
+pub async fn outlet_block(state: &AppState, ctx: &Ctx, view: &OutletView) -> AppResult<Markup> {
     let l = ctx.lang;
-    let q = quality_for(state, o.id, &o.service_type).await?;
-    let reviews = store::published_reviews(&state.db, o.id, 0, 10).await?;
+    let o = &view.outlet;
+    let types = state.pages.type_totals(&state.db).await?;
+    let q = Quality::from_totals(
+        view.totals,
+        store::prior_of(&types, &o.service_type),
+        state.reviews.config().prior_weight,
+    );
+    let reviews = &view.latest;
     Ok(html! {
         section #reviews {
             h2 { (l.t("服务质量（好差评）", "Service quality")) }
@@ -93,7 +101,7 @@ pub async fn outlet_block(state: &AppState, ctx: &Ctx, o: &Outlet) -> AppResult<
             }
             h3 { (l.t("最新评价", "Latest reviews")) }
             @if reviews.is_empty() { p { (l.t("暂无评价。", "No reviews yet.")) } }
-            ol.reviews { @for r in &reviews { (review_item(l, r, true)) } }
+            ol.reviews { @for r in reviews { (review_item(l, r, true)) } }
         }
     })
 }

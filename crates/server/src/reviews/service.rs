@@ -164,6 +164,7 @@ pub async fn reply(db: &Db, actor: &Actor, review_id: i64, text: &str) -> AppRes
             message: "每条评价只能回复一次，已回复过".into(),
         });
     }
+    store::record_review_changes(&mut tx, &[facts.outlet_id]).await?;
     crate::audit::record(
         &mut tx,
         &actor.label(),

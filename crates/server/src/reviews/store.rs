@@ -88,6 +88,14 @@ pub async fn add_totals(
     rows: &[(&str, String, Delta)],
 ) -> Result<(), sqlx::Error> {
     let backend = Backend::of(conn);
+    let outlets: Vec<i64> = rows
+        .iter()
+        .filter(|(scope, _, _)| *scope == "outlet")
+        .filter_map(|(_, key, _)| key.parse().ok())
+        .collect();
+    // Before the rows: a writer holding the feed's lock never waits on
+    // totals rows that another writer, queued for the lock, holds.
+    record_review_changes(conn, &outlets).await?;
     let mut merged: BTreeMap<(&str, &str), Delta> = BTreeMap::new();
     for (scope, key, delta) in rows {
         *merged.entry((scope, key.as_str())).or_default() += *delta;
@@ -117,6 +125,41 @@ pub async fn add_totals(
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Appends outlets whose public reviews or totals change in this transaction
+/// to `review_changes`, which each process's page cache follows.
+pub async fn record_review_changes(
+    conn: &mut AnyConnection,
+    outlets: &[i64],
+) -> Result<(), sqlx::Error> {
+    if outlets.is_empty() {
+        return Ok(());
+    }
+    crate::registry::store::lock_feed(conn, "review_changes").await?;
+    let at = chrono::Utc::now().timestamp();
+    for chunk in outlets.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO review_changes (outlet_id, at) VALUES {}",
+            placeholders(Backend::of(conn), chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id).bind(at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Drops entries of the review feed older than a day: a follower reads them
+/// within seconds, and one that starts reads only what comes after.
+pub async fn purge_review_changes(conn: &mut AnyConnection, now_secs: i64) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM review_changes WHERE at < $1")
+        .bind(now_secs - 86_400)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// One row of running totals.
