@@ -14,7 +14,6 @@ use crate::error::AppResult;
 use crate::registry::views::{EntityViews, OutletView};
 use crate::reviews::store::Totals;
 use crate::storage::Db;
-use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -83,28 +82,19 @@ impl PageCache {
 
     /// Applies one batch of `changes`; true if there may be more.
     async fn follow_registry(&self, db: &Db, seen: &mut i64) -> anyhow::Result<bool> {
-        let rows = sqlx::query(
-            "SELECT seq, object_type, object_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(*seen)
-        .bind(FEED_ROWS)
-        .fetch_all(db.pool())
-        .await?;
-        let Some(last) = rows.last() else {
+        let rows = crate::registry::store::changes_after(db, *seen, FEED_ROWS).await?;
+        let Some(&(last, _, _)) = rows.last() else {
             return Ok(false);
         };
-        let last: i64 = last.try_get("seq")?;
         let (mut entities, mut outlets) = (HashSet::new(), Vec::new());
-        for row in &rows {
-            let id: i64 = row.try_get("object_id")?;
-            match row.try_get::<String, _>("object_type")?.as_str() {
-                "entity" => entities.insert(id),
-                "outlet" => {
-                    outlets.push(id);
-                    true
+        for (_, kind, id) in &rows {
+            match kind.as_str() {
+                "entity" => {
+                    entities.insert(*id);
                 }
-                _ => false,
-            };
+                "outlet" => outlets.push(*id),
+                _ => {}
+            }
         }
         let mut owners = entities.clone();
         if !outlets.is_empty() {

@@ -70,6 +70,19 @@ async fn sign_in(app: &TestApp, sender: &MemorySender, phone: &str) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
+/// An entity token of 山西安心 (the two 家政 outlets), minted by `staff`.
+async fn anxin_token(app: &TestApp, staff: &str) -> String {
+    let (s, t) = post(
+        app,
+        "/api/v1/entities/91350200776049653A/review-tokens",
+        Some(staff),
+        json!({"label": "店长"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    t["token"].as_str().unwrap().to_string()
+}
+
 fn field(body: &Value) -> Option<&str> {
     body["error"]["field"].as_str()
 }
@@ -281,15 +294,7 @@ async fn reviews_cases_appeals_and_quality() {
         assert_eq!(s, 403, "another department's case");
 
         // The entity replies once, through its own token.
-        let (s, t) = post(
-            &app,
-            "/api/v1/entities/91350200776049653A/review-tokens",
-            Some(&shangwu),
-            json!({"label": "店长"}),
-        )
-        .await;
-        assert_eq!(s, 200, "{t}");
-        let entity = t["token"].as_str().unwrap().to_string();
+        let entity = anxin_token(&app, &shangwu).await;
         let bad_id = bad["id"].as_i64().unwrap();
         let (s, b) = post(
             &app,
@@ -904,19 +909,12 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
             "{backend:?}: the score of the database's totals"
         );
 
-        let (s, t) = post(
-            &app,
-            "/api/v1/entities/91350200776049653A/review-tokens",
-            Some(&shangwu),
-            json!({"label": "店长"}),
-        )
-        .await;
-        assert_eq!(s, 200, "{t}");
+        let entity = anxin_token(&app, &shangwu).await;
         let reply = "感谢您的肯定，我们会继续努力";
         let (s, b) = post(
             &app,
             &format!("/api/v1/reviews/{}/reply", r["id"]),
-            Some(t["token"].as_str().unwrap()),
+            Some(&entity),
             json!({"text": reply}),
         )
         .await;

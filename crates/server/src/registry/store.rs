@@ -505,6 +505,22 @@ pub async fn record_changes(
     Ok(())
 }
 
+/// Entries of the change feed after `seen`, in order, at most `limit`:
+/// `(seq, object_type, object_id)`.
+pub async fn changes_after(
+    db: &crate::storage::Db,
+    seen: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, object_type, object_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(seen)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+}
+
 /// On PostgreSQL, locks a change feed (`changes`, `review_changes`) until
 /// commit, so that writers appending to it commit in sequence order, and
 /// notifies every process's follower at commit (LISTEN). Nothing to do on

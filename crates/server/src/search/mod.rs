@@ -11,7 +11,6 @@ use crate::reference::Reference;
 use crate::registry::{Entity, Outlet, store};
 use crate::storage::Db;
 use lifeservice_domain::{Coordinates, DivisionCode, Level, MajorCategory, ServiceType};
-use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::path::Path;
@@ -207,22 +206,16 @@ impl SearchIndex {
         let mut applied = 0;
         loop {
             let since = self.applied_seq();
-            let rows = sqlx::query("SELECT seq, object_type, object_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(since)
-                .bind(CHANGES_PER_COMMIT)
-                .fetch_all(db.pool())
-                .await?;
-            let Some(last) = rows.last() else {
+            let rows = store::changes_after(db, since, CHANGES_PER_COMMIT).await?;
+            let Some(&(last_seq, _, _)) = rows.last() else {
                 return Ok(applied);
             };
-            let last_seq: i64 = last.try_get("seq")?;
             let mut outlets = HashSet::new();
             let mut entities = HashSet::new();
-            for row in &rows {
-                let id: i64 = row.try_get("object_id")?;
-                match row.try_get::<String, _>("object_type")?.as_str() {
-                    "entity" => entities.insert(id),
-                    _ => outlets.insert(id),
+            for (_, kind, id) in &rows {
+                match kind.as_str() {
+                    "entity" => entities.insert(*id),
+                    _ => outlets.insert(*id),
                 };
             }
             let mut conn = db.pool().acquire().await?;
