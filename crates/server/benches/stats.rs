@@ -18,6 +18,7 @@ use lifeservice::search::SearchIndex;
 use lifeservice::stats::indicators::Indicator;
 use lifeservice::stats::{cube, releases};
 use lifeservice::storage::Db;
+use sqlx::Row;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,9 +119,52 @@ async fn copy_reviews(db: &Db, target: usize) -> anyhow::Result<usize> {
         ))
         .execute(db.pool())
         .await?;
+        add_copied_totals(db, rows).await?;
         total += rows;
     }
     Ok(total - generated)
+}
+
+/// Adds one copy of the first `rows` generated reviews (and their cases) to
+/// the running totals, as the generator counted the originals: the copies
+/// keep ratings, statuses and the order of their dates.
+async fn add_copied_totals(db: &Db, rows: usize) -> anyhow::Result<()> {
+    use lifeservice::reviews::store::{Delta, add_totals};
+    let groups: Vec<(i64, String, String, Delta)> = sqlx::query(&format!(
+        "SELECT r.outlet_id, r.service_type, r.county_code, COUNT(*) AS n, SUM(r.rating) AS rating_sum, \
+           SUM(CASE WHEN r.rating <= 2 THEN 1 ELSE 0 END) AS bad, COUNT(c.id) AS cases, \
+           SUM(CASE WHEN c.rectified_on IS NOT NULL THEN 1 ELSE 0 END) AS rectified, \
+           SUM(CASE WHEN c.rectified_on <= c.rectify_due THEN 1 ELSE 0 END) AS on_time, \
+           SUM(CASE WHEN c.followed_on IS NOT NULL THEN 1 ELSE 0 END) AS followed \
+         FROM reviews r LEFT JOIN review_cases c ON c.review_id = r.id \
+         WHERE r.id <= {rows} AND r.status = 'published' GROUP BY r.outlet_id, r.service_type, r.county_code"
+    ))
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let delta = Delta {
+            n: r.try_get("n")?,
+            rating_sum: r.try_get("rating_sum")?,
+            bad: r.try_get("bad")?,
+            cases: r.try_get("cases")?,
+            rectified: r.try_get("rectified")?,
+            on_time: r.try_get("on_time")?,
+            followed: r.try_get("followed")?,
+        };
+        Ok((r.try_get("outlet_id")?, r.try_get("service_type")?, r.try_get("county_code")?, delta))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let mut deltas = Vec::with_capacity(groups.len() * 3);
+    for (outlet, service_type, county, delta) in groups {
+        deltas.push(("outlet", outlet.to_string(), delta));
+        deltas.push(("type", service_type, delta));
+        deltas.push(("county", county, delta));
+    }
+    let mut tx = db.begin_write().await?;
+    add_totals(&mut tx, &deltas).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The pre-cube way: one GROUP BY per measure over the raw records of the
