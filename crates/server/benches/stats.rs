@@ -129,7 +129,7 @@ async fn copy_reviews(db: &Db, target: usize) -> anyhow::Result<usize> {
 /// the running totals, as the generator counted the originals: the copies
 /// keep ratings, statuses and the order of their dates.
 async fn add_copied_totals(db: &Db, rows: usize) -> anyhow::Result<()> {
-    use lifeservice::reviews::store::{Delta, add_totals};
+    use lifeservice::reviews::store::{Delta, Totals, add_totals};
     let groups: Vec<(i64, String, String, Delta)> = sqlx::query(&format!(
         "SELECT r.outlet_id, r.service_type, r.county_code, COUNT(*) AS n, SUM(r.rating) AS rating_sum, \
            SUM(CASE WHEN r.rating <= 2 THEN 1 ELSE 0 END) AS bad, COUNT(c.id) AS cases, \
@@ -143,15 +143,7 @@ async fn add_copied_totals(db: &Db, rows: usize) -> anyhow::Result<()> {
     .await?
     .iter()
     .map(|r| {
-        let delta = Delta {
-            n: r.try_get("n")?,
-            rating_sum: r.try_get("rating_sum")?,
-            bad: r.try_get("bad")?,
-            cases: r.try_get("cases")?,
-            rectified: r.try_get("rectified")?,
-            on_time: r.try_get("on_time")?,
-            followed: r.try_get("followed")?,
-        };
+        let delta = Delta::from(Totals::from_row(r)?);
         Ok((r.try_get("outlet_id")?, r.try_get("service_type")?, r.try_get("county_code")?, delta))
     })
     .collect::<Result<_, sqlx::Error>>()?;

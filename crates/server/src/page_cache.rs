@@ -101,12 +101,16 @@ impl PageCache {
             let mut conn = db.pool().acquire().await?;
             owners.extend(crate::registry::store::entities_of_outlets(&mut conn, &outlets).await?);
         }
-        self.credit.evict(owners.iter().copied());
+        // Credit writes record their entity; an outlet change leaves its
+        // owner's credit records as they were.
+        self.credit.evict(entities.iter().copied());
         self.entities.cache().evict(owners.iter().copied());
         self.outlets.evict(outlets.iter().copied());
-        // An outlet's page shows its entity's name.
-        self.outlets
-            .evict_where(|view| entities.contains(&view.outlet.entity_id));
+        if !entities.is_empty() {
+            // An outlet's page shows its entity's name.
+            self.outlets
+                .evict_where(|view| entities.contains(&view.outlet.entity_id));
+        }
         *seen = last;
         Ok(rows.len() as i64 == FEED_ROWS)
     }

@@ -878,6 +878,17 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
         let app = spawn_app(backend).await;
         let (sender, ids) = setup(&app).await;
         let shangwu = app.add_user("shangwu", "department", "01,07").await;
+        // An outlet that is not there, or an id that is not a number, is a
+        // 404 that says so, every time (a miss is never kept).
+        for _ in 0..2 {
+            let (s, html) = app.get_text("/outlets/999999").await;
+            assert_eq!(s, 404, "{backend:?}");
+            assert!(html.contains("服务网点999999不存在"), "{html}");
+        }
+        let (s, html) = app.get_text("/outlets/abc").await;
+        assert_eq!(s, 404);
+        assert!(html.contains("服务网点不存在"), "{html}");
+
         let id = ids[0];
         let path = format!("/outlets/{id}");
         for _ in 0..2 {

@@ -77,8 +77,8 @@ pub(super) fn review_item(l: Lang, r: &ReviewView, with_reply: bool) -> Markup {
     }
 }
 
-/// The quality block of the outlet page: score, formula, latest reviews and the rating link.
-/// The outlet page's 好差评 block, from the page cache.
+/// The quality block of the outlet page (score, formula, latest reviews and
+/// the rating link), from the page cache.
 pub async fn outlet_block(state: &AppState, ctx: &Ctx, view: &OutletView) -> AppResult<Markup> {
     let l = ctx.lang;
     let o = &view.outlet;

@@ -186,16 +186,34 @@ impl std::ops::AddAssign for Totals {
     }
 }
 
-fn totals_from(r: &sqlx::any::AnyRow) -> Result<Totals, sqlx::Error> {
-    Ok(Totals {
-        n: r.try_get("n")?,
-        rating_sum: r.try_get("rating_sum")?,
-        bad: r.try_get("bad")?,
-        cases: r.try_get("cases")?,
-        rectified: r.try_get("rectified")?,
-        on_time: r.try_get("on_time")?,
-        followed: r.try_get("followed")?,
-    })
+impl Totals {
+    /// From a row with the columns of `quality_totals` (or sums named alike).
+    pub fn from_row(r: &sqlx::any::AnyRow) -> Result<Totals, sqlx::Error> {
+        Ok(Totals {
+            n: r.try_get("n")?,
+            rating_sum: r.try_get("rating_sum")?,
+            bad: r.try_get("bad")?,
+            cases: r.try_get("cases")?,
+            rectified: r.try_get("rectified")?,
+            on_time: r.try_get("on_time")?,
+            followed: r.try_get("followed")?,
+        })
+    }
+}
+
+/// Totals added as one change (e.g. counted from rows written in bulk).
+impl From<Totals> for Delta {
+    fn from(t: Totals) -> Delta {
+        Delta {
+            n: t.n,
+            rating_sum: t.rating_sum,
+            bad: t.bad,
+            cases: t.cases,
+            rectified: t.rectified,
+            on_time: t.on_time,
+            followed: t.followed,
+        }
+    }
 }
 
 /// Totals of the given keys of a scope.
@@ -215,7 +233,7 @@ pub async fn totals_for_keys(
             q = q.bind(k.clone());
         }
         for r in q.fetch_all(db.pool()).await? {
-            out.insert(r.try_get::<String, _>("key")?, totals_from(&r)?);
+            out.insert(r.try_get::<String, _>("key")?, Totals::from_row(&r)?);
         }
     }
     Ok(out)
@@ -228,7 +246,7 @@ pub async fn totals_of_scope(db: &Db, scope: &str) -> AppResult<HashMap<String, 
         .fetch_all(db.pool())
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get::<String, _>("key")?, totals_from(r)?)))
+        .map(|r| Ok((r.try_get::<String, _>("key")?, Totals::from_row(r)?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }
