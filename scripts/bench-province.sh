@@ -32,6 +32,22 @@ trap 'for p in "${SERVERS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 echo "## Province-scale load test"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(psql "$PG_BASE/postgres" -Atc 'SHOW server_version') PostgreSQL; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# RSS counts the SQLite file's pages that a process maps (RssFile, page cache
+# the kernel can drop) beside its own heap and stacks (RssAnon): report both.
+rss() {
+  awk '/VmRSS/ {r=$2} /VmHWM/ {h=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2}
+       END {printf "RSS %.0f MB (peak %.0f MB): heap and stacks %.0f MB, mapped files %.0f MB", r/1024, h/1024, a/1024, f/1024}' "/proc/$1/status"
+}
+# Largest RssAnon and RssFile of process $1 until it exits, sampled twice a second.
+peak_memory() {
+  local anon=0 file=0 a f
+  while read -r a f < <(awk '/RssAnon/ {a=$2} /RssFile/ {f=$2} END {print a+0, f+0}' "/proc/$1/status" 2>/dev/null) && [ -e "/proc/$1" ]; do
+    (( a > anon )) && anon=$a; (( f > file )) && file=$f
+    sleep 0.5
+  done
+  echo "peak heap and stacks (RssAnon) $((anon / 1024)) MB, peak mapped files (RssFile) $((file / 1024)) MB"
+}
+
 if [ ! -f "$DIR/stats.db" ]; then
   echo "### generating the dataset in SQLite"
   BENCH_DIR="$DIR" BENCH_ONLY_GENERATE=1 cargo bench -p lifeservice --bench stats
@@ -41,7 +57,13 @@ if [ "${SKIP_COPY:-0}" != 1 ]; then
   echo "### migrate-data into PostgreSQL (COPY), load $(cut -d' ' -f1-3 /proc/loadavg)"
   psql -q "$PG_BASE/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
   /usr/bin/time -f "migrate-data: %e s wall, %U s user, %S s system, peak RSS %M KB" \
-    "$BIN" migrate-data --from "$SQLITE" --to "$PG"
+    "$BIN" migrate-data --from "$SQLITE" --to "$PG" &
+  timer=$! pid=""
+  while [ -z "$pid" ] && kill -0 "$timer" 2>/dev/null; do
+    sleep 0.1; pid=$(pgrep -n -f "^$BIN migrate-data" || true)
+  done
+  [ -z "$pid" ] || peak_memory "$pid"
+  wait "$timer"
   psql -q "$PG" -c "VACUUM ANALYZE"
   echo "PostgreSQL database size: $(psql -Atc "SELECT pg_size_pretty(pg_database_size('$PG_DB'))" "$PG")"
 fi
@@ -93,7 +115,6 @@ settle() {
     awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); exit !((y[1]-x[1]) < 0.1 * (y[2]-x[2]))}' && return
   done
 }
-rss() { awk '/VmRSS/ {r=$2} /VmHWM/ {h=$2} END {printf "RSS %.0f MB (peak %.0f MB)", r/1024, h/1024}' "/proc/$1/status"; }
 stop_all() { for p in "${SERVERS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; SERVERS=(); }
 
 # Request lists, taken once from the SQLite process: 2,000 provider pages,

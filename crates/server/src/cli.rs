@@ -209,14 +209,21 @@ enum ExportFormat {
 }
 
 pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Copying and backing up read whole tables by design: sqlx's warning that
+    // a statement took over a second would fire for every large table and
+    // bury the command's own report.
+    let default_filter = match cli.command {
+        Command::MigrateData { .. } | Command::Backup { .. } => "info,tantivy=warn,sqlx=error",
+        _ => "info,tantivy=warn,sqlx=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tantivy=warn,sqlx=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
