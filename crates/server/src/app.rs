@@ -98,6 +98,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::stats::routes())
         .merge(crate::opendata::routes())
         .layer(axum::middleware::from_fn(remember_language))
+        .layer(axum::middleware::from_fn(
+            crate::auth::refuse_cross_site_writes,
+        ))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -439,6 +439,56 @@ async fn writes_need_a_token_respect_scope_and_are_audited() {
     }
 }
 
+/// The sign-in form has no session to bind a CSRF token to: a sign-in (or any
+/// write) posted from another site's page is refused, so a forged form
+/// cannot sign a victim into someone else's account.
+#[tokio::test]
+async fn writes_from_another_site_are_refused_sign_in_included() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.add_user("xiaodian", "division", "140105").await;
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut request = app
+            .client()
+            .post(app.url("/login"))
+            .form(&[("username", "xiaodian"), ("password", "test-password-1")]);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        request.send()
+    };
+    for forged in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "null"),
+    ] {
+        let r = post(vec![(forged.0, forged.1.to_string())]).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{forged:?}");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "no session: {forged:?}"
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+    for genuine in [
+        vec![("sec-fetch-site", "same-origin".to_string())],
+        vec![("origin", app.addr.clone())],
+        vec![],
+    ] {
+        let r = post(genuine.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{genuine:?}");
+    }
+    // Reading is never refused, whatever page linked here.
+    let r = app
+        .client()
+        .get(app.url("/login"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
 #[tokio::test]
 async fn officer_uploads_excel_and_sees_rejects_with_csrf_enforced() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -809,6 +809,51 @@ async fn web_form_signs_in_and_submits_with_csrf() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
+    // The phone goes to the next step in a cookie, never into the URL (and
+    // from there into browser history and proxy logs).
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        !location.contains("13812345678") && location.contains("sent=1"),
+        "{location}"
+    );
+    let step = page(&client, &app, &location).await.1;
+    assert!(
+        step.contains("value=\"13812345678\""),
+        "the code form keeps the phone: {step}"
+    );
+    // A wrong code: its error shows beside the code field, once.
+    let r = client
+        .post(app.url(&format!("/outlets/{id}/review/sign-in")))
+        .form(&[
+            ("phone", "13812345678"),
+            ("code", "000000"),
+            ("channel", "qr"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        !location.contains("13812345678") && !location.contains("error"),
+        "{location}"
+    );
+    let shown = page(&client, &app, &location).await.1;
+    assert!(shown.contains("id=\"code-error\""), "{shown}");
+    assert!(
+        !page(&client, &app, &location)
+            .await
+            .1
+            .contains("code-error")
+    );
+    // Nor can a link put a message of its own on the page.
+    let forged = page(
+        &client,
+        &app,
+        &format!("/outlets/{id}/review?error=请拨打13800000000领奖&field=x"),
+    )
+    .await
+    .1;
+    assert!(!forged.contains("领奖"), "{forged}");
     let code = sender.last_code("13812345678").unwrap();
     let r = client
         .post(app.url(&format!("/outlets/{id}/review/sign-in")))
@@ -934,6 +979,58 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
             app.get_text(&path).await.1.contains(reply),
             "{backend:?}: the reply is shown"
         );
+        app.cleanup().await;
+    }
+}
+
+/// A phone or ID number written into a review or a reply is masked on the
+/// outlet page and in the API, as in open data; the rest of the text stays.
+#[tokio::test]
+async fn personal_numbers_in_reviews_and_replies_are_masked() {
+    use lifeservice_domain::privacy::mask_id_number;
+    for backend in backends().await {
+        let app = spawn_app(backend).await;
+        let (sender, ids) = setup(&app).await;
+        let shangwu = app.add_user("shangwu", "department", "01,07").await;
+        let path = format!("/outlets/{}", ids[0]);
+        let alice = sign_in(&app, &sender, "13812345678").await;
+        let text = "阿姨很细心，有事找她：13912345678，身份证140105199001011238";
+        let (s, r) = post(
+            &app,
+            &format!("/api/v1/outlets/{}/reviews", ids[0]),
+            Some(&alice),
+            json!({"rating": 5, "text": text}),
+        )
+        .await;
+        assert_eq!(s, 200, "{r}");
+        let entity = anxin_token(&app, &shangwu).await;
+        let (s, b) = post(
+            &app,
+            &format!("/api/v1/reviews/{}/reply", r["id"]),
+            Some(&entity),
+            json!({"text": "谢谢！预约请拨 139-8765-4321"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let html = app.get_text(&path).await.1;
+        let (_, api) = get(&app, &format!("/api/v1/outlets/{}/reviews", ids[0]), None).await;
+        let api = api.to_string();
+        for shown in [&html, &api, &r.to_string(), &b.to_string()] {
+            for number in ["13912345678", "140105199001011238", "8765"] {
+                assert!(!shown.contains(number), "{backend:?}: {number} in {shown}");
+            }
+        }
+        for shown in [&html, &api] {
+            assert!(
+                shown.contains("阿姨很细心，有事找她：139****5678"),
+                "{backend:?}"
+            );
+            assert!(shown.contains(&mask_id_number("140105199001011238")));
+            assert!(
+                shown.contains("预约请拨 139-****-4321"),
+                "{backend:?}: {shown}"
+            );
+        }
         app.cleanup().await;
     }
 }

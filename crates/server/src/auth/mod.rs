@@ -450,8 +450,11 @@ async fn token_principal(db: &Db, token: &str) -> AppResult<Option<Principal>> {
 }
 
 pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -533,6 +536,40 @@ pub fn check_csrf(expected: Option<&str>, sent: Option<&str>) -> AppResult<()> {
             "表单已失效（CSRF校验失败），请刷新页面后重试".into(),
         )),
     }
+}
+
+/// Refuses a write (any method but GET, HEAD, OPTIONS) that a browser sends
+/// from another site's page, before any handler runs. Session-bound CSRF
+/// tokens cannot cover a form posted before there is a session, such as the
+/// sign-in form, where a forged post would sign the victim into the
+/// attacker's account. Requests without the browser's headers (API clients
+/// with tokens, curl) go on to their own checks.
+pub async fn refuse_cross_site_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !request.method().is_safe() && is_cross_site(request.headers()) {
+        return AppError::Forbidden("来自其他网站的提交已被拒绝，请在本站页面上操作".into())
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a request comes from another site: what the browser says in
+/// `Sec-Fetch-Site` (every current browser sends it), else whether its
+/// `Origin` names another host than the one it was sent to (behind a proxy,
+/// `X-Forwarded-Host`, else `Host`).
+fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    origin_host.is_none() || origin_host != header("x-forwarded-host").or(header("host"))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -633,6 +670,40 @@ pub async fn purge_rate_hits(conn: &mut sqlx::AnyConnection, now_secs: i64) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cross_site_writes_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, axum::http::HeaderValue::from_static(v));
+            }
+            map
+        };
+        let host = ("host", "shfw.example.gov.cn");
+        for same in [
+            vec![("sec-fetch-site", "same-origin")],
+            vec![("sec-fetch-site", "none")],
+            vec![host],
+            vec![host, ("origin", "https://shfw.example.gov.cn")],
+            vec![
+                ("host", "lifeservice"),
+                ("x-forwarded-host", "shfw.example.gov.cn"),
+                ("origin", "https://shfw.example.gov.cn"),
+            ],
+        ] {
+            assert!(!is_cross_site(&headers(&same)), "{same:?}");
+        }
+        for cross in [
+            vec![("sec-fetch-site", "cross-site"), host],
+            vec![("sec-fetch-site", "same-site"), host],
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "null")],
+            vec![("origin", "https://evil.example")],
+        ] {
+            assert!(is_cross_site(&headers(&cross)), "{cross:?}");
+        }
+    }
 
     #[test]
     fn scopes() {

@@ -8,7 +8,7 @@ use super::desk::{
     Outcome, Refused, any_refusal, case_facts, refusal, shown_on_form, text_area, typed,
 };
 use super::pages::{
-    CodeForm, SignIn, SignInForm, described_by, field_error, review_item, send_code_then,
+    Carried, CodeForm, SignIn, SignInForm, described_by, field_error, review_item, send_code_then,
     sign_in_forms, sign_in_then,
 };
 use super::store::{self, CaseView};
@@ -18,6 +18,7 @@ use crate::auth::check_csrf;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -39,10 +40,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Deserialize, Default)]
 struct MineQuery {
-    phone: Option<String>,
+    /// At the code step of the sign-in.
     sent: Option<String>,
-    error: Option<String>,
-    field: Option<String>,
     done: Option<String>,
 }
 
@@ -51,16 +50,20 @@ async fn mine_page(
     ctx: Ctx,
     MaybeReviewer(reviewer): MaybeReviewer,
     Query(q): Query<MineQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let l = ctx.lang;
+    let carried = Carried::read(&headers);
     let result = async {
         match &reviewer {
-            None => Ok(signed_out(l, &q)),
+            None => Ok(signed_out(l, &carried.sign_in(q.sent.is_some()))),
             Some(r) => mine_body(&state, l, r, Done::parse(q.done.as_deref()), None).await,
         }
     }
     .await;
-    render(&ctx, result)
+    let mut response = render(&ctx, result);
+    carried.shown(&mut response);
+    response
 }
 
 fn title(l: Lang) -> String {
@@ -68,18 +71,12 @@ fn title(l: Lang) -> String {
         .to_string()
 }
 
-fn signed_out(l: Lang, q: &MineQuery) -> (String, Markup) {
-    let sign_in = SignIn {
-        phone: q.phone.as_deref(),
-        sent: q.sent.is_some(),
-        error: q.error.as_deref(),
-        field: q.field.as_deref(),
-    };
+fn signed_out(l: Lang, sign_in: &SignIn) -> (String, Markup) {
     let body = html! {
         h1 { (title(l)) }
         p { (l.t("用评价时的手机号登录，查看您的评价、商家的回复和差评的整改进展；整改完成后，请您评价整改结果（回访）。", "Sign in with the phone you reviewed with to see your reviews, the replies and how your complaints were rectified, and to rate each rectification.")) }
         @if let Some(e) = sign_in.general_error() { p.error role="alert" { (e) } }
-        (sign_in_forms(l, BASE, &sign_in, &[]))
+        (sign_in_forms(l, BASE, sign_in, &[]))
     };
     (title(l), body)
 }

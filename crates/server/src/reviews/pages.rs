@@ -19,7 +19,7 @@ use axum::{Form, Router};
 use lifeservice_domain::review::{Rating, aspects_for};
 use lifeservice_domain::{MajorCategory, ServiceType};
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
@@ -108,30 +108,92 @@ pub async fn outlet_block(state: &AppState, ctx: &Ctx, view: &OutletView) -> App
 
 #[derive(Deserialize, Default)]
 struct FormQuery {
-    phone: Option<String>,
+    /// At the code step of the sign-in.
     sent: Option<String>,
-    error: Option<String>,
-    /// The field `error` is about, to show it beside that field.
-    field: Option<String>,
     done: Option<String>,
     channel: Option<String>,
     receipt: Option<String>,
     lang: Option<String>,
 }
 
-impl FormQuery {
-    fn sign_in(&self) -> SignIn<'_> {
+/// What a review form's page carries to the next: the phone being signed in
+/// and the last error with its field. It travels in a short-lived cookie, not
+/// the URL: a phone number in a query string ends up in browser history and
+/// proxy logs, and an error read from the query string would let any link
+/// show a made-up message on the platform's page.
+#[derive(Serialize, Deserialize, Default)]
+pub(super) struct Carried {
+    phone: Option<String>,
+    error: Option<String>,
+    /// The field `error` is about, to show it beside that field.
+    field: Option<String>,
+}
+
+const CARRIED_COOKIE: &str = "ls_review_form";
+
+impl Carried {
+    pub(super) fn read(headers: &HeaderMap) -> Carried {
+        crate::auth::cookie_in(headers, CARRIED_COOKIE)
+            .and_then(|value| serde_urlencoded::from_str(value).ok())
+            .unwrap_or_default()
+    }
+
+    fn error(error: &AppError, phone: Option<&str>) -> Carried {
+        Carried {
+            phone: phone.map(str::to_string),
+            error: Some(error.to_string()),
+            field: error.field_name().map(str::to_string),
+        }
+    }
+
+    pub(super) fn sign_in(&self, sent: bool) -> SignIn<'_> {
         SignIn {
             phone: self.phone.as_deref(),
-            sent: self.sent.is_some(),
+            sent,
             error: self.error.as_deref(),
             field: self.field.as_deref(),
         }
     }
+
+    /// Sets the cookie on `response` (ten minutes, the life of a code).
+    fn set_on(&self, response: &mut Response) {
+        let value = serde_urlencoded::to_string(self).unwrap_or_default();
+        set_cookie(
+            response,
+            &format!("{CARRIED_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600"),
+        );
+    }
+
+    /// After a page has shown the error: keeps the phone, drops the error, so
+    /// it shows once.
+    pub(super) fn shown(self, response: &mut Response) {
+        if self.error.is_some() {
+            let phone = self.phone;
+            Carried {
+                phone,
+                ..Default::default()
+            }
+            .set_on(response);
+        }
+    }
+
+    /// Forgets everything (signed in, or the review is in).
+    fn clear(response: &mut Response) {
+        set_cookie(
+            response,
+            &format!("{CARRIED_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
+    }
 }
 
-/// Where a reviewer's phone sign-in stands, carried in the query string
-/// between its two steps (send the code, then enter it).
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Where a reviewer's phone sign-in stands between its two steps (send the
+/// code, then enter it).
 pub(super) struct SignIn<'a> {
     pub phone: Option<&'a str>,
     pub sent: bool,
@@ -201,7 +263,13 @@ async fn outlet_of(state: &AppState, id: &str) -> AppResult<Outlet> {
     Ok(crate::registry::api::load_outlet(state, id).await?.public())
 }
 
-fn form(l: Lang, o: &Outlet, reviewer: Option<&Reviewer>, q: &FormQuery) -> Markup {
+fn form(
+    l: Lang,
+    o: &Outlet,
+    reviewer: Option<&Reviewer>,
+    q: &FormQuery,
+    sign_in: &SignIn,
+) -> Markup {
     let major = ServiceType::parse(&o.service_type)
         .map(|t| t.major())
         .unwrap_or_else(|| MajorCategory::parse("12").expect("12"));
@@ -213,12 +281,12 @@ fn form(l: Lang, o: &Outlet, reviewer: Option<&Reviewer>, q: &FormQuery) -> Mark
     html! {
         h1 { (l.t("评价：", "Rate: ")) (o.name) }
         p.muted { (o.service_type_zh) " · " (o.address) }
-        @if let Some(e) = q.sign_in().general_error() { p.error role="alert" { (e) } }
+        @if let Some(e) = sign_in.general_error() { p.error role="alert" { (e) } }
         @if q.done.is_some() { p.notice role="status" { (l.t("感谢您的评价！", "Thank you for your review!")) " " a href=(format!("/outlets/{}#reviews", o.id)) { (l.t("查看评价", "See reviews")) }
             " · " a href="/reviews/mine" { (l.t("我的评价与整改进展", "My reviews and their follow-up")) } } }
         @match reviewer {
             None => {
-                (sign_in_forms(l, &format!("/outlets/{}/review", o.id), &q.sign_in(), &[("channel", channel)]))
+                (sign_in_forms(l, &format!("/outlets/{}/review", o.id), sign_in, &[("channel", channel)]))
             }
             Some(r) => {
                 p { (l.t("您将以化名 ", "You review as ")) strong { (r.pseudonym) } (l.t(" 发表评价。", ".")) }
@@ -255,17 +323,22 @@ async fn form_page(
     MaybeReviewer(reviewer): MaybeReviewer,
     Path(id): Path<String>,
     Query(q): Query<FormQuery>,
+    headers: HeaderMap,
 ) -> Response {
+    let carried = Carried::read(&headers);
     let result = async {
         let o = outlet_of(&state, &id).await?;
         let _ = &q.lang;
+        let sign_in = carried.sign_in(q.sent.is_some());
         Ok((
             format!("评价 {}", o.name),
-            form(ctx.lang, &o, reviewer.as_ref(), &q),
+            form(ctx.lang, &o, reviewer.as_ref(), &q, &sign_in),
         ))
     }
     .await;
-    render(&ctx, result)
+    let mut response = render(&ctx, result);
+    carried.shown(&mut response);
+    response
 }
 
 fn back(id: &str, pairs: &[(&str, &str)]) -> Response {
@@ -278,6 +351,9 @@ pub(super) fn back_to(path: &str, pairs: &[(&str, &str)]) -> Response {
         .iter()
         .map(|(k, v)| format!("{k}={}", crate::portal::url_component(v)))
         .collect();
+    if query.is_empty() {
+        return Redirect::to(path).into_response();
+    }
     Redirect::to(&format!("{path}?{}", query.join("&"))).into_response()
 }
 
@@ -296,20 +372,20 @@ pub(super) async fn send_code_then(
     phone: &str,
     keep: &[(&str, &str)],
 ) -> Response {
-    let mut pairs = vec![("phone", phone)];
-    pairs.extend_from_slice(keep);
-    match request_code(state, phone, ip).await {
+    let mut pairs = keep.to_vec();
+    let carried = match request_code(state, phone, ip).await {
         Ok(()) => {
             pairs.push(("sent", "1"));
-            back_to(base, &pairs)
+            Carried {
+                phone: Some(phone.to_string()),
+                ..Default::default()
+            }
         }
-        Err(e) => {
-            let message = e.to_string();
-            pairs.push(("error", &message));
-            pairs.push(("field", e.field_name().unwrap_or_default()));
-            back_to(base, &pairs)
-        }
-    }
+        Err(e) => Carried::error(&e, Some(phone)),
+    };
+    let mut response = back_to(base, &pairs);
+    carried.set_on(&mut response);
+    response
 }
 
 async fn code_form(
@@ -343,17 +419,16 @@ pub(super) async fn sign_in_then(
     match verify_code(state, phone, code).await {
         Ok((token, _, _)) => {
             let mut r = back_to(base, keep);
-            if let Ok(v) = header::HeaderValue::from_str(&reviewer_cookie(&token)) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_cookie(&mut r, &reviewer_cookie(&token));
+            Carried::clear(&mut r);
             r
         }
         Err(e) => {
-            let message = e.to_string();
-            let mut pairs = vec![("phone", phone), ("sent", "1"), ("error", &message)];
-            pairs.push(("field", e.field_name().unwrap_or_default()));
+            let mut pairs = vec![("sent", "1")];
             pairs.extend_from_slice(keep);
-            back_to(base, &pairs)
+            let mut r = back_to(base, &pairs);
+            Carried::error(&e, Some(phone)).set_on(&mut r);
+            r
         }
     }
 }
@@ -407,14 +482,16 @@ async fn submit_form(
     }
     .await;
     match result {
-        Ok(_) => back(&id, &[("done", "1")]),
-        Err(e) => back(
-            &id,
-            &[
-                ("error", &e.to_string()),
-                ("field", e.field_name().unwrap_or_default()),
-            ],
-        ),
+        Ok(_) => {
+            let mut r = back(&id, &[("done", "1")]);
+            Carried::clear(&mut r);
+            r
+        }
+        Err(e) => {
+            let mut r = back(&id, &[]);
+            Carried::error(&e, None).set_on(&mut r);
+            r
+        }
     }
 }
 

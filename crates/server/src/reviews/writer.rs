@@ -622,7 +622,7 @@ fn view_of(
         rating_zh: d.rating.zh().to_string(),
         bad: rating <= 2,
         aspects: d.aspects.clone(),
-        text: d.text.clone(),
+        text: super::store::shown_text(&d.text),
         verified: d.receipt.is_some(),
         channel: d.channel.to_string(),
         status: status_of(hold).to_string(),
