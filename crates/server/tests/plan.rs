@@ -41,6 +41,31 @@ async fn plan_tasks_with_units_and_live_indicators() {
             .unwrap()
             .contains("2021")
     );
+    // Its baseline is the statistics' end-2021 stock (entities founded by
+    // then and not yet closed), so /plan and /stats show the same growth.
+    lifeservice::stats::cube::refresh(&app.state.db)
+        .await
+        .unwrap();
+    let (_, stats) = app
+        .get_json("/api/v1/stats?indicator=entities&period=year")
+        .await;
+    let rows = stats["rows"].as_array().unwrap();
+    let stock = |row: &serde_json::Value| row["values"][3].as_f64().unwrap();
+    let end_2021 = stock(rows.iter().find(|r| r["period"] == "2021").unwrap());
+    let now = stock(rows.last().unwrap());
+    assert!(
+        (ratio - now / end_2021).abs() < 1e-9,
+        "{ratio} vs {now} / {end_2021}"
+    );
+    let founded_by_2021: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE established <= '2021-12-31'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        (founded_by_2021 as f64) > end_2021,
+        "the demo closed some of them by then"
+    );
 
     let page = reqwest::get(app.url("/plan/tasks/16"))
         .await

@@ -2,7 +2,7 @@
 //! indicators that the platform computes per area, with the formula shown,
 //! a ranking, and the same computation through the API, CSV and XLSX.
 
-use super::BASELINE_DATE;
+use super::IN_BUSINESS_AT_BASELINE;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::reference::Reference;
@@ -28,7 +28,7 @@ pub const CRITERIA: [Criterion; 5] = [
         name: "市场主体倍增",
         basis: "总体目标 P-1（市场主体倍增）",
         weight: 0.25,
-        formula: "min(存续市场主体数 ÷ 2021年末市场主体数 ÷ 2, 1)",
+        formula: "min(存续市场主体数 ÷ 2021年末存量（截至2021年末成立且未退出的） ÷ 2, 1)",
     },
     Criterion {
         id: "elderly",
@@ -136,8 +136,6 @@ async fn counts(
     let mut query = sqlx::query_as::<_, (String, i64, i64)>(sql);
     if let Some(today) = today {
         query = query.bind(today.to_string());
-    } else {
-        query = query.bind(BASELINE_DATE);
     }
     Ok(query
         .fetch_all(state.db.pool())
@@ -150,7 +148,7 @@ async fn counts(
 /// What an assessment reads from the registry and credit tables, per area
 /// (4-digit city or 6-digit county codes).
 pub struct Inputs {
-    /// (active, established by the baseline date) entities.
+    /// (active, in business at the baseline) entities.
     entities: HashMap<String, (i64, i64)>,
     /// (active entities with a public penalty, 0).
     penalised: HashMap<String, (i64, i64)>,
@@ -193,7 +191,7 @@ impl Inputs {
             state,
             &format!(
                 "SELECT substr(division_code, 1, {digits}) AS area, \
-                 SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN established <= $1 THEN 1 ELSE 0 END) \
+                 SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN {IN_BUSINESS_AT_BASELINE} THEN 1 ELSE 0 END) \
                  FROM entities GROUP BY substr(division_code, 1, {digits})"
             ),
             None,

@@ -29,8 +29,14 @@ use maud::{Markup, html};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The plan's baseline: the stock at the end of the year before it took effect.
-pub const BASELINE_DATE: &str = "2021-12-31";
+/// The plan's baseline: the market entities in business at the end of the
+/// year before it took effect, counted as the statistics count a stock:
+/// established by then (one without a date counts from the start) and not
+/// yet exited (an exit without a date dates from the registry's last update),
+/// by month. Those that were founded by then but had already closed are not
+/// part of it.
+pub const IN_BUSINESS_AT_BASELINE: &str = "(established IS NULL OR substr(established, 1, 7) <= '2021-12') \
+     AND (status = 'active' OR substr(COALESCE(closed_on, updated_at), 1, 7) > '2021-12')";
 /// Designations granted from this day count as new under the plan.
 pub const PLAN_START: &str = "2022-01-01";
 
@@ -105,10 +111,11 @@ const REPORTED_SOURCE: &str = "责任单位进展填报";
 pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, LiveValue>> {
     let pool = state.db.pool();
     let mut values = HashMap::new();
-    let baseline: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE established <= $1")
-        .bind(BASELINE_DATE)
-        .fetch_one(pool)
-        .await?;
+    let baseline: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM entities WHERE {IN_BUSINESS_AT_BASELINE}"
+    ))
+    .fetch_one(pool)
+    .await?;
     let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entities WHERE status = 'active'")
         .fetch_one(pool)
         .await?;
@@ -117,7 +124,7 @@ pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, Li
             "P-1",
             LiveValue {
                 value: active as f64 / baseline as f64,
-                formula: "存续市场主体数 ÷ 2021年末（成立日期不晚于2021-12-31）的市场主体数",
+                formula: "存续市场主体数 ÷ 2021年末存量（截至2021年末成立且未退出的市场主体数，与统计监测的期末存量同口径）",
                 source: "平台市场主体登记库",
                 period: None,
             },
