@@ -97,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::stats::routes())
         .merge(crate::opendata::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            explain_framework_errors,
+        ))
         .layer(axum::middleware::from_fn(remember_language))
         .layer(axum::middleware::from_fn(
             crate::auth::refuse_cross_site_writes,
@@ -120,6 +124,60 @@ async fn follow_review_writes(
         tracing::warn!(error = %e, "page cache update failed");
     }
     response
+}
+
+/// The framework answers some requests before any handler runs: a path no
+/// route takes (404, empty), a method the route does not take (405), a path,
+/// query or form parameter that does not parse (400 or 422, English plain
+/// text). They get the platform's answer like every other error, with their
+/// status: the JSON error body under `/api/`, the Chinese error page elsewhere.
+async fn explain_framework_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (method, uri, headers) = (
+        request.method().clone(),
+        request.uri().clone(),
+        request.headers().clone(),
+    );
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let detail = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let err = crate::error::framework_error(
+        status,
+        method.as_str(),
+        uri.path(),
+        &String::from_utf8_lossy(&detail),
+    );
+    let mut answer = if uri.path().starts_with("/api/") {
+        err.into_response()
+    } else {
+        let mut request = axum::http::Request::new(());
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let (mut parts, ()) = request.into_parts();
+        match <crate::portal::Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await
+        {
+            Ok(ctx) => crate::portal::error_page(&ctx, &err),
+            Err(_) => err.into_response(),
+        }
+    };
+    *answer.status_mut() = status;
+    answer
 }
 
 /// `?lang=en` (or `zh`) switches the interface language and remembers it in a cookie.

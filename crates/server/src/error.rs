@@ -112,11 +112,83 @@ pub fn error_body(err: &AppError) -> serde_json::Value {
     json!({"error": {"code": err.code(), "message": err.to_string(), "field": err.field_name()}})
 }
 
+/// The error for an answer the framework gives before any handler runs: a
+/// path no route takes, a method the route does not take, a body too large,
+/// or a path, query or form parameter that does not parse (`detail` is its
+/// English text, from which the field or value is taken).
+pub fn framework_error(status: StatusCode, method: &str, path: &str, detail: &str) -> AppError {
+    let quoted = |prefix: &str| {
+        let rest = &detail[detail.find(prefix)? + prefix.len()..];
+        rest.split('`').next().map(str::to_string)
+    };
+    match status {
+        StatusCode::NOT_FOUND => AppError::not_found(format!("页面或接口不存在：{path}")),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::invalid(format!("{path} 不接受 {method} 请求")),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge("上传的内容过大".into()),
+        _ => {
+            if let Some(field) = quoted("missing field `") {
+                AppError::field(&field, format!("缺少“{field}”"))
+            } else if let Some(field) = quoted("duplicate field `") {
+                AppError::field(&field, format!("“{field}”填写了不止一次"))
+            } else if let Some(value) =
+                quoted("Cannot parse `").or_else(|| quoted("unknown variant `"))
+            {
+                AppError::invalid(format!("“{value}”不是这里可以接受的值"))
+            } else {
+                AppError::invalid("请求的地址参数或表单内容格式不正确")
+            }
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(cause) = &self {
             tracing::error!(error = ?cause, "internal error");
         }
         (self.status(), axum::Json(error_body(&self))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framework_rejections_become_specific_chinese_errors() {
+        let bad = StatusCode::UNPROCESSABLE_ENTITY;
+        let e = framework_error(
+            bad,
+            "POST",
+            "/login",
+            "Failed to deserialize form body: missing field `password`",
+        );
+        assert_eq!(
+            (e.field_name(), e.to_string().as_str()),
+            (Some("password"), "缺少“password”")
+        );
+        let e = framework_error(
+            StatusCode::BAD_REQUEST,
+            "GET",
+            "/x",
+            "Invalid URL: Cannot parse `300` to a `u8`",
+        );
+        assert_eq!(e.to_string(), "“300”不是这里可以接受的值");
+        let e = framework_error(
+            bad,
+            "POST",
+            "/x",
+            "Failed to deserialize form body: duplicate field `code`",
+        );
+        assert_eq!(e.field_name(), Some("code"));
+        let e = framework_error(bad, "POST", "/x", "something else entirely");
+        assert_eq!(e.code(), "invalid");
+        let e = framework_error(StatusCode::NOT_FOUND, "GET", "/api/v1/search", "");
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            ("not_found", "页面或接口不存在：/api/v1/search")
+        );
+        let e = framework_error(StatusCode::METHOD_NOT_ALLOWED, "DELETE", "/login", "");
+        assert_eq!(e.to_string(), "/login 不接受 DELETE 请求");
     }
 }

@@ -439,6 +439,57 @@ async fn writes_need_a_token_respect_scope_and_are_audited() {
     }
 }
 
+/// What the framework itself refuses (an unknown path, a wrong method, a
+/// parameter or form that does not parse) is answered like every other error:
+/// the JSON error body on the API, a Chinese page elsewhere, same status.
+#[tokio::test]
+async fn framework_refusals_get_the_platform_error_format() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for (path, status, code) in [
+        ("/api/v1/no-such-thing", 404, "not_found"),
+        ("/api/v1/plan/tasks/abc/consolidation", 400, "invalid"),
+    ] {
+        let (s, body) = app.get_json(path).await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path}: {body}"
+        );
+    }
+    let (_, body) = app.get_json("/api/v1/plan/tasks/abc/consolidation").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("“abc”"),
+        "{body}"
+    );
+    let (s, html) = app.get_text("/no-such-page").await;
+    assert_eq!(s, 404);
+    assert!(
+        html.contains("页面或接口不存在：/no-such-page") && html.contains("返回首页"),
+        "{html}"
+    );
+    let r = app
+        .client()
+        .post(app.url("/login"))
+        .form(&[("username", "someone")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("缺少“password”") && !html.contains("deserialize"),
+        "{html}"
+    );
+    let r = app.client().delete(app.url("/login")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("/login 不接受 DELETE 请求")
+    );
+}
+
 /// The sign-in form has no session to bind a CSRF token to: a sign-in (or any
 /// write) posted from another site's page is refused, so a forged form
 /// cannot sign a victim into someone else's account.
