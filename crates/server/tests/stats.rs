@@ -333,12 +333,18 @@ async fn bad_requests_name_the_field() {
         ("period=week", "period"),
         ("category=99", "category"),
         ("until=2025-13", "until"),
+        ("until=2999-01", "until"),
         ("format=pdf", "format"),
     ] {
         let (status, body) = app.get_json(&format!("/api/v1/stats?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["error"]["field"], field, "{query}");
     }
+    let this_month = lifeservice::time::today().format("%Y-%m").to_string();
+    let (status, body) = app
+        .get_json(&format!("/api/v1/stats?until={this_month}"))
+        .await;
+    assert_eq!(status, 200, "the month under way is counted so far: {body}");
     let (status, _) = app.get_json("/api/v1/stats?colour=red").await;
     assert_eq!(status, 400, "unknown parameters are refused");
     app.cleanup().await;

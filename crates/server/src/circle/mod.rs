@@ -286,7 +286,8 @@ impl Circles {
                     .iter()
                     .filter(|&&o| pred(o))
                     .map(|&o| weight(o))
-                    .sum::<f64>()
+                    // From +0.0: an empty f64 sum is -0.0, shown as "-0.0%".
+                    .fold(0.0, |sum, w| sum + w)
                     / total
             }
         };

@@ -342,7 +342,8 @@ fn reported_attainment(
                 .iter()
                 .filter_map(|a| reported.get(&(i.id.to_string(), a.to_string())))
                 .map(|(_, value)| (value / min).min(1.0))
-                .sum();
+                // From +0.0: an empty f64 sum is -0.0, shown as "-0%".
+                .fold(0.0, |sum, v| sum + v);
             (!areas.is_empty()).then(|| sum / areas.len() as f64)
         })
         .collect();
@@ -416,5 +417,32 @@ mod tests {
         assert!(weights(Some("entities:0,elderly:0,circle:0,credit:0,reported:0")).is_err());
         assert_eq!(parse_level(Some("city")).unwrap(), Level::City);
         assert!(parse_level(Some("town")).is_err());
+    }
+
+    #[test]
+    fn a_county_without_reports_scores_zero_not_minus_zero() {
+        let per_county = Plan::shipped()
+            .indicators
+            .iter()
+            .find(|i| {
+                i.scope.area_level() == Some(Level::County)
+                    && i.min.is_some_and(|m| m > 0.0)
+                    && !super::super::views::is_measured(i.id.as_str())
+            })
+            .expect("a per-county indicator");
+        let period = Period::Month {
+            year: 2026,
+            month: 6,
+        };
+        let reported = HashMap::from([(
+            (per_county.id.to_string(), "140106".to_string()),
+            (period, per_county.min.unwrap()),
+        )]);
+        let score = |code: &str| {
+            reported_attainment(&reported, &DivisionCode::parse(code).unwrap()).unwrap()
+        };
+        assert_eq!(score("140106"), 1.0);
+        let silent = score("140105");
+        assert!(silent == 0.0 && silent.is_sign_positive(), "{silent}");
     }
 }

@@ -78,7 +78,8 @@ impl AreaValues {
                 Some((self.count(m.indicator, county) as f64 / min).min(1.0))
             })
             .collect();
-        100.0 * shares.iter().sum::<f64>() / shares.len().max(1) as f64
+        // From +0.0: an empty f64 sum is -0.0.
+        100.0 * shares.iter().fold(0.0, |sum, s| sum + s) / shares.len().max(1) as f64
     }
 }
 

@@ -151,6 +151,18 @@ impl Selection {
                         format!("“{u}”无效：应为年月，如2025-06"),
                     ));
                 }
+                // Months to come have no records yet; counting them would
+                // show the present stock as their figures.
+                let this_month = crate::time::today().format("%Y-%m").to_string();
+                let first_day = |month: &str| {
+                    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()
+                };
+                if first_day(u) > first_day(&this_month) {
+                    return Err(AppError::field(
+                        "until",
+                        format!("“{u}”尚未到来：统计最晚到本月（{this_month}）"),
+                    ));
+                }
                 u.to_string()
             }
         };
