@@ -983,6 +983,32 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
     }
 }
 
+/// A closed outlet offers no way to rate it (the API would refuse the
+/// review): neither its page nor its rating form, and no QR code.
+#[tokio::test]
+async fn a_closed_outlet_offers_no_review_form() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, ids) = setup(&app).await;
+    sqlx::query("UPDATE outlets SET status = 'closed' WHERE id = $1")
+        .bind(ids[2])
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let notice = "该服务网点已关闭，不再接受评价";
+    let (_, page) = app.get_text(&format!("/outlets/{}", ids[2])).await;
+    assert!(
+        page.contains(notice) && !page.contains("我要评价") && !page.contains("qr.svg"),
+        "{page}"
+    );
+    let (_, form) = app.get_text(&format!("/outlets/{}/review", ids[2])).await;
+    assert!(
+        form.contains(notice) && !form.contains("获取验证码"),
+        "{form}"
+    );
+    let (_, open) = app.get_text(&format!("/outlets/{}", ids[0])).await;
+    assert!(open.contains("我要评价") && !open.contains(notice));
+}
+
 /// A phone or ID number written into a review or a reply is masked on the
 /// outlet page and in the API, as in open data; the rest of the text stays.
 #[tokio::test]

@@ -92,12 +92,17 @@ pub async fn outlet_block(state: &AppState, ctx: &Ctx, view: &OutletView) -> App
     Ok(html! {
         section #reviews {
             h2 { (l.t("服务质量（好差评）", "Service quality")) }
-            div.layout2 {
-                div { (quality_facts(l, &q))
-                    p { a.button href=(format!("/outlets/{}/review", o.id)) { (l.t("我要评价", "Rate this service")) } } }
-                div { p.muted { (l.t("扫码评价（可打印张贴于服务台）", "Scan to rate (print for the counter)")) }
-                    img src=(format!("/outlets/{}/qr.svg", o.id)) width="160" height="160" alt=(l.t("评价二维码", "QR code to rate"));
-                    p.muted { a href=(format!("/outlets/{}/qr.png", o.id)) { "PNG" } " · " a href=(format!("/outlets/{}/qr.svg", o.id)) { "SVG" } } }
+            @if o.status == "open" {
+                div.layout2 {
+                    div { (quality_facts(l, &q))
+                        p { a.button href=(format!("/outlets/{}/review", o.id)) { (l.t("我要评价", "Rate this service")) } } }
+                    div { p.muted { (l.t("扫码评价（可打印张贴于服务台）", "Scan to rate (print for the counter)")) }
+                        img src=(format!("/outlets/{}/qr.svg", o.id)) width="160" height="160" alt=(l.t("评价二维码", "QR code to rate"));
+                        p.muted { a href=(format!("/outlets/{}/qr.png", o.id)) { "PNG" } " · " a href=(format!("/outlets/{}/qr.svg", o.id)) { "SVG" } } }
+                }
+            } @else {
+                (quality_facts(l, &q))
+                (closed_notice(l))
             }
             h3 { (l.t("最新评价", "Latest reviews")) }
             @if reviews.is_empty() { p { (l.t("暂无评价。", "No reviews yet.")) } }
@@ -263,6 +268,11 @@ async fn outlet_of(state: &AppState, id: &str) -> AppResult<Outlet> {
     Ok(crate::registry::api::load_outlet(state, id).await?.public())
 }
 
+/// A closed outlet takes no new reviews (the API refuses them); its past ones stay shown.
+fn closed_notice(l: Lang) -> Markup {
+    html! { p.notice role="status" { (l.t("该服务网点已关闭，不再接受评价；以往的评价仍可查看。", "This outlet has closed and takes no new reviews; past reviews remain visible.")) } }
+}
+
 fn form(
     l: Lang,
     o: &Outlet,
@@ -285,6 +295,7 @@ fn form(
         @if q.done.is_some() { p.notice role="status" { (l.t("感谢您的评价！", "Thank you for your review!")) " " a href=(format!("/outlets/{}#reviews", o.id)) { (l.t("查看评价", "See reviews")) }
             " · " a href="/reviews/mine" { (l.t("我的评价与整改进展", "My reviews and their follow-up")) } } }
         @match reviewer {
+            _ if o.status != "open" => { (closed_notice(l)) }
             None => {
                 (sign_in_forms(l, &format!("/outlets/{}/review", o.id), sign_in, &[("channel", channel)]))
             }
