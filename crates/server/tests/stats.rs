@@ -394,6 +394,17 @@ async fn dashboard_exports_and_maps() {
         assert!(page.contains("class=\"map\""), "{indicator}: a map");
         assert!(page.contains("口径与来源"));
         assert!(!page.contains("趋势预警"), "warnings are for staff only");
+        // The list links say what they open: the search's open outlets, or
+        // the reviews, never a "名单" an entity count would not match.
+        let opens = if indicator.starts_with("satisfaction") || indicator == "rectification" {
+            "的好差评"
+        } else {
+            "的在营服务网点"
+        };
+        assert!(
+            page.contains(&format!("查看本地区{opens}")) && !page.contains("名单"),
+            "{indicator}"
+        );
     }
     let (_, areas) = app.get_json("/api/v1/stats/areas?division=1401").await;
     let areas = areas["areas"].as_array().unwrap();

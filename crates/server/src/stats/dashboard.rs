@@ -3,7 +3,7 @@
 
 use super::charts;
 use super::watch::Warning;
-use super::{AreaValue, Selection, Series, list_href, period_label, warnings};
+use super::{AreaValue, Selection, Series, list_href, list_label, period_label, warnings};
 use crate::portal::Ctx;
 use crate::portal::map::{choropleth_of, format_value};
 use crate::reference::Reference;
@@ -99,12 +99,12 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
             details {
                 summary { "各县（市、区）数值表" }
                 table {
-                    thead { tr { th scope="col" { "地区" } th scope="col" { (s.columns[column].zh) "（" (unit) "）" } th scope="col" { "名单" } } }
+                    thead { tr { th scope="col" { "地区" } th scope="col" { (s.columns[column].zh) "（" (unit) "）" } th scope="col" { "明细" } } }
                     tbody { @for a in v.areas {
                         tr {
                             th scope="row" { a href=(v.sel.href(&a.code, &s.category)) { (a.name) } }
                             td.num { (a.value.map_or("无数据".to_string(), format_value)) }
-                            td { a href=(list_href(s.indicator, &a.code, &s.category)) { "查看" (a.name) "名单" } }
+                            td { a href=(list_href(s.indicator, &a.code, &s.category)) { (list_label(s.indicator, &a.name)) } }
                         }
                     } }
                 }
@@ -128,7 +128,7 @@ pub fn render(ctx: &Ctx, v: &View) -> Markup {
             h2 #method { "口径与来源" }
             p { (s.definition) "。" }
             p { "数据来源：平台登记库（市场主体、服务网点、认定称号）、信用信息归集的行政处罚记录、好差评记录；按记录自身的日期（成立、注销、开业、决定、评价日期）回溯，可重建任一历史时期。统计分类：国家统计局《生活性服务业统计分类》大类。区划：现行区划代码，区划调整前的代码按对照表归并。演示数据为合成数据。" }
-            p { a href=(list_href(s.indicator, &s.division, &s.category)) { "查看本地区名单" } " · " a href="/releases" { "定期发布" } }
+            p { a href=(list_href(s.indicator, &s.division, &s.category)) { (list_label(s.indicator, "本地区")) } " · " a href="/releases" { "定期发布" } }
         }
     }
 }

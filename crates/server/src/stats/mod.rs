@@ -419,6 +419,15 @@ fn period_label(period: &str, partial: bool, until: &str) -> String {
 }
 
 /// Where the list behind a figure is: the outlets or entities it counts.
+/// What the link of [`list_href`] opens, named as it is: the search lists an
+/// area's open outlets, which an entity count does not equal.
+fn list_label(indicator: Indicator, area: &str) -> String {
+    match indicator {
+        Indicator::Satisfaction | Indicator::Rectification => format!("查看{area}的好差评"),
+        _ => format!("查看{area}的在营服务网点"),
+    }
+}
+
 fn list_href(indicator: Indicator, division: &str, category: &str) -> String {
     let filter = match category.len() {
         0 => String::new(),
