@@ -104,6 +104,13 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         .await
         .unwrap();
     assert!(index.contains("/circles/1401\""), "the province's cities");
+    // A city without a walking network has nothing measured: 无数据, not 0 %.
+    let (_, datong) = app.get_text("/circles/1402").await;
+    assert!(
+        datong.contains("暂无生活圈数据") && datong.contains("无数据") && !datong.contains("0.0%"),
+        "{datong}"
+    );
+    assert!(!page.contains("暂无生活圈数据"), "太原 has one");
 
     // A community that lacks a basic format within 15 minutes gets one next door.
     let mut target = None;

@@ -187,7 +187,7 @@ async fn index(State(state): State<AppState>, ctx: Ctx) -> Response {
                     thead { tr { th { "地区" } th { "已定位村（社区）" } th { "达到基础型及以上" } } }
                     tbody { @for c in &counties {
                         @let a = circles.area(c);
-                        tr { td { a href=(format!("/circles/{c}")) { (a.name) } } td { (a.communities) } td { (format!("{:.1}%", a.covered_share * 100.0)) } }
+                        tr { td { a href=(format!("/circles/{c}")) { (a.name) } } td { (a.communities) } td { (share_cell(&a, a.covered_share)) } }
                     } }
                 }
             }
@@ -236,6 +236,7 @@ fn area_body(
     html! {
         h1 { (view.name) " · 一刻钟便民生活圈" }
         p.synthetic { "演示环境的路网、社区位置和人口为合成数据。" }
+        @if view.communities == 0 { p.notice role="status" { (NO_DATA_NOTE) } }
         div.layout2 {
             section {
                 @if let Some(county) = &county { (county_map(county, &points, links)) }
@@ -258,7 +259,7 @@ fn area_body(
                         tr { th { "已定位村（社区）" } td { (view.communities) } }
                         tr { th { "未定位村（社区）" } td { (view.unlocated) } }
                         tr { th { "人口（已知部分）" } td { (view.population) } }
-                        tr { th { "达到基础型及以上" } td { (format!("{:.1}%", view.covered_share * 100.0)) "（按" (view.weighted_by) "加权）" } }
+                        tr { th { "达到基础型及以上" } td { (share_cell(&view, view.covered_share)) @if view.communities > 0 { "（按" (view.weighted_by) "加权）" } } }
                         @for (g, zh, n) in &view.grades { tr { th { span.swatch style=(swatch_style(*g)) {} (zh) } td { (n) } } }
                     }
                 }
@@ -272,7 +273,7 @@ fn area_body(
                 tr {
                     td { (name) }
                     td { (ServiceType::parse(code).and_then(|t| t.circle()).map(|c| c.zh()).unwrap_or("")) }
-                    td { (format!("{:.1}%", share * 100.0)) }
+                    td { (share_cell(&view, *share)) }
                     td { a href=(format!("/circles/{}?format={code}#gaps", view.code)) { "查看缺口与建议选址" } }
                 }
             } }
@@ -309,14 +310,28 @@ fn children_table(children: &[AreaView]) -> Markup {
                     td { a href=(format!("/circles/{}", c.code)) { (c.name) } }
                     td { (c.communities) }
                     td { (c.population) }
-                    td { (format!("{:.1}%", c.covered_share * 100.0)) " " small.muted { "按" (c.weighted_by) } }
+                    td { (share_cell(c, c.covered_share)) @if c.communities > 0 { " " small.muted { "按" (c.weighted_by) } } }
                     @for (_, _, n) in &c.grades { td { (n) } }
-                    td { @if let Some((code, name, share)) = weakest_basic(c) {
+                    td { @if let Some((code, name, share)) = weakest_basic(c).filter(|_| c.communities > 0) {
                         a href=(format!("/circles/{}?format={code}#gaps", c.code)) { (name) } " " (format!("{:.1}%", share * 100.0))
                     } }
                 } } }
             }
         }
+    }
+}
+
+/// Why an area shows no coverage: without a walking network or located
+/// communities there is nothing measured, which is not 0 %.
+const NO_DATA_NOTE: &str =
+    "本地区尚未导入步行路网或没有已定位的村（社区），暂无生活圈数据（不是覆盖率为0）。";
+
+/// A coverage share, or 无数据 where the area has no located community.
+fn share_cell(view: &AreaView, share: f64) -> String {
+    if view.communities == 0 {
+        "无数据".into()
+    } else {
+        format!("{:.1}%", share * 100.0)
     }
 }
 
