@@ -98,6 +98,23 @@ async fn assessment_scores_and_ranks_cities_and_counties() {
             "ranked: {scores:?}"
         );
         assert_eq!(areas[0]["rank"], 1);
+        // Counties are ranked among the 117 the per-county targets count:
+        // development zones (such as 太原 and 大同's 经济技术开发区) are not.
+        let (_, counties) = app.get_json("/api/v1/plan/assessment?level=county").await;
+        let codes: Vec<&str> = counties["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.len() <= 117 && codes.contains(&"140105"),
+            "{}",
+            codes.len()
+        );
+        for zone in ["140171", "140271", "140671", "140971"] {
+            assert!(!codes.contains(&zone), "{zone} is not ranked");
+        }
         let taiyuan = areas.iter().find(|a| a["code"] == "1401").unwrap();
         let credit = taiyuan["values"]["credit"].as_f64().unwrap();
         assert!(

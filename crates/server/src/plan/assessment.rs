@@ -42,7 +42,7 @@ pub const CRITERIA: [Criterion; 5] = [
         name: "一刻钟便民生活圈",
         basis: "任务21（提升社区便民服务供给：一刻钟便民生活圈）",
         weight: 0.2,
-        formula: "步行15分钟内达到基本型及以上的已定位社区占比（无路网的地区不计此项）",
+        formula: "已定位村（社区）中步行15分钟内达到基础型及以上的占比，按常住人口加权（有人口未知的按个数）；已定位的不到一半（多数尚无路网）的地区不计此项",
     },
     Criterion {
         id: "credit",
@@ -79,7 +79,7 @@ pub struct Assessment {
     pub areas: Vec<AreaScore>,
 }
 
-pub const METHOD: &str = "得分 = 100 × Σ(权重 × 分项值) ÷ Σ(适用分项的权重)；某地区缺少某分项数据时，该分项不计入，其余权重按比例放大。";
+pub const METHOD: &str = "得分 = 100 × Σ(权重 × 分项值) ÷ Σ(适用分项的权重)；某地区缺少某分项数据时，该分项不计入，其余权重按比例放大；没有任何分项数据的地区不参与排名。县级排名为有边界的117个县（市、区），开发区不在其中。";
 
 /// Parses `weights=entities:0.4,credit:0.1` over the defaults.
 pub fn weights(spec: Option<&str>) -> AppResult<Vec<Criterion>> {
@@ -227,13 +227,17 @@ pub async fn assess(
 ) -> AppResult<Assessment> {
     let reference = Reference::shipped();
     let digits = if level == Level::City { 4 } else { 6 };
+    // The counties the plan's per-county targets count (T16-8): the 117
+    // with a boundary; development zones (开发区) are not among them.
+    let is_county =
+        |d: &DivisionCode| d.level() == Level::County && reference.county_shape(d).is_some();
     let areas: Vec<DivisionCode> = match level {
         Level::City => reference.cities().to_vec(),
         _ => reference
             .cities()
             .iter()
             .flat_map(|c| reference.children(c).iter().cloned())
-            .filter(|d| d.level() == Level::County)
+            .filter(is_county)
             .collect(),
     };
     let inputs = state.assessment_inputs.get(state, digits).await?;
@@ -257,7 +261,7 @@ pub async fn assess(
                 reference
                     .children(area)
                     .iter()
-                    .filter(|d| d.level() == Level::County)
+                    .filter(|d| is_county(d))
                     .collect()
             } else {
                 vec![area]
@@ -298,6 +302,8 @@ pub async fn assess(
                 values,
             }
         })
+        // Nothing to score is not a score of 0: such an area is not ranked.
+        .filter(|area| !area.values.is_empty())
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.code.cmp(&b.code)));
     for (i, area) in scored.iter_mut().enumerate() {
