@@ -476,13 +476,17 @@ async fn reviews_cases_appeals_and_quality() {
         )
         .await;
         assert_eq!((s, field(&b)), (400, Some("reason")));
-        let (s, _) = get(
+        let (s, b) = get(
             &app,
             &format!("/api/v1/reviews/{bad_id}/reviewer?reason=回访核实身份"),
             Some(&entity),
         )
         .await;
         assert_eq!(s, 403, "entities never see who wrote a review");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains("查看评价人"),
+            "the refusal names what was refused: {b}"
+        );
         let (s, b) = get(
             &app,
             &format!("/api/v1/reviews/{bad_id}/reviewer?reason=回访核实身份"),

@@ -23,6 +23,10 @@ pub enum Actor {
     Officer(Principal),
 }
 
+/// Why an entity or an area's officer may not decide on a review or see who
+/// wrote it: both belong to the department of the outlet's service type.
+const DEPARTMENT_ONLY: &str = "仅该服务类型的主管部门可以办理（作出决定或查看评价人）";
+
 impl Actor {
     /// The actor of a signed-in account: an entity account acts as the
     /// registered entity of its credit code, any other account as an officer.
@@ -59,10 +63,11 @@ impl Actor {
         }
     }
 
-    /// A department (or admin) deciding on the outlet's service type.
+    /// A department (or admin) deciding on the outlet's service type, or
+    /// seeing who wrote one of its reviews.
     pub fn department_for(&self, service_type: &str) -> AppResult<&Principal> {
         let Actor::Officer(p) = self else {
-            return Err(AppError::Forbidden("仅主管部门可以作出决定".into()));
+            return Err(AppError::Forbidden(DEPARTMENT_ONLY.into()));
         };
         match &p.role {
             Role::Admin => Ok(p),
@@ -74,9 +79,7 @@ impl Actor {
                     .map_err(AppError::Forbidden)?;
                 Ok(p)
             }
-            Role::Division(_) | Role::Entity(_) => Err(AppError::Forbidden(
-                "仅该服务类型的主管部门可以作出决定".into(),
-            )),
+            Role::Division(_) | Role::Entity(_) => Err(AppError::Forbidden(DEPARTMENT_ONLY.into())),
         }
     }
 
