@@ -598,6 +598,15 @@ async fn sqlite_finds_an_entitys_records_by_the_entity_index() {
     lifeservice::credit::demo::generate_credit(&app.state.db, 1, 1)
         .await
         .unwrap();
+    // Demo 文书号 read like real ones (…罚〔2024〕12号), no English inside.
+    let docs: Vec<String> = sqlx::query_scalar("SELECT doc_no FROM credit_records")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert!(!docs.is_empty());
+    for doc in &docs {
+        assert!(!doc.chars().any(|c| c.is_ascii_alphabetic()), "{doc}");
+    }
     // As the server finds the file when it next starts.
     let reopened = lifeservice::storage::Db::open(&app.db_url).await.unwrap();
     let mut conn = reopened.pool().acquire().await.unwrap();

@@ -40,6 +40,18 @@ pub async fn credit_subjects(db: &Db) -> anyhow::Result<Vec<CreditSubject>> {
     )
 }
 
+/// The word a 文书号 uses for its kind of decision, as in 晋市监罚〔2023〕12号.
+fn doc_word(kind: lifeservice_domain::credit::RecordKind) -> &'static str {
+    use lifeservice_domain::credit::RecordKind;
+    match kind {
+        RecordKind::Licence => "许",
+        RecordKind::Penalty => "罚",
+        RecordKind::Inspection => "检",
+        RecordKind::Listing => "名",
+        RecordKind::Pledge => "诺",
+    }
+}
+
 /// Writes `count` synthetic records of `kind` by `agency` in the template
 /// layout, cycling over `subjects` from `first`; 文书号 are unique per
 /// (agency, kind, number).
@@ -75,7 +87,7 @@ pub fn write_credit_csv<W: std::io::Write>(
         let doc = format!(
             "晋演示{}{}〔{}〕{n}号",
             &agency_code[10..17],
-            kind.code(),
+            doc_word(kind),
             &date[..4]
         );
         let person = entity_kind == "individual_business";
