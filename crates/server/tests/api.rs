@@ -781,6 +781,12 @@ async fn portal_pages_render_in_chinese() {
         "the sort is kept in the form"
     );
     assert!(best.contains("安心家政（师范街店）"));
+    // A page past the last says so and leads back, instead of "9 / 1".
+    let (_, beyond) = get("/search?q=安心&page=9").await;
+    assert!(
+        beyond.contains("没有这一页：结果共 1 页") && !beyond.contains("9 / 1"),
+        "{beyond}"
+    );
     let (_, provider) = get("/entities/91350200776049653A").await;
     assert!(provider.contains("一站式查询") && provider.contains("安心便利店"));
     let (_, division) = get("/divisions/140105").await;

@@ -172,8 +172,11 @@ pub async fn search(
                 p { (l.t("地区：", "Area: ")) a href=(format!("/divisions/{d}")) { (reference.full_name(d)) } }
             }
             p { (l.t("共找到 ", "Found ")) strong { (page.total) } (l.t(" 个服务网点", " outlets")) }
-            @if page.items.is_empty() {
+            @if page.total == 0 {
                 p { (l.t("没有找到符合条件的服务网点，请换个关键词或扩大地区范围。", "No outlets found; try other words or a wider area.")) }
+            } @else if params.page > pages {
+                p { (l.t("没有这一页：结果共 ", "No such page: the results have ")) (pages) (l.t(" 页。", " pages. "))
+                    a href=(link(pages)) { (l.t("转到最后一页", "Go to the last page")) } }
             }
             div.layout2 {
                 ol.results start=(params.query.offset + 1) { @for o in &page.items { (outlet_line(l, o)) } }
@@ -185,8 +188,8 @@ pub async fn search(
                 }
             }
             nav.pager aria-label=(l.t("翻页", "Pages")) {
-                @if params.page > 1 { a href=(link(params.page - 1)) { (l.t("上一页", "Previous")) } }
-                span { (params.page) " / " (pages) }
+                @if params.page > 1 { a href=(link((params.page - 1).min(pages))) { (l.t("上一页", "Previous")) } }
+                @if params.page <= pages { span { (params.page) " / " (pages) } }
                 @if params.page < pages { a href=(link(params.page + 1)) { (l.t("下一页", "Next")) } }
             }
         };
