@@ -484,7 +484,10 @@ async fn reviews_cases_appeals_and_quality() {
         .await;
         assert_eq!(s, 403, "entities never see who wrote a review");
         assert!(
-            b["error"]["message"].as_str().unwrap().contains("查看评价人"),
+            b["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("查看评价人"),
             "the refusal names what was refused: {b}"
         );
         let (s, b) = get(
@@ -952,12 +955,21 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
             &app,
             &format!("/api/v1/outlets/{id}/reviews"),
             Some(&alice),
-            json!({"rating": 4, "text": text}),
+            json!({"rating": 4, "text": text, "aspects": {"attitude": 5, "punctuality": 4}}),
         )
         .await;
         assert_eq!((s, &r["status"]), (200, &json!("published")), "{r}");
         let html = app.get_text(&path).await.1;
         assert!(html.contains(text), "{backend:?}: the new review is listed");
+        assert!(
+            html.contains("服务态度 5 · 守时 4</div>"),
+            "{backend:?}: {html}"
+        );
+        let english = app.get_text(&format!("{path}?lang=en")).await.1;
+        assert!(
+            english.contains("Attitude 5") && english.contains("<strong>Satisfied</strong>"),
+            "{english}"
+        );
         assert!(
             html.contains("<dt>评价数</dt><dd>1</dd>"),
             "{backend:?}: and counted"

@@ -61,15 +61,27 @@ fn quality_facts(l: Lang, q: &Quality) -> Markup {
     }
 }
 
+/// A review's aspect scores, `服务态度 5 · 守时 4`.
+fn aspect_line(l: Lang, aspects: &serde_json::Map<String, serde_json::Value>) -> String {
+    aspects
+        .iter()
+        .filter_map(|(k, v)| {
+            let aspect = lifeservice_domain::review::Aspect::parse(k)?;
+            Some(format!("{} {v}", l.t(aspect.zh(), aspect.en())))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// A review as listed: rating, aspects, text and, `with_reply`, the entity's reply.
 pub(super) fn review_item(l: Lang, r: &ReviewView, with_reply: bool) -> Markup {
     html! {
         li.review {
-            div { span role="img" aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (r.rating_zh) }
+            div { span role="img" aria-label=(format!("{}分", r.rating)) { (stars(r.rating)) } " " strong { (Rating::from_value(r.rating).map_or(r.rating_zh.as_str(), |x| l.t(x.zh(), x.en()))) }
                 @if r.verified { " " span.tag { (l.t("凭证认证", "Verified")) } }
                 " " span.muted { (r.reviewer) " · " (r.created_at.get(..10).unwrap_or("")) } }
             @if let Some(a) = r.aspects.as_object().filter(|a| !a.is_empty()) {
-                div.meta { @for (k, v) in a { @if let Some(asp) = lifeservice_domain::review::Aspect::parse(k) { (asp.zh()) " " (v) " · " } } }
+                div.meta { (aspect_line(l, a)) }
             }
             p { (r.text) }
             @if with_reply { @if let Some(reply) = &r.reply { blockquote { strong { (l.t("商家回复：", "Reply: ")) } (reply) } } }
