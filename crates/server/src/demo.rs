@@ -353,8 +353,21 @@ impl Generator {
         county: &DivisionCode,
         location: Coordinates,
     ) -> OutletInput {
-        let reference = self.reference;
         let division = self.community_in(county).unwrap_or_else(|| county.clone());
+        self.outlet_in(entity, t, county, division, location)
+    }
+
+    /// An outlet in the community `division`, which its name and the town of
+    /// its address are taken from.
+    fn outlet_in(
+        &mut self,
+        entity: &EntityInput,
+        t: ServiceType,
+        county: &DivisionCode,
+        division: DivisionCode,
+        location: Coordinates,
+    ) -> OutletInput {
+        let reference = self.reference;
         let place = reference
             .name(&division)
             .trim_end_matches("居委会")
@@ -546,8 +559,13 @@ pub async fn generate_circles(
                     };
                     data.entities.push(g.entity(format, &county));
                     let entity = data.entities.len() - 1;
-                    let mut outlet = g.outlet(&data.entities[entity], format, &county, location);
-                    outlet.division = village.clone();
+                    let outlet = g.outlet_in(
+                        &data.entities[entity],
+                        format,
+                        &county,
+                        village.clone(),
+                        location,
+                    );
                     data.push(entity, outlet);
                 }
             }

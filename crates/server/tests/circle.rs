@@ -23,6 +23,25 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         .await
         .unwrap();
     assert!(located > 100, "{located}");
+    // The demo's outlets sit in the community their address and name give.
+    let outlets: Vec<(String, String)> = sqlx::query_as(
+        "SELECT division_code, address FROM outlets WHERE county_code IN ('140105', '140106')",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    assert!(outlets.len() > 100);
+    let reference = lifeservice::reference::Reference::shipped();
+    for (division, address) in &outlets {
+        let town = lifeservice_domain::DivisionCode::parse(division)
+            .unwrap()
+            .ancestor(lifeservice_domain::Level::Town)
+            .unwrap();
+        assert!(
+            address.contains(reference.name(&town)),
+            "{division}: {address}"
+        );
+    }
     app.state.circles.rebuild(&app.state.db).await.unwrap();
 
     let (status, area) = app.get_json("/api/v1/circles/140105").await;
