@@ -999,6 +999,41 @@ async fn the_outlet_page_shows_each_write_once_it_is_answered() {
     }
 }
 
+/// Reviews are listed newest first by when they were written, whatever order
+/// they were stored in (a copied or migrated history need not be by id).
+#[tokio::test]
+async fn reviews_are_listed_by_date() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (sender, ids) = setup(&app).await;
+    let mut written = Vec::new();
+    for phone in ["13812345678", "13912345678"] {
+        let token = sign_in(&app, &sender, phone).await;
+        let (s, r) = post(
+            &app,
+            &format!("/api/v1/outlets/{}/reviews", ids[0]),
+            Some(&token),
+            json!({"rating": 5, "text": "服务周到，值得推荐"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{r}");
+        written.push(r["id"].as_i64().unwrap());
+    }
+    // (The second may be held as part of a burst: publish it, dated 2020.)
+    sqlx::query("UPDATE reviews SET status = 'published', created_at = '2020-01-01T09:00:00+08:00' WHERE id = $1")
+        .bind(written[1])
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let (_, listed) = get(&app, &format!("/api/v1/outlets/{}/reviews", ids[0]), None).await;
+    let order: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(order, written, "the one dated 2020 comes last");
+}
+
 /// A closed outlet offers no way to rate it (the API would refuse the
 /// review): neither its page nor its rating form, and no QR code.
 #[tokio::test]

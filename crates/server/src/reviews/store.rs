@@ -499,7 +499,7 @@ pub async fn published_reviews(
     limit: i64,
 ) -> AppResult<Vec<ReviewView>> {
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS} {REVIEW_FROM} WHERE r.outlet_id = $1 AND r.status = 'published' ORDER BY r.id DESC LIMIT $2 OFFSET $3"
+        "SELECT {REVIEW_COLUMNS} {REVIEW_FROM} WHERE r.outlet_id = $1 AND r.status = 'published' ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3"
     );
     let rows = sqlx::query(&sql)
         .bind(outlet_id)
