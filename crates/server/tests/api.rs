@@ -333,6 +333,19 @@ async fn reference_data_and_openapi() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"]["/api/v1/outlets"]["get"].is_object());
     assert!(spec["paths"]["/api/v1/entities/{code}/credit"]["get"].is_object());
+    assert!(spec["paths"]["/api/v1/stats"]["get"].is_object());
+    // Every security requirement names a scheme the document defines.
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for requirement in operation["security"].as_array().into_iter().flatten() {
+                for name in requirement.as_object().unwrap().keys() {
+                    assert!(schemes[name].is_object(), "{method} {path}: {name}");
+                }
+            }
+        }
+    }
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }

@@ -71,6 +71,17 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(crate::reviews::api::openapi());
     doc.merge(crate::opendata::api::OpenDataApi::openapi());
     doc.merge(crate::plan::PlanApi::openapi());
+    doc.merge(crate::stats::StatsApi::openapi());
+    // The scheme the write endpoints' `security(("bearer" = []))` refers to.
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.description = Some(
+        "Authorization: Bearer TOKEN：工作人员 `lifeservice user token NAME`，主体的回复令牌，或评价人登录所得的 rv_… 令牌"
+            .into(),
+    );
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", SecurityScheme::Http(bearer));
     Json(doc)
 }
 
