@@ -16,6 +16,11 @@ pub fn now_text() -> String {
     now().format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
+/// A stored time as pages show it, to the minute: `2026-11-27 18:45`.
+pub fn minute_text(stored: &str) -> String {
+    stored.get(..16).unwrap_or(stored).replace('T', " ")
+}
+
 pub fn today() -> NaiveDate {
     now().date_naive()
 }

@@ -876,6 +876,31 @@ async fn language_choice_is_remembered_and_oversized_uploads_refused() {
     assert!(response.text().await.unwrap().contains("文件过大"));
 }
 
+/// The account list speaks Chinese: roles by name, times to the minute.
+#[tokio::test]
+async fn the_account_list_names_roles_and_times_plainly() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.add_user("root", "admin", "").await;
+    app.add_user("minzheng", "department", "03").await;
+    let client = app.staff("root").await;
+    let page = client
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<td>管理员</td>") && page.contains("<td>部门工作人员</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<td>department</td>") && !page.contains("+08:00"),
+        "{page}"
+    );
+}
+
 /// 长辈模式 without a browser: the switch sets a cookie and comes back, and
 /// the pages then carry `body.elder` with maps as pictures (their places
 /// linked from lists instead); switching off restores the standard pages.

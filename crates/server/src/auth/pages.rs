@@ -473,6 +473,17 @@ async fn export_download(
         .into_response())
 }
 
+/// A stored role as the account list shows it.
+fn role_zh(role: &str) -> &str {
+    match role {
+        "admin" => "管理员",
+        "department" => "部门工作人员",
+        "division" => "属地工作人员",
+        "entity" => "市场主体",
+        other => other,
+    }
+}
+
 async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let user = match signed_in(&ctx) {
         Ok(u) => u.clone(),
@@ -485,7 +496,14 @@ async fn users_page(State(state): State<AppState>, ctx: Ctx) -> Response {
             h1 { "账号管理" }
             table {
                 thead { tr { th { "用户名" } th { "名称" } th { "角色" } th { "范围" } th { "创建时间" } } }
-                tbody { @for r in &rows { tr { @for c in ["username", "display_name", "role", "scope", "created_at"] { td { (r.try_get::<String, _>(c).unwrap_or_default()) } } } } }
+                tbody { @for r in &rows {
+                    @let text = |c: &str| r.try_get::<String, _>(c).unwrap_or_default();
+                    tr {
+                        td { (text("username")) } td { (text("display_name")) }
+                        td { (role_zh(&text("role"))) } td { (text("scope")) }
+                        td { (crate::time::minute_text(&text("created_at"))) }
+                    }
+                } }
             }
             h2 { "新建账号" }
             form method="post" action="/admin/users" {

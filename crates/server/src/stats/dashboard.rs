@@ -142,7 +142,7 @@ fn freshness(s: &Series) -> Markup {
         .collect();
     html! {
         p.muted {
-            @if let Some(at) = built.iter().min() { "汇总数据生成于 " (at.get(..16).unwrap_or(at).replace('T', " ")) "（北京时间）" }
+            @if let Some(at) = built.iter().min() { "汇总数据生成于 " (crate::time::minute_text(at)) "（北京时间）" }
             @if stale { "；新的数据正在汇总，稍后刷新即可看到" }
         }
     }

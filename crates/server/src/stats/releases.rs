@@ -493,7 +493,7 @@ fn body(d: &ReleaseData, version: i64, published_at: &str, note: &str) -> Markup
     html! {
         article.release {
             h1 { (title) }
-            p.muted { "发布单位：省统计局（生活性服务业监测平台生成） · 第" (version) "版 · 发布时间 " (published_at.get(..16).unwrap_or(published_at).replace('T', " ")) "（北京时间） · " (note) }
+            p.muted { "发布单位：省统计局（生活性服务业监测平台生成） · 第" (version) "版 · 发布时间 " (crate::time::minute_text(published_at)) "（北京时间） · " (note) }
             h2 { "一、主要指标" }
             table {
                 thead { tr { th scope="col" { "指标" } th scope="col" { "单位" } th scope="col" { "本期" } th scope="col" { "上期" } th scope="col" { "比上期" } th scope="col" { "上年同期" } th scope="col" { "比上年同期" } } }
@@ -582,7 +582,7 @@ async fn list_page(State(state): State<AppState>, ctx: Ctx) -> Response {
                     thead { tr { th scope="col" { "报告期" } th scope="col" { "类型" } th scope="col" { "版本" } th scope="col" { "发布时间" } th scope="col" { "说明" } } }
                     tbody { @for r in &releases { tr {
                         th scope="row" { a href=(format!("/releases/{}/{}/v{}", r.kind.code(), r.period, r.version)) { (r.period) (r.kind.zh()) } }
-                        td { (r.kind.zh()) } td { "第" (r.version) "版" } td { (r.published_at.get(..16).unwrap_or(&r.published_at).replace('T', " ")) }
+                        td { (r.kind.zh()) } td { "第" (r.version) "版" } td { (crate::time::minute_text(&r.published_at)) }
                         td { (r.change_note) }
                     } } }
                 }
