@@ -259,7 +259,7 @@ fn area_body(
                         tr { th { "已定位村（社区）" } td { (view.communities) } }
                         tr { th { "未定位村（社区）" } td { (view.unlocated) } }
                         tr { th { "人口（已知部分）" } td { (view.population) } }
-                        tr { th { "达到基础型及以上" } td { (share_cell(&view, view.covered_share)) @if view.communities > 0 { "（按" (view.weighted_by) "加权）" } } }
+                        tr { th { "达到基础型及以上" } td { (share_cell(view, view.covered_share)) @if view.communities > 0 { "（按" (view.weighted_by) "加权）" } } }
                         @for (g, zh, n) in &view.grades { tr { th { span.swatch style=(swatch_style(*g)) {} (zh) } td { (n) } } }
                     }
                 }
@@ -273,7 +273,7 @@ fn area_body(
                 tr {
                     td { (name) }
                     td { (ServiceType::parse(code).and_then(|t| t.circle()).map(|c| c.zh()).unwrap_or("")) }
-                    td { (share_cell(&view, *share)) }
+                    td { (share_cell(view, *share)) }
                     td { a href=(format!("/circles/{}?format={code}#gaps", view.code)) { "查看缺口与建议选址" } }
                 }
             } }
