@@ -146,7 +146,15 @@ pub fn choropleth_of(
         .filter_map(|s| value(&s.code))
         .fold(0.0_f64, f64::max);
     let linked = shapes.first().is_some_and(|s| link(&s.code).is_some());
-    let step = |i: usize| format_value(max * i as f64 / 5.0);
+    // Counts get whole-number class bounds: "540–675", not "539.68–674.60".
+    let whole = shapes
+        .iter()
+        .filter_map(|s| value(&s.code))
+        .all(|v| v.fract() == 0.0);
+    let step = |i: usize| {
+        let bound = max * i as f64 / 5.0;
+        format_value(if whole { bound.round() } else { bound })
+    };
     html! {
         figure {
             svg.map viewBox=(format!("0 0 {:.0} {:.0}", frame.width, frame.height)) role=(svg_role(linked)) aria-label=(format!("{}地图：{label}", reference.name(area))) {
@@ -260,5 +268,18 @@ mod tests {
         assert!(svg.contains("/divisions/140105"));
         let picture = choropleth(&Reference::province(), |_| 1, "网点数", false).into_string();
         assert!(!picture.contains("<a ") && picture.contains(r#"role="img""#));
+    }
+
+    #[test]
+    fn legends_of_counts_have_whole_bounds() {
+        let count = |c: &DivisionCode| if c.as_str() == "140105" { 3373 } else { 1 };
+        let legend = choropleth(&Reference::province(), count, "网点数", true).into_string();
+        assert!(
+            legend.contains("675–1349") && !legend.contains("674.60"),
+            "{legend}"
+        );
+        let share = |c: &DivisionCode| Some(if c.as_str() == "140105" { 0.5 } else { 0.1 });
+        let shares = choropleth_of(&Reference::province(), share, "占比", |_| None).into_string();
+        assert!(shares.contains("0.10–0.20"), "shares keep their decimals");
     }
 }
