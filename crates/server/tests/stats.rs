@@ -409,6 +409,22 @@ async fn dashboard_exports_and_maps() {
     let (_, areas) = app.get_json("/api/v1/stats/areas?division=1401").await;
     let areas = areas["areas"].as_array().unwrap();
     assert_eq!(areas.len(), 10, "太原's counties with boundaries");
+    // Province-wide, the counties several cities share a name with say their city.
+    let (_, province) = app.get_json("/api/v1/stats/areas?division=14").await;
+    let mut names: Vec<&str> = province["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"阳泉市城区") && names.contains(&"晋城市城区"),
+        "{names:?}"
+    );
+    let all = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all, "every county named once");
     let stock: f64 = areas.iter().map(|a| a["value"].as_f64().unwrap()).sum();
     let (_, city) = app.get_json("/api/v1/stats?division=1401").await;
     assert_eq!(stock, last(&city, "stock"), "the map adds up to the city");

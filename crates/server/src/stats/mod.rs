@@ -347,13 +347,22 @@ pub async fn areas(state: &AppState, sel: &Selection) -> AppResult<(DivisionCode
     )
     .await?;
     let reference = Reference::shipped();
-    let values = reference
+    let counties: Vec<_> = reference
         .all()
         .filter(|d| d.code.level() == Level::County && area.contains(&d.code))
         .filter(|d| reference.county_shape(&d.code).is_some())
+        .collect();
+    // Several cities have a 城区: in a list of more than one city's counties
+    // such a name says its city.
+    let shared = |name: &str| counties.iter().filter(|d| d.name == name).count() > 1;
+    let values = counties
+        .iter()
         .map(|d| AreaValue {
             code: d.code.to_string(),
-            name: d.name.clone(),
+            name: match d.code.ancestor(Level::City).filter(|_| shared(&d.name)) {
+                Some(city) => format!("{}{}", reference.name(&city), d.name),
+                None => d.name.clone(),
+            },
             value: indicators::headline_value(sel.indicator, |m| {
                 sums.get(&(d.code.to_string(), m.to_string()))
                     .copied()
