@@ -83,7 +83,7 @@ fn against_target(sel: &Selection, s: &Series) -> Option<Warning> {
             } else {
                 "上升"
             },
-            format_value(indicators::round2(slope.abs())),
+            per_period(slope.abs()),
             s.columns[column].unit
         ),
         href: sel.href(sel.division.as_str(), &sel.category.code()),
@@ -97,7 +97,8 @@ async fn behind_peers(
     peers: &[AreaValue],
 ) -> AppResult<Vec<Warning>> {
     let (_, direction) = sel.indicator.headline();
-    let column = s.columns[headline_column(s)].zh;
+    let headline = &s.columns[headline_column(s)];
+    let column = headline.zh;
     // Peers compare growth for stocks (big and small counties alike) and
     // the rate itself for rates.
     let comparable = match sel.indicator {
@@ -112,6 +113,11 @@ async fn behind_peers(
     let Some((fence, behind)) = warnings::behind_peers(&comparable, direction) else {
         return Ok(Vec::new());
     };
+    // A growth's label already says "（%）"; a rate takes its column's unit.
+    let unit = match sel.indicator {
+        Indicator::Entities | Indicator::Outlets | Indicator::Designations => "",
+        _ => headline.unit,
+    };
     Ok(behind
         .into_iter()
         .map(|(code, value)| {
@@ -121,16 +127,28 @@ async fn behind_peers(
                 indicator: sel.indicator,
                 division: division_name(&code),
                 text: format!(
-                    "{}{}为{}，落后于同级地区（四分位界限{}）",
+                    "{}{}为{}{unit}，落后于同级地区（四分位界限{}{unit}）",
                     division_name(&code),
                     growth_label(sel.indicator, column),
                     format_value(*value),
-                    format_value(indicators::round2(fence))
+                    format_value(indicators::round2(fence)),
+                    unit = unit,
                 ),
                 href: sel.href(code.as_str(), &sel.category.code()),
             }
         })
         .collect())
+}
+
+/// A trend's change per period: rounded to hundredths, but never to a 0 that
+/// would contradict the rise or fall it reports.
+fn per_period(step: f64) -> String {
+    let rounded = indicators::round2(step);
+    if rounded == 0.0 {
+        "不到0.01".into()
+    } else {
+        format_value(rounded)
+    }
 }
 
 fn growth_label(indicator: Indicator, column: &str) -> String {
@@ -300,4 +318,16 @@ pub async fn page(
     }
     .await;
     render(&ctx, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trend_never_reads_as_zero_change() {
+        assert_eq!(per_period(0.004), "不到0.01");
+        assert_eq!(per_period(0.006), "0.01");
+        assert_eq!(per_period(2.0), "2");
+    }
 }
