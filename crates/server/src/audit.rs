@@ -104,3 +104,59 @@ pub async fn recent(db: &Db, before_id: Option<i64>, limit: i64) -> AppResult<Ve
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }
+
+/// An audited action as the log page names it; an action not listed here
+/// shows its stored name.
+pub fn action_zh(action: &str) -> &str {
+    match action {
+        "create" => "新建",
+        "update" => "修改",
+        "upsert" => "新增或更新",
+        "import" => "导入",
+        "export" => "导出",
+        "close" => "关闭",
+        "correct" => "更正",
+        "withdraw" => "撤回",
+        "apply" => "申请",
+        "attach" => "上传附件",
+        "publish" => "发布",
+        "generate" => "生成演示数据",
+        "run" => "执行",
+        "escalate" => "逾期升级",
+        "send_code" => "发送验证码",
+        "sign_in" => "登录",
+        "reveal_reviewer" => "查看评价人",
+        "reply" => "回复",
+        "contact" => "联系评价人",
+        "rectify" => "整改",
+        "follow_up" => "回访",
+        "follow_up_reopen" => "回访不满意，重新整改",
+        "appeal" => "申诉",
+        "decide_appeal" => "处理申诉",
+        "moderate" => "审核",
+        "issue_receipts" => "发放服务凭证",
+        other => other,
+    }
+}
+
+/// The kind of object an audited action was on, as the log page names it.
+pub fn object_zh(object_type: &str) -> &str {
+    match object_type {
+        "entity" | "entities" => "市场主体",
+        "outlet" | "outlets" => "服务网点",
+        "user" => "账号",
+        "api_token" => "接口令牌",
+        "entity_token" => "主体回复令牌",
+        "credit_record" => "信用记录",
+        "credit_repair" => "信用修复",
+        "review" => "评价",
+        "review_case" => "差评整改",
+        "reviewer" => "评价人",
+        "reviewer_code" => "验证码",
+        "plan_report" => "进展填报",
+        "plan_cadence" => "填报周期",
+        "stat_release" => "统计发布",
+        "job" => "定时任务",
+        other => other,
+    }
+}

@@ -876,7 +876,8 @@ async fn language_choice_is_remembered_and_oversized_uploads_refused() {
     assert!(response.text().await.unwrap().contains("文件过大"));
 }
 
-/// The account list speaks Chinese: roles by name, times to the minute.
+/// The account list and the audit log speak Chinese: roles, actions and
+/// objects by name, times without their offset.
 #[tokio::test]
 async fn the_account_list_names_roles_and_times_plainly() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -899,6 +900,20 @@ async fn the_account_list_names_roles_and_times_plainly() {
         !page.contains("<td>department</td>") && !page.contains("+08:00"),
         "{page}"
     );
+    // So does the audit log: actions and objects by name.
+    let log = client
+        .get(app.url("/admin/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        log.contains("<td>新建</td>") && log.contains("账号"),
+        "{log}"
+    );
+    assert!(!log.contains("<td>create</td>"), "{log}");
 }
 
 /// 长辈模式 without a browser: the switch sets a cookie and comes back, and

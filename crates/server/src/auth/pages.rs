@@ -596,7 +596,8 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx) -> Response {
             table {
                 thead { tr { th { "时间" } th { "操作人" } th { "操作" } th { "对象" } th { "变更前" } th { "变更后" } } }
                 tbody { @for e in &entries { tr {
-                    td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.object_type) " " (e.object_id) }
+                    td { (e.at.get(..19).unwrap_or(&e.at).replace('T', " ")) } td { (e.actor) }
+                    td { (crate::audit::action_zh(&e.action)) } td { (crate::audit::object_zh(&e.object_type)) " " (e.object_id) }
                     td { small { (e.before.as_deref().unwrap_or("")) } } td { small { (e.after.as_deref().unwrap_or("")) } }
                 } } }
             }
