@@ -607,6 +607,26 @@ async fn sqlite_finds_an_entitys_records_by_the_entity_index() {
     for doc in &docs {
         assert!(!doc.chars().any(|c| c.is_ascii_alphabetic()), "{doc}");
     }
+    // They name the 法定代表人 the registry has, as the 双公示 layout asks.
+    let (code, legal_rep): (String, String) = sqlx::query_as(
+        "SELECT e.credit_code, e.legal_rep FROM entities e WHERE e.kind <> 'individual_business' \
+         AND e.legal_rep IS NOT NULL AND EXISTS (SELECT 1 FROM credit_records r WHERE r.entity_id = e.id \
+         AND r.kind = 'licence') ORDER BY e.id LIMIT 1",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    let (_, credit) = app
+        .get_json(&format!("/api/v1/entities/{code}/credit"))
+        .await;
+    assert!(
+        credit["licences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["legal_rep"] == legal_rep.as_str()),
+        "{legal_rep}: {credit}"
+    );
     // As the server finds the file when it next starts.
     let reopened = lifeservice::storage::Db::open(&app.db_url).await.unwrap();
     let mut conn = reopened.pool().acquire().await.unwrap();

@@ -29,12 +29,14 @@ pub fn demo_agencies() -> [(&'static str, crate::auth::Agency); 3] {
     ]
 }
 
-/// An entity as credit records name it: credit code, name, kind code.
-pub type CreditSubject = (String, String, String);
+/// An entity as credit records name it: credit code, name, kind code and
+/// legal representative (法定代表人, a 双公示 item; masked in public views
+/// where it names a person).
+pub type CreditSubject = (String, String, String, Option<String>);
 
 pub async fn credit_subjects(db: &Db) -> anyhow::Result<Vec<CreditSubject>> {
     Ok(
-        sqlx::query_as("SELECT credit_code, name, kind FROM entities ORDER BY id")
+        sqlx::query_as("SELECT credit_code, name, kind, legal_rep FROM entities ORDER BY id")
             .fetch_all(db.pool())
             .await?,
     )
@@ -72,7 +74,7 @@ pub fn write_credit_csv<W: std::io::Write>(
     let agency_code = agency.code.to_string();
     for i in 0..count {
         let n = first + i * stride;
-        let (code, name, entity_kind) = &subjects[n % subjects.len()];
+        let (code, name, entity_kind, legal_rep) = &subjects[n % subjects.len()];
         let date = (today - chrono::Days::new(rng.random_range(10..1500_u64)))
             .format("%Y/%m/%d")
             .to_string();
@@ -96,6 +98,7 @@ pub fn write_credit_csv<W: std::io::Write>(
             "subject_category" if person => "个体工商户",
             "subject_category" => "法人及非法人组织",
             "credit_code" => code.as_str(),
+            "legal_rep" => legal_rep.as_deref().unwrap_or(""),
             "decision_no" => &doc,
             "decision_title" => "行政许可决定书",
             "licence_category" => "普通",
