@@ -884,14 +884,7 @@ async fn the_account_list_names_roles_and_times_plainly() {
     app.add_user("root", "admin", "").await;
     app.add_user("minzheng", "department", "03").await;
     let client = app.staff("root").await;
-    let page = client
-        .get(app.url("/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text_as(&client, "/admin/users").await;
     assert!(
         page.contains("<td>管理员</td>") && page.contains("<td>部门工作人员</td>"),
         "{page}"
@@ -901,14 +894,7 @@ async fn the_account_list_names_roles_and_times_plainly() {
         "{page}"
     );
     // So does the audit log: actions and objects by name.
-    let log = client
-        .get(app.url("/admin/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = app.text_as(&client, "/admin/audit").await;
     assert!(
         log.contains("<td>新建</td>") && log.contains("账号"),
         "{log}"

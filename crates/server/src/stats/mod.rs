@@ -47,18 +47,26 @@ pub fn routes() -> Router<AppState> {
 #[openapi(paths(api, areas_api))]
 pub struct StatsApi;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    // The doc comments below are the API's parameter descriptions, in Chinese like the rest of it.
+    /// entities（市场主体，默认）、outlets、penalties、designations、satisfaction、rectification
     pub indicator: Option<String>,
+    /// 区划代码：14（全省，默认）、市4位、县6位；地区表列出其下级
     pub division: Option<String>,
+    /// month、quarter、year（默认）
     pub period: Option<String>,
+    /// 大类代码（如01）或服务类型代码（如0101）
     pub category: Option<String>,
-    /// Last month counted, `YYYY-MM`; default the last full month.
+    /// 统计截至的年月 YYYY-MM，默认上一个完整月份，最晚本月
     pub until: Option<String>,
+    /// json（默认）、csv、xlsx
     pub format: Option<String>,
     /// The interface language switch, read by the layout.
     #[serde(rename = "lang")]
+    #[param(ignore)]
     pub _lang: Option<String>,
 }
 
@@ -373,14 +381,7 @@ pub async fn areas(state: &AppState, sel: &Selection) -> AppResult<(DivisionCode
     Ok((area, values))
 }
 
-#[utoipa::path(get, path = "/api/v1/stats", tag = "statistics",
-    params(
-        ("indicator" = Option<String>, Query, description = "entities（市场主体，默认）、outlets、penalties、designations、satisfaction、rectification"),
-        ("division" = Option<String>, Query, description = "区划代码：14（全省，默认）、市4位、县6位"),
-        ("period" = Option<String>, Query, description = "month、quarter、year（默认）"),
-        ("category" = Option<String>, Query, description = "大类代码（如01）或服务类型代码（如0101）"),
-        ("until" = Option<String>, Query, description = "统计截至的年月 YYYY-MM，默认上一个完整月份，最晚本月"),
-        ("format" = Option<String>, Query, description = "json（默认）、csv、xlsx")),
+#[utoipa::path(get, path = "/api/v1/stats", tag = "statistics", params(StatsQuery),
     responses((status = 200, description = "{indicator, division, granularity, until, columns, definition, rows: [{period, partial, values}]}"),
         (status = 400, description = "参数无效（error.field 指明是哪一个）")))]
 async fn api(State(state): State<AppState>, Query(q): Query<StatsQuery>) -> AppResult<Response> {
@@ -396,13 +397,7 @@ async fn api(State(state): State<AppState>, Query(q): Query<StatsQuery>) -> AppR
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/stats/areas", tag = "statistics",
-    params(
-        ("indicator" = Option<String>, Query, description = "同 /api/v1/stats"),
-        ("division" = Option<String>, Query, description = "上级区划：列出其下级地区"),
-        ("period" = Option<String>, Query, description = "同 /api/v1/stats"),
-        ("category" = Option<String>, Query, description = "同 /api/v1/stats"),
-        ("until" = Option<String>, Query, description = "同 /api/v1/stats")),
+#[utoipa::path(get, path = "/api/v1/stats/areas", tag = "statistics", params(StatsQuery),
     responses((status = 200, description = "下级各地区在截至期的数值"), (status = 400, description = "参数无效")))]
 async fn areas_api(
     State(state): State<AppState>,

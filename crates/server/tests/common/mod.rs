@@ -143,6 +143,18 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// A page's body as `client` (with its cookies) gets it.
+    pub async fn text_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// A cookie-keeping client signed in as `username` (made by [`Self::add_user`]).
     pub async fn staff(&self, username: &str) -> reqwest::Client {
         let client = self.client();
