@@ -33,6 +33,15 @@ impl Grade {
         }
     }
 
+    pub fn en(self) -> &'static str {
+        match self {
+            Grade::Unmet => "Below basic",
+            Grade::Basic => "Basic",
+            Grade::Enhanced => "Enhanced",
+            Grade::Quality => "Premium",
+        }
+    }
+
     pub const ALL: [Grade; 4] = [Grade::Unmet, Grade::Basic, Grade::Enhanced, Grade::Quality];
 }
 

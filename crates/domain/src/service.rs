@@ -85,6 +85,14 @@ impl CircleFormat {
             CircleFormat::Facility => "社区公共服务设施",
         }
     }
+
+    pub fn en(self) -> &'static str {
+        match self {
+            CircleFormat::Basic => "Basic needs",
+            CircleFormat::Quality => "Quality",
+            CircleFormat::Facility => "Community facility",
+        }
+    }
 }
 
 /// Static description of a service type.

@@ -130,6 +130,15 @@ async fn circles_grade_communities_find_gaps_and_follow_outlet_changes() {
         "{datong}"
     );
     assert!(!page.contains("暂无生活圈数据"), "太原 has one");
+    // In English too: headings, grades and formats.
+    let (_, english) = app.get_text("/circles/140105?lang=en").await;
+    assert!(
+        english.contains("15-minute coverage by format")
+            && english.contains("Basic grade or better")
+            && english.contains("Below basic")
+            && !english.contains("各业态15分钟覆盖率"),
+        "{english}"
+    );
 
     // A community that lacks a basic format within 15 minutes gets one next door.
     let mut target = None;
