@@ -137,11 +137,18 @@ async fn explain_framework_errors(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let (method, uri, headers) = (
-        request.method().clone(),
-        request.uri().clone(),
-        request.headers().clone(),
-    );
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    // Only what the error page's context reads (language, mode, who is signed
+    // in) is kept: this runs on every request.
+    let mut headers = axum::http::HeaderMap::new();
+    for name in [
+        axum::http::header::COOKIE,
+        axum::http::header::AUTHORIZATION,
+    ] {
+        for value in request.headers().get_all(&name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
     let response = next.run(request).await;
     let status = response.status();
     let plain = response
@@ -194,11 +201,7 @@ async fn remember_language(
     let mut response = next.run(request).await;
     if let Some(lang) = lang {
         let cookie = format!("lang={lang}; Path=/; Max-Age=31536000; SameSite=Lax");
-        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-            response
-                .headers_mut()
-                .append(axum::http::header::SET_COOKIE, value);
-        }
+        crate::auth::set_cookie(&mut response, &cookie);
     }
     response
 }

@@ -343,7 +343,7 @@ async fn unit_account(app: &TestApp, username: &str, unit: &str) -> String {
 /// A signed-in browser session and the CSRF token of its forms (from the desk).
 async fn session(app: &TestApp, username: &str) -> (reqwest::Client, String) {
     let client = app.staff(username).await;
-    let page = signed_in_page(&client, app, "/plan/desk").await;
+    let page = app.text_as(&client, "/plan/desk").await;
     (client, common::csrf_of(&page))
 }
 
@@ -564,7 +564,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
 
         // And on their desks.
         let (unit_desk, _) = session(&app, "minzheng").await;
-        let page = signed_in_page(&unit_desk, &app, "/plan/desk").await;
+        let page = app.text_as(&unit_desk, "/plan/desk").await;
         assert!(
             page.contains(&format!("本单位到期未报（{}项）", own.len()))
                 && page.contains("逾期未报"),
@@ -572,7 +572,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
         );
         assert!(!page.contains("全部责任单位到期未报"));
         let (office_desk, _) = session(&app, "fagai").await;
-        let page = signed_in_page(&office_desk, &app, "/plan/desk").await;
+        let page = app.text_as(&office_desk, "/plan/desk").await;
         assert!(
             page.contains(&format!("全部责任单位到期未报（{}项）", all.len())),
             "{page}"
@@ -580,7 +580,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
 
         // Administrators also set a cadence on the task page, with the form's CSRF token.
         let (admin_web, csrf) = session(&app, "admin").await;
-        let task = signed_in_page(&admin_web, &app, "/plan/tasks/17").await;
+        let task = app.text_as(&admin_web, "/plan/tasks/17").await;
         assert!(task.contains("修改填报频次") && task.contains("按季度"));
         let set = |csrf: String| {
             admin_web
@@ -606,7 +606,7 @@ async fn cadence_is_set_per_task_and_reports_and_late_flags_follow_it() {
             (t17["period"].as_str(), t17["cadence"].as_str()),
             (Some(month.as_str()), Some("monthly"))
         );
-        let unit_page = signed_in_page(&unit_desk, &app, "/plan/tasks/17").await;
+        let unit_page = app.text_as(&unit_desk, "/plan/tasks/17").await;
         assert!(
             !unit_page.contains("修改填报频次")
                 && unit_page.contains(&format!("value=\"{month}\"")),
@@ -1151,18 +1151,6 @@ async fn units_fill_in_the_excel_template_and_bad_rows_are_listed() {
     }
 }
 
-/// A page's HTML as a signed-in session sees it.
-async fn signed_in_page(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
-    client
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn views_per_unit_and_per_city_with_the_attainment_map() {
     for backend in common::backends().await {
@@ -1500,12 +1488,12 @@ async fn the_lead_unit_consolidates_the_co_units_reports() {
             "{public}"
         );
         let (client, csrf) = session(&app, "minzheng").await;
-        let desk = signed_in_page(&client, &app, "/plan/desk").await;
+        let desk = app.text_as(&client, "/plan/desk").await;
         assert!(
             desk.contains("牵头汇总（") && desk.contains("/plan/tasks/16#consolidation"),
             "{desk}"
         );
-        let task = signed_in_page(&client, &app, "/plan/tasks/16").await;
+        let task = app.text_as(&client, "/plan/tasks/16").await;
         assert!(
             task.contains("牵头汇总（本单位为牵头单位）") && task.contains("各单位填报值之和"),
             "{task}"
@@ -1924,7 +1912,7 @@ async fn units_attach_evidence_that_only_staff_can_read() {
 
         // The task page's form, with the page's CSRF token.
         let (client, csrf) = session(&app, "minzheng").await;
-        let task = signed_in_page(&client, &app, "/plan/tasks/16").await;
+        let task = app.text_as(&client, "/plan/tasks/16").await;
         assert!(
             task.contains("上传佐证材料") && task.contains(&href),
             "{task}"

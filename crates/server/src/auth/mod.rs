@@ -453,6 +453,15 @@ pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     cookie_in(&parts.headers, name)
 }
 
+/// Adds a `Set-Cookie` header to `response`.
+pub fn set_cookie(response: &mut axum::response::Response, cookie: &str) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+}
+
 pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(axum::http::header::COOKIE)

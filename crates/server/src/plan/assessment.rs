@@ -2,7 +2,7 @@
 //! indicators that the platform computes per area, with the formula shown,
 //! a ranking, and the same computation through the API, CSV and XLSX.
 
-use super::IN_BUSINESS_AT_BASELINE;
+use super::in_business_at_baseline;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::reference::Reference;
@@ -191,8 +191,9 @@ impl Inputs {
             state,
             &format!(
                 "SELECT substr(division_code, 1, {digits}) AS area, \
-                 SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN {IN_BUSINESS_AT_BASELINE} THEN 1 ELSE 0 END) \
-                 FROM entities GROUP BY substr(division_code, 1, {digits})"
+                 SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), SUM(CASE WHEN {baseline} THEN 1 ELSE 0 END) \
+                 FROM entities GROUP BY substr(division_code, 1, {digits})",
+                baseline = in_business_at_baseline()
             ),
             None,
         )

@@ -29,14 +29,21 @@ use maud::{Markup, html};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The plan's baseline: the market entities in business at the end of the
-/// year before it took effect, counted as the statistics count a stock:
-/// established by then (one without a date counts from the start) and not
-/// yet exited (an exit without a date dates from the registry's last update),
-/// by month. Those that were founded by then but had already closed are not
-/// part of it.
-pub const IN_BUSINESS_AT_BASELINE: &str = "(established IS NULL OR substr(established, 1, 7) <= '2021-12') \
-     AND (status = 'active' OR substr(COALESCE(closed_on, updated_at), 1, 7) > '2021-12')";
+/// The plan's baseline, the last month of the year before it took effect
+/// (its targets are growth over the stock at that month's end).
+pub const BASELINE_MONTH: &str = "2021-12";
+
+/// SQL condition on `entities`: in business at the baseline, counted as the
+/// statistics count a stock: established by then (one without a date counts
+/// from the start) and not yet exited (an exit without a date dates from the
+/// registry's last update), by month. Those founded by then but already
+/// closed are not part of it.
+pub fn in_business_at_baseline() -> String {
+    format!(
+        "(established IS NULL OR substr(established, 1, 7) <= '{BASELINE_MONTH}') \
+         AND (status = 'active' OR substr(COALESCE(closed_on, updated_at), 1, 7) > '{BASELINE_MONTH}')"
+    )
+}
 /// Designations granted from this day count as new under the plan.
 pub const PLAN_START: &str = "2022-01-01";
 
@@ -112,7 +119,8 @@ pub async fn live_values(state: &AppState) -> AppResult<HashMap<&'static str, Li
     let pool = state.db.pool();
     let mut values = HashMap::new();
     let baseline: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM entities WHERE {IN_BUSINESS_AT_BASELINE}"
+        "SELECT COUNT(*) FROM entities WHERE {}",
+        in_business_at_baseline()
     ))
     .fetch_one(pool)
     .await?;

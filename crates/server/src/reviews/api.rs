@@ -332,9 +332,7 @@ async fn sign_in(
     let (token, csrf, reviewer) = verify_code(&state, &body.phone, &body.code).await?;
     let mut response =
         Json(json!({"token": token, "csrf": csrf, "reviewer": reviewer.pseudonym})).into_response();
-    if let Ok(v) = header::HeaderValue::from_str(&reviewer_cookie(&token)) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    crate::auth::set_cookie(&mut response, &reviewer_cookie(&token));
     Ok(response)
 }
 

@@ -7,6 +7,7 @@ use super::api::{
 };
 use super::store::{self, Quality, ReviewView};
 use crate::app::AppState;
+use crate::auth::set_cookie;
 use crate::error::{AppError, AppResult};
 use crate::portal::{Ctx, Lang, render};
 use crate::registry::Outlet;
@@ -200,12 +201,6 @@ impl Carried {
             response,
             &format!("{CARRIED_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
         );
-    }
-}
-
-fn set_cookie(response: &mut Response, cookie: &str) {
-    if let Ok(v) = header::HeaderValue::from_str(cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 

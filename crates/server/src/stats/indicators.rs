@@ -343,7 +343,7 @@ fn baseline(monthly: &Monthly, new: &str, closed: &str) -> i64 {
             .map(|months| {
                 months
                     .iter()
-                    .filter(|(p, _)| p.as_str() <= "2021-12")
+                    .filter(|(p, _)| p.as_str() <= crate::plan::BASELINE_MONTH)
                     .map(|(_, v)| v)
                     .sum()
             })
